@@ -1,0 +1,89 @@
+"""Typed settings, loaded from a YAML profile in conf/ and validated on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+PROFILE_NAMES = ("local", "cluster")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkSettings(_Strict):
+    """How the SparkSession is built."""
+
+    master: str | None = "local[2]"
+    app_name: str = "medspark"
+    defaults_file: str | None = "spark-defaults.conf"
+    settings: dict[str, str] = Field(default_factory=dict)
+
+
+class IngestSettings(_Strict):
+    """How input files are listed, read and parsed."""
+
+    files_per_task: int = Field(200, ge=1)
+    in_memory_limit_mb: int = Field(64, ge=1)
+    bulk_data_threshold_bytes: int = Field(1024, ge=0)
+    archive_member_limit_mb: int = Field(4096, ge=1)
+    archive_max_depth: int = Field(2, ge=0)
+
+
+class DeidSettings(_Strict):
+    """De-identification applied to every dataset before any column is derived."""
+
+    enabled: bool = True
+    key_env: str = "MEDSPARK_PSEUDONYM_KEY"
+    key_file: str | None = None
+    date_shift_max_days: int = Field(365, ge=0)
+    hash_paths: bool = False
+    keep_private_tags: list[str] = Field(default_factory=list)
+
+
+class Settings(_Strict):
+    """Everything a medspark job reads from its profile."""
+
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    deid: DeidSettings = Field(default_factory=DeidSettings)
+    source: str = "<defaults>"
+    conf_dir: str | None = None
+
+    def fingerprint(self) -> str:
+        """A stable hash of the settings (never of any key), for run summaries and audits."""
+        body = json.dumps(self.public_dict(), sort_keys=True).encode()
+        return hashlib.sha256(body).hexdigest()
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as plain data, safe to write into run summaries."""
+        return self.model_dump(exclude={"source", "conf_dir"})
+
+
+def default_conf_dir() -> Path:
+    """The conf/ folder shipped inside the package (a copy of the repository's conf/)."""
+    return Path(__file__).resolve().parent / "conf"
+
+
+def load_settings(profile: str = "local", conf_file: str | Path | None = None) -> Settings:
+    """Load a named profile, or an explicit YAML file, into validated Settings."""
+    if conf_file is not None:
+        path = Path(conf_file)
+    else:
+        if profile not in PROFILE_NAMES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
+        path = default_conf_dir() / f"{profile}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {path}")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return Settings.model_validate(
+        {**raw, "source": str(path), "conf_dir": str(path.resolve().parent)}
+    )

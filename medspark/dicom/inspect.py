@@ -1,0 +1,219 @@
+"""One input file to table records: a metadata row per instance, or a quarantine row with a reason.
+
+This is the whole per-file ingest, with no Spark in it: the Spark layer maps it over partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from medspark.dicom.deid import DeidPolicy, deidentify
+from medspark.dicom.header import header_json, header_row
+from medspark.dicom.read import read_header, reject_if_not_instance
+from medspark.dicom.reasons import Reason, Rejection, Stage
+from medspark.dicom.sniff import HEAD_BYTES, ContentKind, sniff
+from medspark.dicom.sources import (
+    ArchiveLimits,
+    Source,
+    gzip_member,
+    hash_stream,
+    zip_members,
+)
+from medspark.storage import open_uri
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    """Everything a worker needs to turn files into records; pickled once per task."""
+
+    run_id: str
+    in_memory_limit_bytes: int = 64 << 20
+    bulk_data_threshold: int = 1024
+    archive_member_limit_bytes: int = 4 << 30
+    archive_max_depth: int = 2
+    deid: DeidPolicy | None = None
+    hash_paths: bool = False
+
+    @property
+    def archive_limits(self) -> ArchiveLimits:
+        return ArchiveLimits(
+            self.archive_member_limit_bytes, self.archive_max_depth, self.in_memory_limit_bytes
+        )
+
+
+def inspect_file(uri: str, size: int, options: InspectOptions) -> Iterator[Record]:
+    """Records for one listed file: one, or one per member when it is an archive."""
+    now = dt.datetime.now(dt.UTC)
+    source = Source(uri, size, lambda: open_uri(uri))
+    for record in _inspect_source(source, options):
+        record["run_id"] = options.run_id
+        record["processed_at"] = now
+        if options.hash_paths and options.deid is not None:
+            record["path"] = "hmac:" + options.deid.key.identifier(record["path"], "path")
+        yield record
+
+
+def _quarantine(path: str, size: int | None, sha256: str | None, rejection: Rejection) -> Record:
+    return {
+        "path": path,
+        "file_size": size,
+        "sha256": sha256,
+        "outcome": "quarantine",
+        "stage": str(rejection.stage),
+        "reason": str(rejection.reason),
+        "detail": rejection.detail,
+    }
+
+
+def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]:
+    try:
+        handle = source.open()
+    except OSError as exc:
+        yield _quarantine(
+            source.path,
+            source.size,
+            None,
+            Rejection(
+                Stage.CATALOG, Reason.UNREADABLE, f"cannot open the file ({type(exc).__name__})."
+            ),
+        )
+        return
+    with handle:
+        try:
+            head = handle.read(HEAD_BYTES)
+            kind = sniff(head)
+            if kind in (ContentKind.ZIP, ContentKind.GZIP):
+                yield from _expand_archive(source, kind, options)
+                return
+            if source.size <= options.in_memory_limit_bytes:
+                data = head + handle.read()
+                sha256, size = hashlib.sha256(data).hexdigest(), len(data)
+                stream: Any = io.BytesIO(data)
+            else:
+                handle.seek(0)
+                sha256, size = hash_stream(handle)
+                handle.seek(0)
+                stream = handle
+        except OSError as exc:
+            yield _quarantine(
+                source.path,
+                source.size,
+                None,
+                Rejection(Stage.CATALOG, Reason.UNREADABLE, f"read failed ({type(exc).__name__})."),
+            )
+            return
+        if kind == ContentKind.EMPTY:
+            yield _quarantine(
+                source.path,
+                0,
+                sha256,
+                Rejection(Stage.CATALOG, Reason.EMPTY_FILE, "the file is empty."),
+            )
+            return
+        if kind == ContentKind.OTHER:
+            yield _quarantine(
+                source.path,
+                size,
+                sha256,
+                Rejection(Stage.CATALOG, Reason.NOT_DICOM, _describe_non_dicom(head)),
+            )
+            return
+        # pydicom's warnings can quote element values (names, IDs): count them, never print them.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                record = _instance_record(source.path, size, sha256, stream, kind, options)
+            except Rejection as rejection:
+                record = _quarantine(source.path, size, sha256, rejection)
+        if record["outcome"] == "metadata":
+            record["header_warnings"] = len(caught)
+        yield record
+
+
+def _instance_record(
+    path: str, size: int, sha256: str, stream: Any, kind: ContentKind, options: InspectOptions
+) -> Record:
+    parsed = read_header(stream, size, kind)
+    dataset = parsed.dataset
+    reject_if_not_instance(dataset)
+    report = deidentify(dataset, options.deid) if options.deid is not None else None
+    pixels = parsed.pixel_data
+    record: Record = {
+        "path": path,
+        "file_size": size,
+        "sha256": sha256,
+        **header_row(dataset),
+        "transfer_syntax_uid": parsed.transfer_syntax_uid,
+        "transfer_syntax_inferred": parsed.transfer_syntax_inferred,
+        "has_pixel_data": pixels is not None,
+        "pixel_data_offset": pixels.value_offset if pixels else None,
+        "pixel_data_length": pixels.length if pixels else None,
+        "pixel_data_encapsulated": pixels.encapsulated if pixels else None,
+        "private_tags_removed": report.private_removed if report else 0,
+        "had_overlays": report.had_overlays if report else None,
+        "had_curves": report.had_curves if report else None,
+        "header_json": header_json(dataset, options.bulk_data_threshold),
+        "outcome": "metadata",
+    }
+    return record
+
+
+def _expand_archive(source: Source, kind: ContentKind, options: InspectOptions) -> Iterator[Record]:
+    if source.depth >= options.archive_max_depth:
+        yield _quarantine(
+            source.path,
+            source.size,
+            None,
+            Rejection(
+                Stage.ARCHIVE,
+                Reason.ARCHIVE_TOO_DEEP,
+                f"archive nested deeper than the configured {options.archive_max_depth} levels.",
+            ),
+        )
+        return
+    limits = options.archive_limits
+    try:
+        if kind == ContentKind.GZIP:
+            members: Any = [gzip_member(source, limits)]
+        else:
+            members = zip_members(source, limits)
+        for member in members:
+            if isinstance(member, Source):
+                yield from _inspect_source(member, options)
+            else:
+                path, size, rejection = member
+                yield _quarantine(path, size, None, rejection)
+    except Rejection as rejection:
+        yield _quarantine(source.path, source.size, None, rejection)
+
+
+def _describe_non_dicom(head: bytes) -> str:
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        kind = "JSON or other structured text"
+    elif stripped[:5].lower() in (b"<?xml", b"<html", b"<!doc"):
+        kind = "XML or HTML"
+    elif head[:4] == b"%PDF":
+        kind = "a PDF document"
+    elif _mostly_text(head):
+        kind = "plain text"
+    else:
+        kind = "binary data"
+    return f"no DICM signature and no DICOM dataset at the start; the content looks like {kind}."
+
+
+def _mostly_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * len(text)

@@ -1,0 +1,115 @@
+"""Checks that a file really holds what its header declares: pydicom reads short files quietly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
+
+from medspark.dicom.reasons import Reason, Rejection, Stage
+
+PIXEL_TAGS = {
+    0x7FE00010: "PixelData",
+    0x7FE00008: "FloatPixelData",
+    0x7FE00009: "DoubleFloatPixelData",
+}
+_LONG_LENGTH_VRS = frozenset(
+    (b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV")
+)
+_PIXEL_VRS = frozenset((b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"UN"))
+_SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+_TAIL_WINDOW = 1 << 16
+_UNDEFINED = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class PixelDataInfo:
+    """Where an instance's pixel data lies in its file, as read from the element header."""
+
+    keyword: str
+    value_offset: int
+    length: int | None
+    encapsulated: bool
+
+
+def _truncated(detail: str) -> Rejection:
+    return Rejection(Stage.HEADER, Reason.TRUNCATED, detail)
+
+
+def check_header_complete(dataset: Dataset) -> None:
+    """Reject a dataset any of whose elements, at any depth, holds fewer bytes than it declares."""
+    for tag in list(dataset.keys()):
+        raw = dataset.get_item(tag)
+        if isinstance(raw, RawDataElement):
+            if raw.value is not None and raw.length != _UNDEFINED and len(raw.value) < raw.length:
+                raise _truncated(
+                    f"element {tag} declares {raw.length} bytes but the file ends after "
+                    f"{len(raw.value)}."
+                )
+            if raw.VR != "SQ" and not (raw.VR is None and raw.length == _UNDEFINED):
+                continue
+        try:
+            element = dataset[tag]
+        except Exception:
+            continue  # unparseable values are reported by the JSON step, not as truncation
+        if element.VR == "SQ" and element.value:
+            for item in element.value:
+                check_header_complete(item)
+
+
+def inspect_pixel_data(
+    stream: BinaryIO, position: int, size: int, dataset: Dataset, transfer_syntax: str
+) -> PixelDataInfo | None:
+    """Locate the pixel data element where reading stopped, and reject it if the file is short.
+
+    Returns None when the instance carries no pixel data (reports, plans, waveforms).
+    """
+    if UID(transfer_syntax) == DeflatedExplicitVRLittleEndian:
+        return _inspect_deflated(stream)
+    stream.seek(position)
+    head = stream.read(12)
+    if len(head) < 8:
+        return None
+    order = "little" if dataset.original_encoding[1] is not False else "big"
+    tag = int.from_bytes(head[0:2], order) << 16 | int.from_bytes(head[2:4], order)
+    keyword = PIXEL_TAGS.get(tag)
+    if keyword is None:
+        return None
+    # The bytes decide, not the transfer syntax: some writers mix implicit VR into explicit files.
+    if head[4:6] not in _PIXEL_VRS:
+        length, header = int.from_bytes(head[4:8], order), 8
+    elif head[4:6] in _LONG_LENGTH_VRS:
+        if len(head) < 12:
+            raise _truncated("the file ends inside the pixel data element header.")
+        length, header = int.from_bytes(head[8:12], order), 12
+    else:
+        length, header = int.from_bytes(head[6:8], order), 8
+    value_offset = position + header
+    if length == _UNDEFINED:
+        start = max(value_offset, size - _TAIL_WINDOW)
+        stream.seek(start)
+        if _SEQUENCE_DELIMITER not in stream.read(size - start):
+            raise _truncated(
+                "encapsulated pixel data has no closing delimiter: the file ends inside it."
+            )
+        return PixelDataInfo(keyword, value_offset, None, True)
+    available = size - value_offset
+    if length > available:
+        raise _truncated(
+            f"pixel data declares {length} bytes but only {max(available, 0)} follow in the file."
+        )
+    return PixelDataInfo(keyword, value_offset, length, False)
+
+
+def _inspect_deflated(stream: BinaryIO) -> PixelDataInfo | None:
+    """Deflated datasets have no byte offsets in the file; read the whole body to find pixels."""
+    stream.seek(0)
+    full = pydicom.dcmread(stream, force=True)
+    for tag, keyword in PIXEL_TAGS.items():
+        if tag in full:
+            return PixelDataInfo(keyword, -1, len(full[tag].value), False)
+    return None

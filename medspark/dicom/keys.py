@@ -1,0 +1,77 @@
+"""The secret pseudonym key: where it comes from, and the keyed derivations made with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIN_KEY_BYTES = 16
+
+
+class MissingKeyError(RuntimeError):
+    """No pseudonym key was configured and no throwaway key was allowed."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """Secret bytes for keyed pseudonyms. Its repr never shows the secret."""
+
+    secret: bytes = field(repr=False)
+    origin: str
+    throwaway: bool = False
+
+    def _digest(self, purpose: str, value: str) -> bytes:
+        return hmac.new(self.secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+
+    def uid(self, value: str) -> str:
+        """A valid DICOM UID in the `2.25.` form, the same for the same UID and key."""
+        return "2.25." + str(int.from_bytes(self._digest("uid", value.strip())[:16], "big"))
+
+    def identifier(self, value: str, purpose: str = "id") -> str:
+        """A 24-character pseudonym for an identifier such as a patient ID."""
+        return self._digest(purpose, value.strip()).hex()[:24].upper()
+
+    def date_shift_days(self, patient_key: str, max_days: int) -> int:
+        """A per-patient shift in [-max_days, -1] (0 when max_days is 0), stable across runs."""
+        if max_days <= 0:
+            return 0
+        number = int.from_bytes(self._digest("date-shift", patient_key)[:8], "big")
+        return -(1 + number % max_days)
+
+    def shift_date(self, value: dt.date, days: int) -> dt.date:
+        return value + dt.timedelta(days=days)
+
+
+def load_key(
+    env_name: str = "MEDSPARK_PSEUDONYM_KEY",
+    key_file: str | None = None,
+    allow_throwaway: bool = False,
+) -> PseudonymKey:
+    """The key from the environment, else from a file, else a random throwaway if allowed."""
+    from_env = os.environ.get(env_name)
+    if from_env:
+        secret = from_env.encode()
+        origin = f"environment variable {env_name}"
+    elif key_file:
+        path = Path(key_file).expanduser()
+        if not path.is_file():
+            raise MissingKeyError(f"pseudonym key file not found: {path}")
+        secret = path.read_bytes().strip()
+        origin = f"key file {path}"
+    elif allow_throwaway:
+        return PseudonymKey(secrets.token_bytes(32), "throwaway (random, not kept)", True)
+    else:
+        raise MissingKeyError(
+            f"no pseudonym key: set {env_name} or deid.key_file in the profile, "
+            "or pass --throwaway-key for a one-off run whose pseudonyms cannot be linked later."
+        )
+    if len(secret) < MIN_KEY_BYTES:
+        raise MissingKeyError(
+            f"the pseudonym key from {origin} is shorter than {MIN_KEY_BYTES} bytes"
+        )
+    return PseudonymKey(secret, origin)

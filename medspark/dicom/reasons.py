@@ -1,0 +1,47 @@
+"""Stable reason codes for input that is not a usable DICOM instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Where in the pipeline a file was set aside."""
+
+    CATALOG = "catalog"
+    ARCHIVE = "archive"
+    HEADER = "header"
+    DEDUPLICATE = "deduplicate"
+    DECODE = "decode"
+
+
+class Reason(StrEnum):
+    """Short codes that downstream tools can group and alert on; never renamed."""
+
+    EMPTY_FILE = "empty_file"
+    UNREADABLE = "unreadable"
+    NOT_DICOM = "not_dicom"
+    TRUNCATED = "truncated"
+    HEADER_PARSE_ERROR = "header_parse_error"
+    MISSING_SOP_INSTANCE_UID = "missing_sop_instance_uid"
+    DICOMDIR = "dicomdir"
+    DUPLICATE_SOP_INSTANCE = "duplicate_sop_instance"
+    ARCHIVE_CORRUPT = "archive_corrupt"
+    ARCHIVE_EMPTY = "archive_empty"
+    ARCHIVE_ENCRYPTED = "archive_encrypted"
+    ARCHIVE_MEMBER_TOO_LARGE = "archive_member_too_large"
+    ARCHIVE_TOO_DEEP = "archive_too_deep"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True)
+class Rejection(Exception):
+    """A file set aside, with a stable reason and a sentence for people."""
+
+    stage: Stage
+    reason: Reason
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"

@@ -1,0 +1,129 @@
+"""The tables' contract: one Arrow schema each, declared once, with a version and a key.
+
+The Spark layer converts these to Spark types; the pure core builds Arrow batches with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table's name, schema version, key columns and Arrow schema."""
+
+    name: str
+    version: int
+    key: tuple[str, ...]
+    schema: pa.Schema
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def _f(name: str, kind: pa.DataType, nullable: bool = True, doc: str = "") -> pa.Field:
+    return pa.field(name, kind, nullable=nullable, metadata={"doc": doc} if doc else None)
+
+
+_FILE_FIELDS = [
+    _f("path", pa.string(), False, "input file URI; archive members as archive!/member"),
+    _f("file_size", pa.int64(), True, "bytes in the file (or the inflated archive member)"),
+    _f("sha256", pa.string(), True, "SHA-256 of the file's bytes, hex"),
+]
+
+_HEADER_FIELDS = [
+    _f("sop_instance_uid", pa.string(), False, "the key; a keyed 2.25 UID unless UIDs are kept"),
+    _f("sop_class_uid", pa.string()),
+    _f("sop_class_name", pa.string()),
+    _f("study_instance_uid", pa.string()),
+    _f("series_instance_uid", pa.string()),
+    _f("frame_of_reference_uid", pa.string()),
+    _f("patient_id", pa.string(), True, "keyed pseudonym of PatientID"),
+    _f("patient_sex", pa.string()),
+    _f("patient_age_years", pa.float64()),
+    _f("modality", pa.string()),
+    _f("study_date", pa.date32(), True, "shifted per patient unless dates are kept"),
+    _f("series_date", pa.date32()),
+    _f("content_date", pa.date32()),
+    _f("body_part_examined", pa.string()),
+    _f("manufacturer", pa.string()),
+    _f("manufacturer_model_name", pa.string()),
+    _f("series_number", pa.int64()),
+    _f("instance_number", pa.int64()),
+    _f("rows", pa.int32()),
+    _f("columns", pa.int32()),
+    _f("number_of_frames", pa.int32()),
+    _f("samples_per_pixel", pa.int32()),
+    _f("bits_allocated", pa.int32()),
+    _f("bits_stored", pa.int32()),
+    _f("pixel_representation", pa.int32()),
+    _f("photometric_interpretation", pa.string()),
+    _f("pixel_spacing", pa.list_(pa.float64()), True, "[row, column] spacing in mm"),
+    _f("slice_thickness", pa.float64()),
+    _f("image_position_patient", pa.list_(pa.float64())),
+    _f("image_orientation_patient", pa.list_(pa.float64())),
+    _f("rescale_slope", pa.float64()),
+    _f("rescale_intercept", pa.float64()),
+    _f("window_center", pa.float64()),
+    _f("window_width", pa.float64()),
+    _f("burned_in_annotation", pa.string()),
+    _f("specific_character_set", pa.string()),
+]
+
+_INSTANCE_FIELDS = [
+    _f("transfer_syntax_uid", pa.string()),
+    _f("transfer_syntax_inferred", pa.bool_(), True, "true when the file meta did not name it"),
+    _f("has_pixel_data", pa.bool_()),
+    _f("pixel_data_offset", pa.int64(), True, "byte offset of the pixel data value in the file"),
+    _f("pixel_data_length", pa.int64(), True, "declared length; null when encapsulated"),
+    _f("pixel_data_encapsulated", pa.bool_()),
+    _f("private_tags_removed", pa.int32()),
+    _f("had_overlays", pa.bool_()),
+    _f("had_curves", pa.bool_()),
+    _f("header_warnings", pa.int32(), True, "warnings pydicom raised reading the header"),
+    _f("header_json", pa.string(), True, "de-identified header, DICOM JSON model (PS3.18 F)"),
+]
+
+_RUN_FIELDS = [
+    _f("run_id", pa.string(), False),
+    _f("processed_at", pa.timestamp("us", tz="UTC"), False),
+]
+
+METADATA = TableSpec(
+    "metadata",
+    1,
+    ("sop_instance_uid",),
+    pa.schema(_FILE_FIELDS + _HEADER_FIELDS + _INSTANCE_FIELDS + _RUN_FIELDS),
+)
+
+QUARANTINE = TableSpec(
+    "quarantine",
+    1,
+    ("path",),
+    pa.schema(
+        [
+            *_FILE_FIELDS,
+            _f("stage", pa.string(), False, "catalog, archive, header, deduplicate, decode"),
+            _f("reason", pa.string(), False, "stable short code"),
+            _f("detail", pa.string(), True, "a sentence for people"),
+            *_RUN_FIELDS,
+        ]
+    ),
+)
+
+# What the per-file core emits: every metadata column, plus the quarantine columns; the Spark
+# layer splits it into the two tables.
+INSPECTION = pa.schema(
+    [
+        *(field.with_nullable(True) for field in METADATA.schema),
+        _f("outcome", pa.string(), False, "metadata or quarantine"),
+        _f("stage", pa.string()),
+        _f("reason", pa.string()),
+        _f("detail", pa.string()),
+    ]
+)
+
+TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE)}

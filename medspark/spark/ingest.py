@@ -1,0 +1,182 @@
+"""The ingest job: a PACS export tree to the `metadata` and `quarantine` Parquet tables."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.deid import DeidPolicy, parse_tag
+from medspark.dicom.inspect import InspectOptions
+from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.reasons import Reason, Stage
+from medspark.run_summary import RunSummary, new_run_id
+from medspark.schemas import INSPECTION, METADATA, QUARANTINE
+from medspark.spark import catalog
+from medspark.spark.arrow_map import inspect_batches
+from medspark.storage import join_uri
+
+log = logging.getLogger("medspark.ingest")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest run wrote and counted."""
+
+    run_id: str
+    summary: dict[str, Any]
+    summary_uri: str
+
+    @property
+    def quarantined(self) -> int:
+        return int(self.summary["counts"]["quarantine"])
+
+
+def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -> InspectOptions:
+    """The per-file options a profile and key give."""
+    ingest = settings.ingest
+    deid = None
+    if settings.deid.enabled:
+        if key is None:
+            raise ValueError("de-identification is enabled but no pseudonym key was given")
+        deid = DeidPolicy(
+            key=key,
+            date_shift_max_days=settings.deid.date_shift_max_days,
+            keep_private_tags=frozenset(parse_tag(t) for t in settings.deid.keep_private_tags),
+        )
+    return InspectOptions(
+        run_id=run_id,
+        in_memory_limit_bytes=ingest.in_memory_limit_mb << 20,
+        bulk_data_threshold=ingest.bulk_data_threshold_bytes,
+        archive_member_limit_bytes=ingest.archive_member_limit_mb << 20,
+        archive_max_depth=ingest.archive_max_depth,
+        deid=deid,
+        hash_paths=settings.deid.hash_paths,
+    )
+
+
+def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it."""
+    by_uid = Window.partitionBy("sop_instance_uid").orderBy("path")
+    whole_uid = by_uid.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    ranked = (
+        instances.withColumn("_rank", F.row_number().over(by_uid))
+        .withColumn("_first_path", F.first("path").over(whole_uid))
+        .withColumn("_first_sha", F.first("sha256").over(whole_uid))
+    )
+    kept = ranked.filter("_rank = 1").select(*METADATA.columns)
+    same = F.col("sha256") == F.col("_first_sha")
+    duplicates = ranked.filter("_rank > 1").select(
+        "path",
+        "file_size",
+        "sha256",
+        F.lit(str(Stage.DEDUPLICATE)).alias("stage"),
+        F.lit(str(Reason.DUPLICATE_SOP_INSTANCE)).alias("reason"),
+        F.concat(
+            F.lit("another copy of the SOP instance first seen at "),
+            F.col("_first_path"),
+            F.when(same, F.lit(" (identical content).")).otherwise(
+                F.lit(" (different content: a conflicting instance).")
+            ),
+        ).alias("detail"),
+        "run_id",
+        "processed_at",
+    )
+    return kept, duplicates
+
+
+def run_ingest(
+    spark: SparkSession,
+    settings: Settings,
+    input_uri: str,
+    out_uri: str,
+    key: PseudonymKey | None,
+    run_id: str | None = None,
+) -> IngestResult:
+    """List INPUT, inspect every file in workers, write OUT/metadata, OUT/quarantine, a summary."""
+    run_id = run_id or new_run_id()
+    summary = RunSummary.start("ingest", run_id, input_uri, out_uri, settings, key)
+    catalog.require_input(spark, input_uri)
+    root = catalog.qualified_uri(spark, input_uri)
+
+    began = time.monotonic()
+    listing = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
+    listed = listing.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
+    file_count, byte_count = int(listed["n"]), int(listed["bytes"] or 0)
+    summary.stage("catalog", began, files=file_count, bytes=byte_count)
+    log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, root)
+
+    began = time.monotonic()
+    options = inspect_options(settings, key, run_id)
+    inspected = (
+        catalog.balanced(listing, file_count, settings.ingest.files_per_task)
+        .mapInArrow(inspect_batches(options), from_arrow_schema(INSPECTION))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    metadata, duplicates = split_duplicates(inspected.filter("outcome = 'metadata'"))
+    quarantine = (
+        inspected.filter("outcome = 'quarantine'")
+        .select(*QUARANTINE.columns)
+        .unionByName(duplicates)
+        .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
+    )
+    metadata_uri = join_uri(out_uri, METADATA.name)
+    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
+    metadata.write.mode("overwrite").parquet(metadata_uri)
+    quarantine.write.mode("overwrite").parquet(quarantine_uri)
+    summary.stage("inspect_and_write", began, files=file_count)
+
+    began = time.monotonic()
+    counts = _table_counts(spark, metadata_uri, quarantine_uri)
+    summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
+    summary.stage("summarise", began)
+    inspected.unpersist()
+    listing.unpersist()
+    log.info(
+        "ingest: %d metadata rows, %d quarantined (%s)",
+        counts["metadata"],
+        counts["quarantine"],
+        ", ".join(f"{k}={v}" for k, v in sorted(counts["by_reason"].items())) or "none",
+    )
+    summary_uri = summary.finish(spark.version)
+    return IngestResult(run_id, summary.as_dict(), summary_uri)
+
+
+def _table_counts(spark: SparkSession, metadata_uri: str, quarantine_uri: str) -> dict[str, Any]:
+    """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
+    metadata = spark.read.parquet(metadata_uri)
+    quarantine = spark.read.parquet(quarantine_uri)
+    by_modality = {
+        (row["modality"] or "unknown"): int(row["count"])
+        for row in metadata.groupBy("modality").count().collect()
+    }
+    by_reason = {
+        row["reason"]: int(row["count"]) for row in quarantine.groupBy("reason").count().collect()
+    }
+    by_stage = {
+        row["stage"]: int(row["count"]) for row in quarantine.groupBy("stage").count().collect()
+    }
+    roots = (
+        metadata.select("path")
+        .unionByName(quarantine.select("path"))
+        .select(F.split("path", "!/").getItem(0).alias("root"))
+        .distinct()
+        .count()
+    )
+    non_image = metadata.filter(~F.col("has_pixel_data")).count()
+    return {
+        "metadata": sum(by_modality.values()),
+        "quarantine": sum(by_reason.values()),
+        "non_image_instances": non_image,
+        "accounted_files": int(roots),
+        "by_modality": by_modality,
+        "by_reason": by_reason,
+        "by_stage": by_stage,
+    }

@@ -1,0 +1,70 @@
+"""Build the SparkSession a job runs in, from a profile and conf/spark-defaults.conf."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from medspark.config import Settings
+
+LOOPBACK = "127.0.0.1"
+
+
+class SparkStartError(RuntimeError):
+    """Spark could not start (no Java, a bad master URL, a port that will not bind)."""
+
+
+def read_spark_defaults(path: Path) -> dict[str, str]:
+    """Key/value pairs from a spark-defaults.conf-style file (comments and blanks skipped)."""
+    settings: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        key, _, value = stripped.partition(" ")
+        settings[key] = value.strip()
+    return settings
+
+
+def session_conf(settings: Settings, local: bool = True) -> dict[str, str]:
+    """Every Spark setting a medspark session is built with, in order of precedence."""
+    conf: dict[str, str] = {}
+    conf_dir = Path(settings.conf_dir) if settings.conf_dir else None
+    if conf_dir and settings.spark.defaults_file:
+        conf.update(read_spark_defaults(conf_dir / settings.spark.defaults_file))
+    if conf_dir and (conf_dir / "log4j2.properties").is_file():
+        log_conf = f"-Dlog4j2.configurationFile=file:{(conf_dir / 'log4j2.properties').resolve()}"
+        conf["spark.driver.extraJavaOptions"] = log_conf
+    if local:
+        conf["spark.driver.host"] = LOOPBACK
+        conf["spark.driver.bindAddress"] = LOOPBACK
+    conf.update(settings.spark.settings)
+    return conf
+
+
+def build_session(settings: Settings, app_name: str | None = None) -> SparkSession:
+    """The active session, or a new one configured from `settings`.
+
+    In local mode every socket binds to 127.0.0.1 and the Python workers run this interpreter.
+    Under spark-submit the submitted master and settings win over the profile's.
+    """
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit: its flags win
+    master = None if submitted else settings.spark.master
+    if master and master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name or settings.spark.app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in session_conf(
+        settings, local=bool(master and master.startswith("local"))
+    ).items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # py4j, Java missing, port binding: all mean the same to a user
+        raise SparkStartError(f"Spark could not start: {type(exc).__name__}: {exc}") from exc

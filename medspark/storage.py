@@ -1,0 +1,74 @@
+"""Where bytes live: local paths or any filesystem pyarrow reaches (HDFS, S3, GCS, Azure)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlparse
+
+
+class OutputNotWritableError(PermissionError):
+    """The output root cannot be created or written to."""
+
+
+def local_path(uri: str) -> str | None:
+    """The local filesystem path of a `file:` URI or bare path; None for other schemes."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return unquote(parsed.path)
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and uri[1:3] == ":\\"):
+        return uri
+    return None
+
+
+def open_uri(uri: str) -> BinaryIO:
+    """Open a file for reading: local paths directly, other schemes through pyarrow."""
+    path = local_path(uri)
+    if path is not None:
+        return open(path, "rb")
+    from pyarrow import fs
+
+    filesystem, inner = fs.FileSystem.from_uri(uri)
+    return filesystem.open_input_file(inner)
+
+
+def join_uri(root: str, *parts: str) -> str:
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def write_text(uri: str, text: str) -> None:
+    """Write a small text file atomically where the filesystem allows (rename over a temp)."""
+    path = local_path(uri)
+    if path is not None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp.write_text(text)
+        temp.replace(target)
+        return
+    from pyarrow import fs
+
+    filesystem, inner = fs.FileSystem.from_uri(uri)
+    filesystem.create_dir(inner.rsplit("/", 1)[0], recursive=True)
+    with filesystem.open_output_stream(inner) as stream:
+        stream.write(text.encode())
+
+
+def require_writable(uri: str) -> None:
+    """Create the output root if needed and prove a file can be written there."""
+    probe = join_uri(uri, f".medspark-write-probe-{uuid.uuid4().hex}")
+    try:
+        write_text(probe, "")
+        path = local_path(probe)
+        if path is not None:
+            Path(path).unlink()
+        else:
+            from pyarrow import fs
+
+            filesystem, inner = fs.FileSystem.from_uri(probe)
+            filesystem.delete_file(inner)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"output is not writable: {uri} ({exc.strerror or exc})"
+        ) from exc
