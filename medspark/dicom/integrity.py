@@ -102,7 +102,32 @@ def inspect_pixel_data(
         raise _truncated(
             f"pixel data declares {length} bytes but only {max(available, 0)} follow in the file."
         )
+    _check_trailing_elements(stream, value_offset + length, size, order)
     return PixelDataInfo(keyword, value_offset, length, False)
+
+
+def _check_trailing_elements(stream: BinaryIO, offset: int, size: int, order: str) -> None:
+    """Walk the elements after the pixel data (trailing padding, mostly) by their lengths."""
+    while offset < size:
+        stream.seek(offset)
+        head = stream.read(12)
+        if len(head) < 8:
+            raise _truncated("the file ends inside an element header after the pixel data.")
+        if head[4:6] in _LONG_LENGTH_VRS:
+            if len(head) < 12:
+                raise _truncated("the file ends inside an element header after the pixel data.")
+            length, header = int.from_bytes(head[8:12], order), 12
+        elif head[4:6].isalpha() and head[4:6].isupper():
+            length, header = int.from_bytes(head[6:8], order), 8
+        else:
+            length, header = int.from_bytes(head[4:8], order), 8
+        if length == _UNDEFINED:
+            return  # a sequence after the pixels: rare, and not worth parsing here
+        offset += header + length
+        if offset > size:
+            raise _truncated(
+                f"an element after the pixel data declares {length} bytes past the end of file."
+            )
 
 
 def _inspect_deflated(stream: BinaryIO) -> PixelDataInfo | None:

@@ -1,0 +1,29 @@
+"""Shared fixtures: real DICOM files that pydicom ships, and a fixed test key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from medspark.dicom.keys import PseudonymKey
+
+PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+PYDICOM_CHARSET_FILES = Path(pydicom.__file__).parent / "data" / "charset_files"
+TEST_KEY = PseudonymKey(b"medspark-test-key-0123456789abcdef", "test")
+
+
+def pydicom_file(name: str) -> Path:
+    path = PYDICOM_TEST_FILES / name
+    assert path.is_file(), path
+    return path
+
+
+def all_pydicom_files() -> list[Path]:
+    return sorted(p for p in PYDICOM_TEST_FILES.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def test_key() -> PseudonymKey:
+    return TEST_KEY
