@@ -1,47 +1,76 @@
-"""List an input tree with Spark's own file index: paths and sizes only, never file contents."""
+"""List an input tree with the cluster: the driver lists the top levels, workers walk subtrees."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+
+from medspark import listing
+
+LISTING_SCHEMA = pa.schema(
+    [
+        pa.field("path", pa.string(), nullable=False),
+        pa.field("length", pa.int64(), nullable=False),
+        pa.field("modificationTime", pa.int64()),
+    ]
+)
+LISTING_DDL = "path string, length bigint, modificationTime bigint"
+_DIRECTORIES_PER_CORE = 4
 
 
 class InputNotFoundError(FileNotFoundError):
     """The input root does not exist or cannot be listed."""
 
 
-def _hadoop_path(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
-def qualified_uri(spark: SparkSession, uri: str) -> str:
-    """The fully qualified form of a path (`file:/…`, `hdfs://…`), as Spark reports file paths."""
-    path, filesystem = _hadoop_path(spark, uri)
-    return str(filesystem.makeQualified(path).toString())
-
-
-def require_input(spark: SparkSession, uri: str) -> None:
+def require_input(uri: str) -> None:
     """Fail with a clear message when the input root is missing."""
-    path, filesystem = _hadoop_path(spark, uri)
-    if not filesystem.exists(path):
+    if not listing.exists(uri):
         raise InputNotFoundError(f"input does not exist: {uri}")
 
 
+def _rows(files: list[listing.ListedFile]) -> list[tuple[str, int, int | None]]:
+    return [(f.path, f.length, f.modification_time_ms) for f in files]
+
+
+def _walk_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for directory in batch.column("directory").to_pylist():
+            found = list(listing.walk(directory))
+            for start in range(0, len(found), 4096):
+                chunk = found[start : start + 4096]
+                yield pa.RecordBatch.from_pylist(
+                    [
+                        {
+                            "path": f.path,
+                            "length": f.length,
+                            "modificationTime": f.modification_time_ms,
+                        }
+                        for f in chunk
+                    ],
+                    schema=LISTING_SCHEMA,
+                )
+
+
 def list_files(spark: SparkSession, root: str) -> DataFrame:
-    """One row per file under `root`, at any depth, whatever its name: path, length, modified."""
-    return (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .load(root)
-        .select("path", "length", "modificationTime")
+    """One row per file under `root`, at any depth, whatever its name or size."""
+    parallelism = spark.sparkContext.defaultParallelism
+    near_root, directories = listing.list_top(root, _DIRECTORIES_PER_CORE * parallelism)
+    shallow = spark.createDataFrame(_rows(near_root), LISTING_DDL)
+    if not directories:
+        return shallow
+    walked = (
+        spark.createDataFrame([(d,) for d in directories], "directory string")
+        .repartition(min(len(directories), _DIRECTORIES_PER_CORE * parallelism))
+        .mapInArrow(_walk_batches, LISTING_DDL)
     )
+    return shallow.unionByName(walked)
 
 
-def balanced(listing: DataFrame, file_count: int, files_per_task: int) -> DataFrame:
+def balanced(listed: DataFrame, file_count: int, files_per_task: int) -> DataFrame:
     """Spread listed files over enough partitions that each task holds about `files_per_task`."""
-    parallelism = listing.sparkSession.sparkContext.defaultParallelism
+    parallelism = listed.sparkSession.sparkContext.defaultParallelism
     partitions = max(parallelism, math.ceil(file_count / max(files_per_task, 1)), 1)
-    return listing.repartition(partitions)
+    return listed.repartition(partitions)

@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from medspark import listing
 from medspark.config import Settings
 from medspark.dicom.deid import DeidPolicy, parse_tag
 from medspark.dicom.inspect import InspectOptions
@@ -103,12 +104,12 @@ def run_ingest(
     """List INPUT, inspect every file in workers, write OUT/metadata, OUT/quarantine, a summary."""
     run_id = run_id or new_run_id()
     summary = RunSummary.start("ingest", run_id, input_uri, out_uri, settings, key)
-    catalog.require_input(spark, input_uri)
-    root = catalog.qualified_uri(spark, input_uri)
+    catalog.require_input(input_uri)
+    root = listing.root_path(input_uri)
 
     began = time.monotonic()
-    listing = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
-    listed = listing.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
+    listed_files = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
+    listed = listed_files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
     file_count, byte_count = int(listed["n"]), int(listed["bytes"] or 0)
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
     log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, root)
@@ -116,7 +117,7 @@ def run_ingest(
     began = time.monotonic()
     options = inspect_options(settings, key, run_id)
     inspected = (
-        catalog.balanced(listing, file_count, settings.ingest.files_per_task)
+        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
         .mapInArrow(inspect_batches(options), from_arrow_schema(INSPECTION))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
@@ -138,7 +139,7 @@ def run_ingest(
     summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
     summary.stage("summarise", began)
     inspected.unpersist()
-    listing.unpersist()
+    listed_files.unpersist()
     log.info(
         "ingest: %d metadata rows, %d quarantined (%s)",
         counts["metadata"],
