@@ -6,15 +6,18 @@ import logging
 import sys
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_HANDLER_NAME = "medspark-console"
 
 
 def setup_logging(level: int = logging.INFO) -> None:
     """Log medspark's own lines to stderr; silence libraries that echo element values."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT, "%H:%M:%S"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("medspark").setLevel(level)
+    logger = logging.getLogger("medspark")
+    logger.setLevel(level)
+    if not any(h.get_name() == _HANDLER_NAME for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter(_FORMAT, "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.propagate = False
     logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
     logging.getLogger("py4j").setLevel(logging.ERROR)

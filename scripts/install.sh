@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv with medspark and its test tools. Safe to re-run; pip reuses its cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin=""
+for candidate in python3.11 python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+        python_bin=$candidate
+        break
+    fi
+done
+if [ -z "$python_bin" ]; then
+    echo "medspark needs Python 3.11 (python3.11 on PATH)." >&2
+    exit 2
+fi
+if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
+    echo "medspark needs Java 17 for Spark (e.g. apt-get install openjdk-17-jre-headless)." >&2
+    exit 2
+fi
+
+[ -x .venv/bin/python ] || "$python_bin" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'

@@ -1,0 +1,108 @@
+"""The command line and the spark-submit entry point: exit codes and messages a scheduler reads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pytest
+
+from medspark.cli import EXIT_SPARK, EXIT_USAGE, main
+from tests.conftest import pydicom_file
+
+REPO = Path(__file__).resolve().parents[2]
+SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+
+
+def small_input(root: Path) -> Path:
+    folder = root / "in" / "study"
+    folder.mkdir(parents=True)
+    for name in ("CT_small.dcm", "MR_small.dcm", "README.txt"):
+        shutil.copyfile(pydicom_file(name), folder / name.replace(".", "_"))
+    return root / "in"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
+    env.update(SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable, **extra)
+    env.pop("MEDSPARK_PSEUDONYM_KEY", None)
+    env.update(extra)
+    return env
+
+
+def test_missing_input_exits_with_usage_code(tmp_path, capsys):
+    code = main(["ingest", str(tmp_path / "nope"), str(tmp_path / "out"), "--throwaway-key"])
+    assert code == EXIT_USAGE
+    assert "input does not exist" in capsys.readouterr().err
+
+
+def test_unwritable_output_exits_with_usage_code(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(["ingest", str(small_input(tmp_path)), str(blocker / "out"), "--throwaway-key"])
+    assert code == EXIT_USAGE
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_missing_key_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MEDSPARK_PSEUDONYM_KEY", raising=False)
+    code = main(["ingest", str(small_input(tmp_path)), str(tmp_path / "out")])
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "no pseudonym key" in err and "--throwaway-key" in err
+
+
+def test_spark_that_cannot_start_exits_with_its_own_code(tmp_path):
+    conf = tmp_path / "broken.yaml"
+    conf.write_text('spark:\n  master: "no-such-master://nowhere"\n  defaults_file: null\n')
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medspark.cli",
+            "ingest",
+            str(small_input(tmp_path)),
+            str(tmp_path / "out"),
+            "--conf",
+            str(conf),
+            "--throwaway-key",
+        ],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == EXIT_SPARK, result.stderr[-2000:]
+    assert "Spark could not start" in result.stderr
+
+
+@pytest.mark.spark
+def test_spark_submit_runs_the_ingest_job(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            str(SPARK_SUBMIT),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            str(REPO / "jobs" / "ingest.py"),
+            str(small_input(tmp_path)),
+            str(out),
+        ],
+        env=child_env(MEDSPARK_PSEUDONYM_KEY="spark-submit-test-key-0123456789"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metadata = pads.dataset(out / "metadata").to_table()
+    quarantine = pads.dataset(out / "quarantine").to_table()
+    assert sorted(metadata.column("modality").to_pylist()) == ["CT", "MR"]
+    assert quarantine.column("reason").to_pylist() == ["not_dicom"]
+    assert "2 metadata rows, 1 quarantined" in result.stdout
+    assert "spark-submit-test-key" not in result.stdout + result.stderr
