@@ -112,7 +112,13 @@ def run_ingest(
     listed = listed_files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
     file_count, byte_count = int(listed["n"]), int(listed["bytes"] or 0)
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
-    log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, root)
+    log.info(
+        "catalog: %d files, %d bytes under %s in %.1f s",
+        file_count,
+        byte_count,
+        root,
+        summary.stages["catalog"]["seconds"],
+    )
 
     began = time.monotonic()
     options = inspect_options(settings, key, run_id)
@@ -133,6 +139,7 @@ def run_ingest(
     metadata.write.mode("overwrite").parquet(metadata_uri)
     quarantine.write.mode("overwrite").parquet(quarantine_uri)
     summary.stage("inspect_and_write", began, files=file_count)
+    log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
     began = time.monotonic()
     counts = _table_counts(spark, metadata_uri, quarantine_uri)

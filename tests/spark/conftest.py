@@ -14,7 +14,7 @@ TEST_SPARK_SETTINGS = {
 }
 
 
-def test_settings(**ingest) -> Settings:
+def make_settings(**ingest) -> Settings:
     base = load_settings("local")
     spark = SparkSettings(
         **{**base.spark.model_dump(), "settings": {**base.spark.settings, **TEST_SPARK_SETTINGS}}
@@ -27,6 +27,6 @@ def test_settings(**ingest) -> Settings:
 
 @pytest.fixture(scope="session")
 def spark():
-    session = build_session(test_settings(), "medspark tests")
+    session = build_session(make_settings(), "medspark tests")
     yield session
     session.stop()

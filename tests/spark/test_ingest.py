@@ -14,7 +14,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.spark.ingest import run_ingest
 from medspark.storage import local_path
 from tests.conftest import TEST_KEY
-from tests.spark.conftest import test_settings
+from tests.spark.conftest import make_settings
 from tests.spark.export_tree import build_export
 
 pytestmark = pytest.mark.spark
@@ -33,7 +33,7 @@ def ingested(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("ingest")
     tree = build_export(root / "export")
     out = root / "out"
-    settings = test_settings(files_per_task=40)
+    settings = make_settings(files_per_task=40)
     first = run_ingest(spark, settings, str(tree.root), str(out), TEST_KEY)
     return tree, out, first, settings
 
