@@ -12,6 +12,7 @@ from medspark.config import PROFILE_NAMES, Settings, load_settings
 from medspark.dicom.keys import MissingKeyError, PseudonymKey, load_key
 from medspark.logs import setup_logging
 from medspark.spark.catalog import InputNotFoundError
+from medspark.spark.features import HashedPathsError
 from medspark.spark.session import SparkStartError
 from medspark.storage import OutputNotWritableError, local_path, require_writable
 
@@ -43,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("out", help="output root for the Parquet tables and run summaries")
     _common(ingest)
 
-    demo = commands.add_parser("demo", help="ingest the DICOM files pydicom ships (no arguments)")
+    features = commands.add_parser("features", help="OUT/metadata -> OUT/features")
+    features.add_argument("out", help="output root holding the metadata table")
+    _common(features)
+
+    pipeline = commands.add_parser("pipeline", help="ingest then features, in one Spark app")
+    pipeline.add_argument("input")
+    pipeline.add_argument("out")
+    _common(pipeline)
+
+    demo = commands.add_parser(
+        "demo", help="run the pipeline on the DICOM files pydicom ships (no arguments)"
+    )
     demo.add_argument("--out", default=DEMO_OUTPUT)
     return parser
 
@@ -71,16 +83,7 @@ def _check_local_input(uri: str) -> None:
         raise InputNotFoundError(f"input does not exist: {uri}")
 
 
-def run_ingest_command(input_uri: str, out_uri: str, settings: Settings, throwaway: bool) -> int:
-    """Validate, start Spark, ingest; return the process exit code."""
-    from medspark.spark.ingest import run_ingest
-    from medspark.spark.session import build_session
-
-    _check_local_input(input_uri)
-    require_writable(out_uri)
-    key = _key(settings, throwaway)
-    spark = build_session(settings, "medspark ingest")
-    result = run_ingest(spark, settings, input_uri, out_uri, key)
+def _print_ingest(result, out_uri: str) -> None:
     counts = result.summary["counts"]
     print(
         f"ingest {result.run_id}: {counts['listed_files']} files -> "
@@ -88,6 +91,35 @@ def run_ingest_command(input_uri: str, out_uri: str, settings: Settings, throwaw
         f"({counts['non_image_instances']} non-image instances)\n"
         f"tables: {out_uri}/metadata, {out_uri}/quarantine\nsummary: {result.summary_uri}"
     )
+
+
+def _print_features(result, out_uri: str) -> None:
+    counts = result.summary["counts"]
+    print(
+        f"features {result.run_id}: {counts['image_instances']} images -> "
+        f"{counts['feature_rows']} feature rows, {counts['decode_quarantined']} not decodable, "
+        f"{counts['non_image_instances_skipped']} non-image instances skipped\n"
+        f"table: {out_uri}/features\nsummary: {result.summary_uri}"
+    )
+
+
+def run_command(
+    command: str, input_uri: str | None, out_uri: str, settings: Settings, throwaway: bool
+) -> int:
+    """Validate, start Spark, run ingest, features or both; return the process exit code."""
+    from medspark.spark.features import run_features
+    from medspark.spark.ingest import run_ingest
+    from medspark.spark.session import build_session
+
+    if input_uri is not None:
+        _check_local_input(input_uri)
+    require_writable(out_uri)
+    key = _key(settings, throwaway) if input_uri is not None else None
+    spark = build_session(settings, f"medspark {command}")
+    if input_uri is not None:
+        _print_ingest(run_ingest(spark, settings, input_uri, out_uri, key), out_uri)
+    if command in ("features", "pipeline"):
+        _print_features(run_features(spark, settings, out_uri), out_uri)
     return EXIT_OK
 
 
@@ -105,11 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             settings = load_settings("local")
-            log.info("demo: ingesting pydicom's test files from %s", demo_input())
-            return run_ingest_command(demo_input(), args.out, settings, throwaway=True)
+            log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
+            return run_command("pipeline", demo_input(), args.out, settings, throwaway=True)
         settings = _settings(args)
-        return run_ingest_command(args.input, args.out, settings, args.throwaway_key)
-    except (InputNotFoundError, OutputNotWritableError, MissingKeyError) as exc:
+        input_uri = getattr(args, "input", None)
+        return run_command(args.command, input_uri, args.out, settings, args.throwaway_key)
+    except (InputNotFoundError, OutputNotWritableError, MissingKeyError, HashedPathsError) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, ValueError) as exc:

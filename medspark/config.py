@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from medspark.imaging.intensity import WINDOW_PRESETS
+from medspark.imaging.preprocess import Step
 
 PROFILE_NAMES = ("local", "cluster")
 
@@ -36,6 +39,34 @@ class IngestSettings(_Strict):
     archive_max_depth: int = Field(2, ge=0)
 
 
+class FeatureSettings(_Strict):
+    """How images are decoded, preprocessed and described."""
+
+    files_per_task: int = Field(50, ge=1)
+    frames: Literal["all", "first", "middle"] = "all"
+    max_frames: int = Field(0, ge=0, description="0: no limit; else an evenly spaced subset")
+    window: str | tuple[float, float] = "header"
+    preprocess: list[Step] = Field(default_factory=list)
+    mask: Literal["otsu", "whole"] = "otsu"
+    bins: int = Field(32, ge=2, le=4096)
+    glcm_distance: int = Field(1, ge=1)
+    texture: bool = True
+    keypoints: bool = True
+    watershed: bool = False
+    thumbnail: bool = True
+    thumbnail_size: int = Field(128, ge=16)
+    tensor: bool = False
+
+    @field_validator("window")
+    @classmethod
+    def _known_window(cls, value: str | tuple[float, float]) -> str | tuple[float, float]:
+        if isinstance(value, str) and value not in ("header", "none", *WINDOW_PRESETS):
+            raise ValueError(
+                f"window must be header, none, [center, width] or one of {sorted(WINDOW_PRESETS)}"
+            )
+        return value
+
+
 class DeidSettings(_Strict):
     """De-identification applied to every dataset before any column is derived."""
 
@@ -53,6 +84,7 @@ class Settings(_Strict):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     deid: DeidSettings = Field(default_factory=DeidSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
     source: str = "<defaults>"
     conf_dir: str | None = None
 

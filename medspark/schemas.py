@@ -126,4 +126,71 @@ INSPECTION = pa.schema(
     ]
 )
 
-TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE)}
+FIRST_ORDER_COLUMNS = (
+    "fo_mean", "fo_variance", "fo_skewness", "fo_kurtosis", "fo_median", "fo_minimum",
+    "fo_p10", "fo_p90", "fo_maximum", "fo_iqr", "fo_range", "fo_mad", "fo_rmad", "fo_medad",
+    "fo_cov", "fo_qcod", "fo_energy", "fo_rms", "fo_entropy", "fo_uniformity",
+)  # fmt: skip
+GLCM_COLUMNS = tuple(
+    f"glcm_{name}"
+    for name in (
+        "joint_max", "joint_average", "joint_variance", "joint_entropy", "difference_average",
+        "difference_variance", "difference_entropy", "sum_average", "sum_variance",
+        "sum_entropy", "angular_second_moment", "contrast", "dissimilarity",
+        "inverse_difference", "inverse_difference_normalised", "inverse_difference_moment",
+        "inverse_difference_moment_normalised", "inverse_variance", "correlation",
+        "autocorrelation", "cluster_tendency", "cluster_shade", "cluster_prominence",
+        "information_correlation_1", "information_correlation_2",
+    )
+)  # fmt: skip
+SHAPE_COLUMNS = (
+    "shape_foreground_fraction", "shape_area_px", "shape_area_mm2", "shape_perimeter_px",
+    "shape_perimeter_mm", "shape_eccentricity", "shape_solidity",
+)  # fmt: skip
+STRUCTURE_COLUMNS = ("edge_density", *(f"hu_{n}" for n in range(1, 8)))
+COUNT_COLUMNS = ("shape_components", "shape_watershed_regions", "kp_orb_count")
+
+FEATURES = TableSpec(
+    "features",
+    1,
+    ("sop_instance_uid", "frame"),
+    pa.schema(
+        [
+            _f("sop_instance_uid", pa.string(), False),
+            _f("frame", pa.int32(), False, "1-based frame number within the instance"),
+            _f("series_instance_uid", pa.string()),
+            _f("study_instance_uid", pa.string()),
+            _f("patient_id", pa.string()),
+            _f("modality", pa.string()),
+            _f("intensity_unit", pa.string(), True, "HU, the Rescale Type, or stored"),
+            _f("window", pa.string(), True, "how the display image was windowed"),
+            _f("preprocessing", pa.string(), True, "the steps applied, as JSON"),
+            _f("mask", pa.string(), True, "otsu, whole, or whole (no foreground found)"),
+            _f("height", pa.int32()),
+            _f("width", pa.int32()),
+            _f("pixel_spacing_mm", pa.list_(pa.float64()), True, "after preprocessing"),
+            *(_f(name, pa.float64()) for name in FIRST_ORDER_COLUMNS),
+            *(_f(name, pa.float64()) for name in GLCM_COLUMNS),
+            *(_f(name, pa.float64()) for name in SHAPE_COLUMNS),
+            *(_f(name, pa.float64()) for name in STRUCTURE_COLUMNS),
+            *(_f(name, pa.int32()) for name in COUNT_COLUMNS),
+            _f("thumbnail_png", pa.binary(), True, "windowed 8-bit PNG, when configured"),
+            _f("tensor_npz", pa.binary(), True, "preprocessed values as .npz, when configured"),
+            *_RUN_FIELDS,
+        ]
+    ),
+)
+
+FEATURE_RECORDS = pa.schema(
+    [
+        *(field.with_nullable(True) for field in FEATURES.schema),
+        *(
+            field.with_nullable(True)
+            for field in QUARANTINE.schema
+            if field.name not in FEATURES.schema.names
+        ),
+        _f("outcome", pa.string(), False, "features or quarantine"),
+    ]
+)
+
+TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE, FEATURES)}

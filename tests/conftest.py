@@ -14,6 +14,18 @@ PYDICOM_CHARSET_FILES = Path(pydicom.__file__).parent / "data" / "charset_files"
 TEST_KEY = PseudonymKey(b"medspark-test-key-0123456789abcdef", "test")
 
 
+def pydicom_data_files() -> list[Path]:
+    """The larger real files of the pydicom-data package (a test dependency), if installed."""
+    try:
+        import data_store
+    except ImportError:
+        return []
+    return sorted(Path(data_store.__file__).parent.joinpath("data").rglob("*.dcm"))
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
 def pydicom_file(name: str) -> Path:
     path = PYDICOM_TEST_FILES / name
     assert path.is_file(), path

@@ -32,10 +32,13 @@ class Reason(StrEnum):
     ARCHIVE_ENCRYPTED = "archive_encrypted"
     ARCHIVE_MEMBER_TOO_LARGE = "archive_member_too_large"
     ARCHIVE_TOO_DEEP = "archive_too_deep"
+    UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
+    PIXEL_DATA_SHORT = "pixel_data_short"
+    DECODE_FAILED = "decode_failed"
     INTERNAL_ERROR = "internal_error"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Rejection(Exception):
     """A file set aside, with a stable reason and a sentence for people."""
 

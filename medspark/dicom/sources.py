@@ -198,3 +198,22 @@ class _Unclosable(io.BufferedIOBase):
 
     def close(self) -> None:
         pass
+
+
+def read_bytes(path: str, limits: ArchiveLimits) -> bytes:
+    """The bytes of a listed file or of an archive member named `archive!/member[!/...]`."""
+    from medspark.storage import open_uri
+
+    outer, *members = path.split(ARCHIVE_SEPARATOR)
+    with open_uri(outer) as handle:
+        data = handle.read()
+    for member in members:
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+            continue
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo(member)
+            if info.file_size > limits.member_limit_bytes:
+                raise OverflowError(f"archive member over {limits.member_limit_bytes} bytes")
+            data = archive.read(info)
+    return data

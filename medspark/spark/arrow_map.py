@@ -1,62 +1,76 @@
-"""Run the per-file core over whole partitions as Arrow record batches (`mapInArrow`)."""
+"""Run a per-row core function over whole partitions as Arrow record batches (`mapInArrow`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
 
-from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.reasons import Reason, Stage
-from medspark.schemas import INSPECTION
 
 OUTPUT_BATCH_ROWS = 256
+Row = dict[str, Any]
 
 
-def quiet_dicom_logging() -> None:
-    """pydicom logs element values on malformed input; those can be patient data."""
-    logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
+def prepare_worker() -> None:
+    """Per-process settings for Python workers: quiet libraries, one OpenCV thread per task."""
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)  # it logs element values
+    warnings.simplefilter("ignore")  # and warns with them; ingest counts its own warnings
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
-def _safe_inspect(path: str, size: int, options: InspectOptions) -> Iterator[dict[str, Any]]:
-    """The core's records, or one `internal_error` quarantine row if the core itself fails."""
+def internal_error(row: Row, exc: Exception, run_id: str, stage: Stage) -> Row:
+    """The quarantine row for an input the core itself failed on."""
+    return {
+        "path": row.get("path"),
+        "file_size": row.get("file_size", row.get("length")),
+        "sha256": row.get("sha256"),
+        "outcome": "quarantine",
+        "stage": str(stage),
+        "reason": str(Reason.INTERNAL_ERROR),
+        "detail": f"medspark failed on this file ({type(exc).__name__}); please report.",
+        "run_id": run_id,
+        "processed_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def _safe(per_row: Callable[[Row], Iterator[Row]], row: Row, fallback) -> Iterator[Row]:
     emitted = 0
     try:
-        for record in inspect_file(path, size, options):
+        for record in per_row(row):
             emitted += 1
             yield record
     except Exception as exc:  # a bug or an exotic file must never stop a whole job
         if emitted == 0:
-            yield {
-                "path": path,
-                "file_size": size,
-                "outcome": "quarantine",
-                "stage": str(Stage.HEADER),
-                "reason": str(Reason.INTERNAL_ERROR),
-                "detail": f"medspark failed on this file ({type(exc).__name__}); please report.",
-                "run_id": options.run_id,
-            }
+            yield fallback(row, exc)
 
 
-def inspect_batches(
-    options: InspectOptions,
+def record_batches(
+    per_row: Callable[[Row], Iterator[Row]],
+    schema: pa.Schema,
+    fallback: Callable[[Row, Exception], Row],
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """A `mapInArrow` function: batches of (path, length) in, batches of INSPECTION rows out."""
+    """A `mapInArrow` function: each input row through `per_row`, output batched by `schema`.
+
+    If `per_row` raises before yielding anything, `fallback` supplies the row to write instead.
+    """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        quiet_dicom_logging()
-        pending: list[dict[str, Any]] = []
+        prepare_worker()
+        pending: list[Row] = []
         for batch in batches:
-            paths = batch.column("path").to_pylist()
-            sizes = batch.column("length").to_pylist()
-            for path, size in zip(paths, sizes, strict=True):
-                pending.extend(_safe_inspect(path, size, options))
+            for row in batch.to_pylist():
+                pending.extend(_safe(per_row, row, fallback))
                 if len(pending) >= OUTPUT_BATCH_ROWS:
-                    yield pa.RecordBatch.from_pylist(pending, schema=INSPECTION)
+                    yield pa.RecordBatch.from_pylist(pending, schema=schema)
                     pending = []
         if pending:
-            yield pa.RecordBatch.from_pylist(pending, schema=INSPECTION)
+            yield pa.RecordBatch.from_pylist(pending, schema=schema)
 
     return run

@@ -15,13 +15,14 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from medspark import listing
 from medspark.config import Settings
 from medspark.dicom.deid import DeidPolicy, parse_tag
-from medspark.dicom.inspect import InspectOptions
+from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Reason, Stage
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import INSPECTION, METADATA, QUARANTINE
 from medspark.spark import catalog
-from medspark.spark.arrow_map import inspect_batches
+from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.tables import read_table
 from medspark.storage import join_uri
 
 log = logging.getLogger("medspark.ingest")
@@ -60,6 +61,14 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
         archive_max_depth=ingest.archive_max_depth,
         deid=deid,
         hash_paths=settings.deid.hash_paths,
+    )
+
+
+def _inspect_partition(options: InspectOptions):
+    return record_batches(
+        lambda row: inspect_file(row["path"], row["length"], options),
+        INSPECTION,
+        lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
     )
 
 
@@ -124,7 +133,7 @@ def run_ingest(
     options = inspect_options(settings, key, run_id)
     inspected = (
         catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
-        .mapInArrow(inspect_batches(options), from_arrow_schema(INSPECTION))
+        .mapInArrow(_inspect_partition(options), from_arrow_schema(INSPECTION))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     metadata, duplicates = split_duplicates(inspected.filter("outcome = 'metadata'"))
@@ -137,12 +146,12 @@ def run_ingest(
     metadata_uri = join_uri(out_uri, METADATA.name)
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
     metadata.write.mode("overwrite").parquet(metadata_uri)
-    quarantine.write.mode("overwrite").parquet(quarantine_uri)
+    quarantine.write.mode("overwrite").partitionBy("stage").parquet(quarantine_uri)
     summary.stage("inspect_and_write", began, files=file_count)
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
     began = time.monotonic()
-    counts = _table_counts(spark, metadata_uri, quarantine_uri)
+    counts = _table_counts(spark, out_uri)
     summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
     summary.stage("summarise", began)
     inspected.unpersist()
@@ -157,10 +166,10 @@ def run_ingest(
     return IngestResult(run_id, summary.as_dict(), summary_uri)
 
 
-def _table_counts(spark: SparkSession, metadata_uri: str, quarantine_uri: str) -> dict[str, Any]:
+def _table_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
     """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
-    metadata = spark.read.parquet(metadata_uri)
-    quarantine = spark.read.parquet(quarantine_uri)
+    metadata = read_table(spark, out_uri, METADATA)
+    quarantine = read_table(spark, out_uri, QUARANTINE)
     by_modality = {
         (row["modality"] or "unknown"): int(row["count"])
         for row in metadata.groupBy("modality").count().collect()

@@ -1,0 +1,140 @@
+"""Decode an instance's frames to numpy arrays, with the reasons a frame cannot be decoded."""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.encaps import generate_frames
+from pydicom.pixels import iter_pixels
+from pydicom.uid import UID, ExplicitVRLittleEndian
+
+from medspark.dicom.reasons import Reason, Rejection, Stage
+
+DEFLATED_IMAGE_FRAME_COMPRESSION = "1.2.840.10008.1.2.8.1"
+
+
+def decode_rejection(reason: Reason, detail: str) -> Rejection:
+    return Rejection(Stage.DECODE, reason, detail)
+
+
+def read_image_dataset(data: bytes, transfer_syntax_uid: str | None) -> Dataset:
+    """The whole dataset, pixel data included, with a missing transfer syntax filled in."""
+    if data[:4] == b"DICM":
+        data = b"\0" * 128 + data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+    if not dataset.file_meta.get("TransferSyntaxUID") and transfer_syntax_uid:
+        dataset.file_meta.TransferSyntaxUID = UID(transfer_syntax_uid)
+    return dataset
+
+
+def frame_count(dataset: Dataset) -> int:
+    try:
+        return max(int(dataset.get("NumberOfFrames") or 1), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def select_frames(count: int, mode: str, max_frames: int) -> list[int]:
+    """0-based frame indices: all, first or middle; evenly thinned to `max_frames` when set."""
+    if mode == "first":
+        indices = [0]
+    elif mode == "middle":
+        indices = [count // 2]
+    else:
+        indices = list(range(count))
+    if max_frames and len(indices) > max_frames:
+        positions = np.linspace(0, len(indices) - 1, max_frames).round().astype(int)
+        indices = [indices[p] for p in sorted(set(positions.tolist()))]
+    return indices
+
+
+def _inflate_frames(dataset: Dataset) -> Dataset:
+    """Deflated Image Frame Compression (PS3.5 8.2.16): each frame is a raw Deflate stream.
+
+    pydicom 3.0 cannot decode it; the frames are inflated into a native copy of the dataset.
+    """
+    count = frame_count(dataset)
+    frames = []
+    for compressed in generate_frames(dataset.PixelData, number_of_frames=count):
+        try:
+            frames.append(zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed))
+        except zlib.error:
+            frames.append(zlib.decompress(compressed))  # a zlib-wrapped stream, seen in the wild
+    native = pydicom.Dataset()
+    native.update(dataset)
+    native.file_meta = pydicom.dataset.FileMetaDataset(dataset.file_meta)
+    native.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    body = b"".join(frames)
+    native.PixelData = body + (b"\0" if len(body) % 2 else b"")
+    native["PixelData"].VR = "OB" if dataset.get("BitsAllocated", 8) <= 8 else "OW"
+    return native
+
+
+def _classify(exc: Exception, transfer_syntax: str) -> Rejection:
+    message = str(exc)
+    lowered = message.lower()
+    if "less than expected" in lowered or "doesn't match the expected length" in lowered:
+        return decode_rejection(
+            Reason.PIXEL_DATA_SHORT, "the pixel data is shorter than rows x columns x frames."
+        )
+    if (
+        isinstance(exc, NotImplementedError)
+        or "missing required dependencies" in lowered
+        or "no decoders" in lowered
+        or "not supported" in lowered
+        or "does not support" in lowered
+    ):
+        name = UID(transfer_syntax).name if transfer_syntax else "unknown"
+        return decode_rejection(
+            Reason.UNSUPPORTED_TRANSFER_SYNTAX,
+            f"no installed decoder handles {name} ({transfer_syntax}) for this image.",
+        )
+    if isinstance(exc, AttributeError | KeyError):
+        return decode_rejection(
+            Reason.DECODE_FAILED,
+            "a required image pixel attribute (rows, columns, bits) is missing.",
+        )
+    if "invalid literal" in lowered:
+        return decode_rejection(
+            Reason.DECODE_FAILED, "an image pixel attribute (rows, columns, bits) is not a number."
+        )
+    return decode_rejection(
+        Reason.DECODE_FAILED, f"the pixel data could not be decoded ({type(exc).__name__})."
+    )
+
+
+def iter_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(0-based index, array) for each selected frame, as pydicom returns it (RGB for colour)."""
+    transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", ""))
+    if "PixelData" not in dataset:
+        raise decode_rejection(Reason.DECODE_FAILED, "the instance has no Pixel Data element.")
+    try:
+        source = (
+            _inflate_frames(dataset)
+            if transfer_syntax == DEFLATED_IMAGE_FRAME_COMPRESSION
+            else dataset
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield from zip(indices, iter_pixels(source, indices=indices), strict=True)
+    except Rejection:
+        raise
+    except Exception as exc:  # decoders raise anything from ValueError to RuntimeError
+        raise _classify(exc, transfer_syntax) from None
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One decoded frame and where it came from (1-based frame number, as DICOM counts)."""
+
+    number: int
+    pixels: np.ndarray

@@ -1,0 +1,1 @@
+"""Pure image functions over numpy arrays: intensity, preprocessing, features. No Spark."""

@@ -1,0 +1,155 @@
+"""One metadata row to feature rows: decode each selected frame, preprocess, describe.
+
+This is the whole per-image feature stage, with no Spark in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from medspark.config import FeatureSettings
+from medspark.dicom.pixels import frame_count, iter_frames, read_image_dataset, select_frames
+from medspark.dicom.reasons import Reason, Rejection, Stage
+from medspark.dicom.sources import ArchiveLimits, read_bytes
+from medspark.imaging.first_order import first_order
+from medspark.imaging.intensity import intensities
+from medspark.imaging.preprocess import Frame, apply_steps, describe
+from medspark.imaging.render import npz_tensor, png_thumbnail
+from medspark.imaging.shape import foreground_mask, shape_features, to_uint8, watershed_regions
+from medspark.imaging.structure import edge_features, hu_moment_features, keypoint_features
+from medspark.imaging.texture import glcm_features
+
+Record = dict[str, Any]
+_IDENTITY_COLUMNS = (
+    "sop_instance_uid",
+    "series_instance_uid",
+    "study_instance_uid",
+    "patient_id",
+    "modality",
+)
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """What a worker needs to turn metadata rows into feature rows; pickled once per task."""
+
+    run_id: str
+    settings: FeatureSettings
+    archive_limits: ArchiveLimits
+
+
+def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
+    """(row, column) spacing in mm: Pixel Spacing, the frame's Pixel Measures, or the imager's."""
+    candidates = [dataset.get("PixelSpacing")]
+    for group, index in (
+        ("PerFrameFunctionalGroupsSequence", frame_index),
+        ("SharedFunctionalGroupsSequence", 0),
+    ):
+        groups = dataset.get(group)
+        if groups and len(groups) > index and groups[index].get("PixelMeasuresSequence"):
+            candidates.append(groups[index].PixelMeasuresSequence[0].get("PixelSpacing"))
+    candidates.append(dataset.get("ImagerPixelSpacing"))
+    for value in candidates:
+        try:
+            if value is not None and len(value) == 2 and float(value[0]) > 0 < float(value[1]):
+                return float(value[0]), float(value[1])
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
+    """Every configured feature of one preprocessed frame."""
+    display8 = to_uint8(frame.display)
+    mask = foreground_mask(display8) if settings.mask == "otsu" else None
+    mask_name = (
+        "otsu"
+        if mask is not None
+        else ("whole" if settings.mask == "whole" else "whole (no foreground found)")
+    )
+    region = mask if mask is not None else np.ones(frame.values.shape, dtype=bool)
+    record: Record = {
+        "mask": mask_name,
+        "height": int(frame.values.shape[0]),
+        "width": int(frame.values.shape[1]),
+        "pixel_spacing_mm": list(frame.spacing) if frame.spacing else None,
+        **first_order(frame.values, region, settings.bins),
+        **shape_features(mask, frame.spacing),
+        **edge_features(display8),
+        **hu_moment_features(display8),
+    }
+    if settings.texture:
+        record.update(glcm_features(frame.values, region, settings.bins, settings.glcm_distance))
+    if settings.keypoints:
+        record.update(keypoint_features(display8))
+    if settings.watershed:
+        record["shape_watershed_regions"] = watershed_regions(display8, mask)
+    if settings.thumbnail:
+        record["thumbnail_png"] = png_thumbnail(display8, settings.thumbnail_size)
+    if settings.tensor:
+        record["tensor_npz"] = npz_tensor(frame.values)
+    return record
+
+
+def _decode_quarantine(row: Record, rejection: Rejection, frame: int | None) -> Record:
+    where = f"frame {frame}: " if frame is not None else ""
+    return {
+        "path": row["path"],
+        "file_size": row.get("file_size"),
+        "sha256": row.get("sha256"),
+        "stage": str(Stage.DECODE),
+        "reason": str(rejection.reason),
+        "detail": where + rejection.detail,
+        "outcome": "quarantine",
+    }
+
+
+def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
+    """Feature rows for each selected frame of one instance, or a decode quarantine row."""
+    now = dt.datetime.now(dt.UTC)
+    settings = options.settings
+    identity = {column: row.get(column) for column in _IDENTITY_COLUMNS}
+    current: int | None = None
+    try:
+        try:
+            data = read_bytes(row["path"], options.archive_limits)
+        except (OSError, KeyError, OverflowError, ValueError) as exc:
+            raise Rejection(
+                Stage.DECODE,
+                Reason.UNREADABLE,
+                f"the file cannot be read again ({type(exc).__name__}).",
+            ) from None
+        dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
+        del data
+        indices = select_frames(frame_count(dataset), settings.frames, settings.max_frames)
+        steps_json = describe(settings.preprocess)
+        for index, pixels in iter_frames(dataset, indices):
+            current = index + 1
+            rendered = intensities(pixels, dataset, index, settings.window)
+            frame = apply_steps(
+                Frame(rendered.values, rendered.display, pixel_spacing(dataset, index)),
+                settings.preprocess,
+            )
+            yield {
+                **identity,
+                "frame": current,
+                "intensity_unit": rendered.unit,
+                "window": rendered.window,
+                "preprocessing": steps_json,
+                **describe_frame(frame, settings),
+                "outcome": "features",
+                "run_id": options.run_id,
+                "processed_at": now,
+            }
+    except Rejection as rejection:
+        yield {
+            **_decode_quarantine(row, rejection, current),
+            "run_id": options.run_id,
+            "processed_at": now,
+        }

@@ -1,0 +1,140 @@
+"""The features job: OUT/metadata to OUT/features, decoding pixels in workers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.reasons import Stage
+from medspark.dicom.sources import ArchiveLimits
+from medspark.imaging.extract import FeatureOptions, extract_instance
+from medspark.run_summary import RunSummary, new_run_id
+from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
+from medspark.spark import catalog
+from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.tables import delete_path, read_table
+from medspark.storage import join_uri
+
+log = logging.getLogger("medspark.features")
+
+_INPUT_COLUMNS = (
+    "path",
+    "file_size",
+    "sha256",
+    "sop_instance_uid",
+    "series_instance_uid",
+    "study_instance_uid",
+    "patient_id",
+    "modality",
+    "transfer_syntax_uid",
+)
+
+
+class HashedPathsError(ValueError):
+    """The metadata table's paths are keyed hashes, so the files cannot be opened again."""
+
+
+@dataclass(frozen=True)
+class FeaturesResult:
+    run_id: str
+    summary: dict[str, Any]
+    summary_uri: str
+
+
+def feature_options(settings: Settings, run_id: str) -> FeatureOptions:
+    ingest = settings.ingest
+    limits = ArchiveLimits(
+        ingest.archive_member_limit_mb << 20,
+        ingest.archive_max_depth,
+        ingest.in_memory_limit_mb << 20,
+    )
+    return FeatureOptions(run_id=run_id, settings=settings.features, archive_limits=limits)
+
+
+def _extract_partition(options: FeatureOptions):
+    return record_batches(
+        lambda row: extract_instance(row, options),
+        FEATURE_RECORDS,
+        lambda row, exc: internal_error(row, exc, options.run_id, Stage.DECODE),
+    )
+
+
+def extract_features(spark: SparkSession, settings: Settings, metadata: DataFrame, run_id: str):
+    """(feature records DataFrame, image count, non-image count), records persisted."""
+    if metadata.filter(F.col("path").startswith("hmac:")).limit(1).count():
+        raise HashedPathsError(
+            "metadata paths are keyed hashes (deid.hash_paths: true), so the images cannot be "
+            "opened again; ingest with hash_paths off to extract features"
+        )
+    images = metadata.filter(F.col("has_pixel_data")).select(*_INPUT_COLUMNS)
+    counts = metadata.groupBy("has_pixel_data").count().collect()
+    by_kind = {bool(row["has_pixel_data"]): int(row["count"]) for row in counts}
+    image_count, non_image = by_kind.get(True, 0), by_kind.get(False, 0)
+    records = (
+        catalog.balanced(images, image_count, settings.features.files_per_task)
+        .mapInArrow(
+            _extract_partition(feature_options(settings, run_id)),
+            from_arrow_schema(FEATURE_RECORDS),
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    return records, image_count, non_image
+
+
+def write_features(records: DataFrame, out_uri: str) -> None:
+    """OUT/features (replaced) and the decode partition of OUT/quarantine (replaced)."""
+    features = records.filter("outcome = 'features'").select(*FEATURES.columns)
+    features.write.mode("overwrite").parquet(join_uri(out_uri, FEATURES.name))
+    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
+    delete_path(records.sparkSession, join_uri(quarantine_uri, f"stage={Stage.DECODE}"))
+    decode = records.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
+    decode.write.mode("append").partitionBy("stage").parquet(quarantine_uri)
+
+
+def run_features(
+    spark: SparkSession, settings: Settings, out_uri: str, run_id: str | None = None
+) -> FeaturesResult:
+    """Decode every image in OUT/metadata and write OUT/features and decode quarantine rows."""
+    run_id = run_id or new_run_id()
+    summary = RunSummary.start("features", run_id, out_uri, out_uri, settings, None)
+    began = time.monotonic()
+    metadata = read_table(spark, out_uri, METADATA)
+    records, images, non_image = extract_features(spark, settings, metadata, run_id)
+    write_features(records, out_uri)
+    summary.stage("decode_and_write", began, images=images)
+    log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
+    summary.counts(**feature_counts(records, images, non_image))
+    records.unpersist()
+    summary_uri = summary.finish(spark.version)
+    return FeaturesResult(run_id, summary.as_dict(), summary_uri)
+
+
+def feature_counts(records: DataFrame, images: int, non_image: int) -> dict[str, Any]:
+    """Frames written, images decoded, decode failures by reason, skipped non-image instances."""
+    frames = records.filter("outcome = 'features'")
+    by_modality = {
+        (row["modality"] or "unknown"): int(row["count"])
+        for row in frames.groupBy("modality").count().collect()
+    }
+    decoded = frames.select("sop_instance_uid").distinct().count()
+    failures = {
+        row["reason"]: int(row["count"])
+        for row in records.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
+    }
+    return {
+        "image_instances": images,
+        "non_image_instances_skipped": non_image,
+        "instances_with_features": int(decoded),
+        "feature_rows": sum(by_modality.values()),
+        "feature_rows_by_modality": by_modality,
+        "decode_quarantined": sum(failures.values()),
+        "decode_quarantined_by_reason": failures,
+    }

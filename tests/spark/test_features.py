@@ -1,0 +1,105 @@
+"""The features job end to end in local Spark: ingest, then decode and describe every image."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as pads
+import pydicom
+import pytest
+from pydicom.pixels import apply_modality_lut
+
+from medspark.config import FeatureSettings
+from medspark.spark.features import run_features
+from medspark.spark.ingest import run_ingest
+from tests.conftest import TEST_KEY, pydicom_file
+from tests.spark.conftest import make_settings
+
+pytestmark = pytest.mark.spark
+
+
+def read(out: Path, name: str) -> list[dict]:
+    return pads.dataset(out / name, partitioning="hive").to_table().to_pylist()
+
+
+def build_input(root: Path) -> Path:
+    images = root / "in"
+    images.mkdir(parents=True)
+    for name in ("CT_small.dcm", "MR_small.dcm", "examples_ybr_color.dcm", "rtplan.dcm",
+                 "JPGExtended.dcm"):  # fmt: skip
+        shutil.copyfile(pydicom_file(name), images / name.replace(".dcm", ""))
+    short = pydicom.dcmread(pydicom_file("MR_small.dcm"))
+    short.SOPInstanceUID += ".1"
+    short.Rows = 128  # declares twice the pixels the file holds, without being truncated
+    buffer = io.BytesIO()
+    short.save_as(buffer)
+    (images / "MR_rows_wrong").write_bytes(buffer.getvalue())
+    with zipfile.ZipFile(images / "cd.zip", "w") as archive:
+        other = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        other.SOPInstanceUID += ".2"
+        member = io.BytesIO()
+        other.save_as(member)
+        archive.writestr("DICOM/CT2", member.getvalue())
+    return images
+
+
+@pytest.fixture(scope="module")
+def pipeline(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("features")
+    out = root / "out"
+    base = make_settings()
+    settings = base.model_copy(
+        update={"features": FeatureSettings(preprocess=[], mask="whole", thumbnail=True)}
+    )
+    run_ingest(spark, settings, str(build_input(root)), str(out), TEST_KEY)
+    result = run_features(spark, settings, str(out))
+    return out, result, settings
+
+
+def test_one_row_per_decoded_frame(pipeline):
+    out, result, _ = pipeline
+    rows = read(out, "features")
+    keys = [(r["sop_instance_uid"], r["frame"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    by_modality = {}
+    for row in rows:
+        by_modality[row["modality"]] = by_modality.get(row["modality"], 0) + 1
+    assert by_modality == {"CT": 2, "MR": 1, "US": 30}
+    assert result.summary["counts"]["feature_rows"] == 33
+    assert result.summary["counts"]["non_image_instances_skipped"] == 1
+    assert "path" not in rows[0]
+    assert all(r["thumbnail_png"][:4] == b"\x89PNG" for r in rows)
+
+
+def test_ct_first_order_is_in_hounsfield_units(pipeline):
+    out, _, _ = pipeline
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    hu = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
+    uid = TEST_KEY.uid(str(ds.SOPInstanceUID))
+    (row,) = [r for r in read(out, "features") if r["sop_instance_uid"] == uid]
+    assert row["intensity_unit"] == "HU"
+    assert row["fo_mean"] == pytest.approx(hu.mean(), rel=1e-6)
+    assert row["fo_minimum"] == hu.min() and row["fo_maximum"] == hu.max()
+    assert row["patient_id"] == TEST_KEY.identifier(str(ds.PatientID), "patient")
+
+
+def test_undecodable_images_are_quarantined_at_the_decode_stage(pipeline):
+    out, result, _ = pipeline
+    decode = [r for r in read(out, "quarantine") if r["stage"] == "decode"]
+    reasons = {Path(r["path"]).name: r["reason"] for r in decode}
+    assert reasons == {
+        "JPGExtended": "unsupported_transfer_syntax",
+        "MR_rows_wrong": "pixel_data_short",
+    }
+    assert result.summary["counts"]["decode_quarantined"] == 2
+
+
+def test_rerun_replaces_rather_than_duplicates(spark, pipeline):
+    out, _, settings = pipeline
+    before = (len(read(out, "features")), len(read(out, "quarantine")))
+    run_features(spark, settings, str(out))
+    assert (len(read(out, "features")), len(read(out, "quarantine"))) == before
