@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -68,7 +67,7 @@ def _extract_partition(options: FeatureOptions):
 
 
 def extract_features(spark: SparkSession, settings: Settings, metadata: DataFrame, run_id: str):
-    """(feature records DataFrame, image count, non-image count), records persisted."""
+    """(feature records DataFrame, image count, non-image count); nothing computed yet."""
     if metadata.filter(F.col("path").startswith("hmac:")).limit(1).count():
         raise HashedPathsError(
             "metadata paths are keyed hashes (deid.hash_paths: true), so the images cannot be "
@@ -78,25 +77,32 @@ def extract_features(spark: SparkSession, settings: Settings, metadata: DataFram
     counts = metadata.groupBy("has_pixel_data").count().collect()
     by_kind = {bool(row["has_pixel_data"]): int(row["count"]) for row in counts}
     image_count, non_image = by_kind.get(True, 0), by_kind.get(False, 0)
-    records = (
-        catalog.balanced(images, image_count, settings.features.files_per_task)
-        .mapInArrow(
-            _extract_partition(feature_options(settings, run_id)),
-            from_arrow_schema(FEATURE_RECORDS),
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
+        _extract_partition(feature_options(settings, run_id)),
+        from_arrow_schema(FEATURE_RECORDS),
     )
     return records, image_count, non_image
 
 
-def write_features(records: DataFrame, out_uri: str) -> None:
-    """OUT/features (replaced) and the decode partition of OUT/quarantine (replaced)."""
-    features = records.filter("outcome = 'features'").select(*FEATURES.columns)
+def write_features(records: DataFrame, out_uri: str, run_id: str) -> DataFrame:
+    """Decode once into a staging folder, then replace OUT/features and the decode partition
+    of OUT/quarantine from it. Returns the staged records (read back) for counting; the
+    caller removes the staging folder with `delete_path` when done.
+
+    Staging costs one small rewrite but saves caching every decoded frame in Spark's memory
+    and decoding twice: measured in benchmarks/throughput.py.
+    """
+    spark = records.sparkSession
+    staging = join_uri(out_uri, "_staging", f"features-{run_id}")
+    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
+    staged = spark.read.schema(from_arrow_schema(FEATURE_RECORDS)).parquet(staging)
+    features = staged.filter("outcome = 'features'").select(*FEATURES.columns)
     features.write.mode("overwrite").parquet(join_uri(out_uri, FEATURES.name))
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
-    delete_path(records.sparkSession, join_uri(quarantine_uri, f"stage={Stage.DECODE}"))
-    decode = records.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
+    delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.DECODE}"))
+    decode = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
     decode.write.mode("append").partitionBy("stage").parquet(quarantine_uri)
+    return staged
 
 
 def run_features(
@@ -108,11 +114,11 @@ def run_features(
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
     records, images, non_image = extract_features(spark, settings, metadata, run_id)
-    write_features(records, out_uri)
+    staged = write_features(records, out_uri, run_id)
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
-    summary.counts(**feature_counts(records, images, non_image))
-    records.unpersist()
+    summary.counts(**feature_counts(staged, images, non_image))
+    delete_path(spark, join_uri(out_uri, "_staging", f"features-{run_id}"))
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 
