@@ -23,10 +23,11 @@ MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "2
 
 
 def generate(folder: Path, count: int) -> None:
-    """Synthetic CT slices: a body ellipse with organs and noise, int16 with a rescale to HU."""
+    """Synthetic CT slices: a body ellipse with an organ and noise, 12-bit with a rescale to HU."""
     import numpy as np
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import CTImageStorage
+
+    from medspark.dicom.write import array_to_dicom
 
     folder.mkdir(parents=True, exist_ok=True)
     existing = len(list(folder.glob("CT*")))
@@ -38,23 +39,18 @@ def generate(folder: Path, count: int) -> None:
         hu = np.full((512, 512), -1000.0)
         hu[body] = 40 + rng.normal(0, 20, body.sum())
         hu[organ] = 180 + rng.normal(0, 30, organ.sum())
-        stored = np.clip(hu + 1024, 0, 4095).astype(np.uint16)
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.511.1", generate_uid()
-        ds.PatientID, ds.Modality = f"BENCH{number // 100:04d}", "CT"
-        ds.Rows = ds.Columns = 512
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-        ds.WindowCenter, ds.WindowWidth = 40, 400
-        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 1.0
-        ds.PixelData = stored.tobytes()
-        ds.save_as(folder / f"CT{number:06d}", enforce_file_format=True)
+        array_to_dicom(
+            np.clip(hu + 1024, 0, 4095).astype(np.uint16),
+            folder / f"CT{number:06d}",
+            sop_class_uid=CTImageStorage,
+            modality="CT",
+            patient_id=f"BENCH{number // 100:04d}",
+            study_instance_uid="1.2.826.0.1.3680043.10.511.1",
+            rescale=(1, -1024),
+            window=(40, 400),
+            pixel_spacing=(0.7, 0.7),
+            bits_stored=12,
+        )
 
 
 def real_mix(folder: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from medspark.config import PROFILE_NAMES, Settings, load_settings
 from medspark.dicom.keys import MissingKeyError, PseudonymKey, load_key
 from medspark.logs import setup_logging
+from medspark.ml.labels import LabelsError
 from medspark.spark.catalog import InputNotFoundError
 from medspark.spark.features import HashedPathsError
 from medspark.spark.session import SparkStartError
@@ -48,9 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("out", help="output root holding the metadata table")
     _common(features)
 
-    pipeline = commands.add_parser("pipeline", help="ingest then features, in one Spark app")
+    train = commands.add_parser("train", help="fit and evaluate a classifier on OUT/features")
+    train.add_argument("out")
+    train.add_argument("--labels", required=True, help="CSV or Parquet: a key column and label")
+    train.add_argument("--model", required=True, help="folder for the saved model")
+    _common(train)
+
+    predict = commands.add_parser("predict", help="apply a saved model: OUT/predictions")
+    predict.add_argument("out")
+    predict.add_argument("--model", required=True)
+    predict.add_argument(
+        "--aggregate", default="", help="also per study and/or patient: study,patient"
+    )
+    _common(predict)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="ingest, features and (with --labels) train and predict, one Spark app"
+    )
     pipeline.add_argument("input")
     pipeline.add_argument("out")
+    pipeline.add_argument("--labels", help="train, evaluate and predict with these labels")
+    pipeline.add_argument("--model", help="model folder (default OUT/model)")
     _common(pipeline)
 
     demo = commands.add_parser(
@@ -103,23 +122,38 @@ def _print_features(result, out_uri: str) -> None:
     )
 
 
-def run_command(
-    command: str, input_uri: str | None, out_uri: str, settings: Settings, throwaway: bool
-) -> int:
-    """Validate, start Spark, run ingest, features or both; return the process exit code."""
+def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -> int:
+    """Validate, start Spark, run the command's stages; return the process exit code."""
+    from medspark.spark.classify import predict, train_and_evaluate
     from medspark.spark.features import run_features
     from medspark.spark.ingest import run_ingest
     from medspark.spark.session import build_session
 
+    command, out_uri = args.command, args.out
+    input_uri = getattr(args, "input", None)
+    labels = getattr(args, "labels", None)
     if input_uri is not None:
         _check_local_input(input_uri)
     require_writable(out_uri)
-    key = _key(settings, throwaway) if input_uri is not None else None
+    needs_key = input_uri is not None or labels is not None
+    key = _key(settings, throwaway) if needs_key else None
     spark = build_session(settings, f"medspark {command}")
     if input_uri is not None:
         _print_ingest(run_ingest(spark, settings, input_uri, out_uri, key), out_uri)
-    if command in ("features", "pipeline"):
+    if command in ("features", "pipeline", "demo"):
         _print_features(run_features(spark, settings, out_uri), out_uri)
+    model_dir = getattr(args, "model", None) or f"{out_uri.rstrip('/')}/model"
+    if labels is not None:
+        result = train_and_evaluate(spark, settings, out_uri, labels, model_dir, key)
+        print(f"model {result.model_id} ({settings.model.classifier}) saved to {model_dir}")
+        print(result.table)
+        print(f"evaluation: {out_uri}/evaluation/metrics.json")
+    if command == "predict" or (command == "pipeline" and labels is not None):
+        levels = tuple(x for x in (getattr(args, "aggregate", "") or "").split(",") if x)
+        if command == "pipeline":
+            levels = ("study", "patient")
+        written = predict(spark, out_uri, model_dir, levels)
+        print("predictions: " + ", ".join(f"{k} {v} rows" for k, v in written.items()))
     return EXIT_OK
 
 
@@ -138,11 +172,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             settings = load_settings("local")
             log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
-            return run_command("pipeline", demo_input(), args.out, settings, throwaway=True)
-        settings = _settings(args)
-        input_uri = getattr(args, "input", None)
-        return run_command(args.command, input_uri, args.out, settings, args.throwaway_key)
-    except (InputNotFoundError, OutputNotWritableError, MissingKeyError, HashedPathsError) as exc:
+            args.input = demo_input()
+            return run_command(args, settings, throwaway=True)
+        return run_command(args, _settings(args), args.throwaway_key)
+    except (
+        InputNotFoundError,
+        OutputNotWritableError,
+        MissingKeyError,
+        HashedPathsError,
+        LabelsError,
+    ) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, ValueError) as exc:

@@ -67,6 +67,28 @@ class FeatureSettings(_Strict):
         return value
 
 
+class ModelSettings(_Strict):
+    """How the classifier is trained and evaluated on the features table."""
+
+    classifier: Literal[
+        "logistic_regression",
+        "linear_svm",
+        "random_forest",
+        "gradient_boosted_trees",
+        "multilayer_perceptron",
+    ] = "logistic_regression"
+    test_fraction: float = Field(0.25, gt=0, lt=1, description="share of patients held out")
+    folds: int = Field(3, ge=2, description="cross-validation folds, grouped by patient")
+    seed: int = 42
+    class_weights: bool = True
+    feature_prefixes: list[str] = Field(
+        default_factory=lambda: ["fo_", "glcm_", "shape_", "edge_", "kp_", "hu_"]
+    )
+    grid: dict[str, list[float | int]] = Field(
+        default_factory=dict, description="override the parameter grid, e.g. {regParam: [0.1]}"
+    )
+
+
 class DeidSettings(_Strict):
     """De-identification applied to every dataset before any column is derived."""
 
@@ -85,6 +107,7 @@ class Settings(_Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     deid: DeidSettings = Field(default_factory=DeidSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
     source: str = "<defaults>"
     conf_dir: str | None = None
 

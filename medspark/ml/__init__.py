@@ -1,0 +1,1 @@
+"""The classifier stage: labels, evaluation metrics (pure), and the Spark ML pipeline."""

@@ -1,0 +1,332 @@
+"""Train, evaluate and apply a Spark ML classifier on OUT/features, split by patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import (
+    GBTClassifier,
+    LinearSVC,
+    LogisticRegression,
+    MultilayerPerceptronClassifier,
+    OneVsRest,
+    RandomForestClassifier,
+)
+from pyspark.ml.evaluation import BinaryClassificationEvaluator, MulticlassClassificationEvaluator
+from pyspark.ml.feature import Imputer, IndexToString, StandardScaler, VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from medspark.config import ModelSettings, Settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
+from medspark.ml.labels import prepared_labels
+from medspark.schemas import FEATURES
+from medspark.spark.tables import read_table
+from medspark.storage import join_uri, local_path, write_text
+
+log = logging.getLogger("medspark.classify")
+SIDECAR = "medspark-model.json"
+_GROUP = "_patient"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_id: str
+    metrics: dict[str, Any]
+    baseline: dict[str, Any]
+    table: str
+    model_dir: str
+    model: PipelineModel
+
+
+def feature_columns(settings: ModelSettings) -> list[str]:
+    """Numeric feature columns of the features table that the configured prefixes select."""
+    numeric = {"double", "int", "float", "bigint"}
+    schema = {f.name: str(f.type) for f in FEATURES.schema}
+    return [
+        name
+        for name in FEATURES.columns
+        if name.startswith(tuple(settings.feature_prefixes))
+        and any(kind in schema[name] for kind in numeric)
+    ]
+
+
+def labelled_frames(
+    spark: SparkSession, features: DataFrame, labels_path: str, key: PseudonymKey | None
+) -> tuple[DataFrame, list[str]]:
+    """Feature rows joined with their label, with a class index and a patient grouping key."""
+    column, rows = prepared_labels(labels_path, key)
+    labels = spark.createDataFrame(rows, f"{column} string, label string").dropDuplicates([column])
+    joined = features.join(labels, on=column, how="inner")
+    classes = sorted(r["label"] for r in joined.select("label").distinct().collect())
+    if len(classes) < 2:
+        raise ValueError(f"need at least two classes among labelled frames, found {classes}")
+    index = F.create_map(*[item for k, c in enumerate(classes) for item in (F.lit(c), F.lit(k))])
+    grouped = joined.withColumn("label_index", index[F.col("label")].cast("double")).withColumn(
+        _GROUP, F.coalesce("patient_id", "study_instance_uid", "sop_instance_uid")
+    )
+    return grouped, classes
+
+
+def split_by_patient(frames: DataFrame, settings: ModelSettings) -> tuple[DataFrame, DataFrame]:
+    """Held-out patients and training patients; every frame of a patient is on one side."""
+    bucket = F.pmod(F.xxhash64(F.col(_GROUP), F.lit(settings.seed)), F.lit(10_000)) / 10_000.0
+    tagged = frames.withColumn("_bucket", bucket)
+    test = tagged.filter(F.col("_bucket") < settings.test_fraction).drop("_bucket")
+    train = tagged.filter(F.col("_bucket") >= settings.test_fraction).drop("_bucket")
+    fold = F.pmod(F.xxhash64(F.col(_GROUP), F.lit(settings.seed + 1)), F.lit(settings.folds))
+    return train.withColumn("fold", fold.cast("int")), test
+
+
+def with_class_weights(train: DataFrame, classes: list[str]) -> DataFrame:
+    """A `weight` column of n / (classes x n_class), so every class counts the same."""
+    counts = {
+        int(r["label_index"]): r["count"] for r in train.groupBy("label_index").count().collect()
+    }
+    total = sum(counts.values())
+    weights = {k: total / (len(classes) * n) for k, n in counts.items()}
+    weight = F.create_map(
+        *[item for k, w in weights.items() for item in (F.lit(float(k)), F.lit(w))]
+    )
+    return train.withColumn("weight", weight[F.col("label_index")])
+
+
+def _estimator(settings: ModelSettings, n_features: int, n_classes: int):
+    """The configured classifier (one-vs-rest where Spark's is binary only) and its grid."""
+    common = {"featuresCol": "scaled", "labelCol": "label_index"}
+    weighted = {"weightCol": "weight"} if settings.class_weights else {}
+    name = settings.classifier
+    if name == "logistic_regression":
+        model = LogisticRegression(maxIter=100, tol=1e-5, **common, **weighted)
+        grid = {"regParam": [0.0, 0.01, 0.1], "elasticNetParam": [0.0]}
+    elif name == "linear_svm":
+        model = LinearSVC(maxIter=100, **common, **weighted)
+        grid = {"regParam": [0.0, 0.01, 0.1]}
+    elif name == "random_forest":
+        model = RandomForestClassifier(seed=settings.seed, **common, **weighted)
+        grid = {"numTrees": [50, 100], "maxDepth": [5, 8]}
+    elif name == "gradient_boosted_trees":
+        model = GBTClassifier(seed=settings.seed, **common, **weighted)
+        grid = {"maxIter": [20, 50], "maxDepth": [3, 5]}
+    else:  # multilayer perceptron: Spark's takes no sample weights
+        model = MultilayerPerceptronClassifier(seed=settings.seed, maxIter=200, **common)
+        grid = {"layers": [[n_features, 16, n_classes], [n_features, 32, 16, n_classes]]}
+    grid.update(settings.grid)
+    builder = ParamGridBuilder()
+    for param, values in grid.items():
+        builder = builder.addGrid(model.getParam(param), values)
+    if n_classes > 2 and name in ("linear_svm", "gradient_boosted_trees"):
+        model = OneVsRest(classifier=model, featuresCol="scaled", labelCol="label_index")
+    return model, builder.build()
+
+
+def _scores_column(predictions: DataFrame) -> str:
+    return "probability" if "probability" in predictions.columns else "rawPrediction"
+
+
+def train_and_evaluate(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    labels_path: str,
+    model_dir: str,
+    key: PseudonymKey | None,
+) -> TrainResult:
+    """Fit on training patients (CV grouped by patient), evaluate on held-out patients, save."""
+    ms = settings.model
+    features = read_table(spark, out_uri, FEATURES)
+    columns = feature_columns(ms)
+    frames, classes = labelled_frames(spark, features, labels_path, key)
+    train, test = split_by_patient(frames, ms)
+    if ms.class_weights:
+        train = with_class_weights(train, classes)
+    train, test = train.cache(), test.cache()
+    present = train.select([F.count(c).alias(c) for c in columns]).first().asDict()
+    columns = [c for c in columns if present[c] > 0]  # e.g. mm² features without spacing
+    n_train, n_test = train.count(), test.count()
+    if n_train == 0 or n_test == 0:
+        raise ValueError("too few labelled patients to hold some out; add labels or data")
+
+    classifier, grid = _estimator(ms, len(columns), len(classes))
+    prepare = [
+        Imputer(inputCols=columns, outputCols=[f"_imp_{c}" for c in columns], strategy="median"),
+        VectorAssembler(
+            inputCols=[f"_imp_{c}" for c in columns], outputCol="_vector", handleInvalid="keep"
+        ),
+        StandardScaler(inputCol="_vector", outputCol="scaled", withMean=True, withStd=True),
+    ]
+    evaluator = (
+        BinaryClassificationEvaluator(labelCol="label_index", metricName="areaUnderROC")
+        if len(classes) == 2
+        else MulticlassClassificationEvaluator(labelCol="label_index", metricName="f1")
+    )
+    search = CrossValidator(
+        estimator=Pipeline(stages=[*prepare, classifier]),
+        estimatorParamMaps=grid,
+        evaluator=evaluator,
+        foldCol="fold",
+        parallelism=2,
+        seed=ms.seed,
+    )
+    fitted = search.fit(train)
+    best: PipelineModel = fitted.bestModel
+    model = PipelineModel(
+        stages=[
+            *best.stages,
+            IndexToString(inputCol="prediction", outputCol="predicted_label", labels=classes),
+        ]
+    )
+
+    predictions = model.transform(test)
+    scores_col = _scores_column(predictions)
+    rows = predictions.select(
+        "label_index", "prediction", vector_to_array(scores_col).alias("scores")
+    ).collect()
+    truth = [int(r["label_index"]) for r in rows]
+    predicted = [int(r["prediction"]) for r in rows]
+    scores = np.array([r["scores"] for r in rows], dtype=np.float64)
+    if scores_col == "rawPrediction" and scores.shape[1] == len(classes):
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+    train_truth = [int(r["label_index"]) for r in train.select("label_index").collect()]
+    result = classification_metrics(truth, predicted, scores, classes)
+    baseline = majority_baseline(train_truth, truth, classes)
+    result["importances"] = _importances(best.stages[-1], columns)
+    result["best_params"] = {
+        param.name: value
+        for param, value in fitted.getEstimatorParamMaps()[
+            int(np.argmax(fitted.avgMetrics))
+        ].items()
+    }
+    result["cv_metric"] = {"name": evaluator.getMetricName(), "values": list(fitted.avgMetrics)}
+    test_patients = {r[_GROUP] for r in test.select(_GROUP).distinct().collect()}
+    train_patients = {r[_GROUP] for r in train.select(_GROUP).distinct().collect()}
+    split = {
+        "train_frames": n_train,
+        "test_frames": n_test,
+        "train_patients": len(train_patients),
+        "test_patients": len(test_patients),
+        "patients_in_both": len(test_patients & train_patients),
+    }
+
+    model_id = uuid.uuid4().hex
+    fingerprint = _fingerprint(frames)
+    model.write().overwrite().save(join_uri(model_dir, "pipeline"))
+    sidecar = {
+        "model_id": model_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "classifier": ms.classifier,
+        "classes": classes,
+        "feature_columns": columns,
+        "scores_column": scores_col,
+        "config": ms.model_dump(),
+        "config_sha256": settings.fingerprint(),
+        "training_data": {**fingerprint, **split},
+        "metrics": {"model": result, "majority_baseline": baseline},
+    }
+    write_text(join_uri(model_dir, SIDECAR), json.dumps(sidecar, indent=2, default=str) + "\n")
+    evaluation = {
+        "model_id": model_id,
+        "split": split,
+        "model": result,
+        "majority_baseline": baseline,
+    }
+    write_text(
+        join_uri(out_uri, "evaluation", "metrics.json"),
+        json.dumps(evaluation, indent=2, default=str) + "\n",
+    )
+    train.unpersist()
+    test.unpersist()
+    table = metrics_table(result, baseline)
+    log.info("trained %s on %d frames, held out %d", ms.classifier, n_train, n_test)
+    return TrainResult(model_id, {**result, "split": split}, baseline, table, model_dir, model)
+
+
+def _importances(stage, columns: list[str]) -> dict[str, float]:
+    """Feature importances (trees) or mean absolute scaled coefficients (linear models)."""
+    values = None
+    if hasattr(stage, "featureImportances"):
+        values = stage.featureImportances.toArray()
+    elif hasattr(stage, "coefficientMatrix"):
+        values = np.abs(stage.coefficientMatrix.toArray()).mean(axis=0)
+    elif hasattr(stage, "coefficients"):
+        values = np.abs(stage.coefficients.toArray())
+    if values is None:
+        return {}
+    ranked = sorted(zip(columns, values.tolist(), strict=True), key=lambda kv: -kv[1])
+    return {name: float(value) for name, value in ranked}
+
+
+def _fingerprint(frames: DataFrame) -> dict[str, Any]:
+    """An order-independent hash of the labelled training data (keys and labels), and counts."""
+    row = frames.select(
+        F.sum(F.xxhash64("sop_instance_uid", "frame", "label").cast("decimal(38,0)")).alias("h"),
+        F.count("*").alias("n"),
+    ).first()
+    return {"rows": int(row["n"]), "xxhash64_sum": str(row["h"])}
+
+
+def load_model(model_dir: str) -> tuple[PipelineModel, dict[str, Any]]:
+    """A saved pipeline and its sidecar."""
+    path = local_path(join_uri(model_dir, SIDECAR))
+    if path is None:
+        raise ValueError("models are read from local or mounted paths")
+    sidecar = json.loads(Path(path).read_text())
+    return PipelineModel.load(join_uri(model_dir, "pipeline")), sidecar
+
+
+def predict(
+    spark: SparkSession, out_uri: str, model_dir: str, aggregate: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """OUT/predictions (per frame) and, when asked, per study and per patient."""
+    model, sidecar = load_model(model_dir)
+    features = read_table(spark, out_uri, FEATURES)
+    scored = model.transform(features)
+    scores = vector_to_array(sidecar.get("scores_column", "probability"))
+    predictions = scored.select(
+        "sop_instance_uid",
+        "frame",
+        "series_instance_uid",
+        "study_instance_uid",
+        "patient_id",
+        F.col("predicted_label").alias("prediction"),
+        F.array_max(scores).alias("probability"),
+        scores.alias("class_scores"),
+        F.lit(sidecar["model_id"]).alias("model_id"),
+    )
+    predictions.write.mode("overwrite").parquet(join_uri(out_uri, "predictions"))
+    written = {"predictions": spark.read.parquet(join_uri(out_uri, "predictions")).count()}
+    classes = sidecar["classes"]
+    for level in aggregate:
+        column = {"study": "study_instance_uid", "patient": "patient_id"}[level]
+        frame_scores = spark.read.parquet(join_uri(out_uri, "predictions"))
+        mean = frame_scores.groupBy(column).agg(
+            *[F.avg(F.col("class_scores")[k]).alias(f"_s{k}") for k in range(len(classes))],
+            F.count("*").alias("frames"),
+        )
+        best = F.greatest(*[F.col(f"_s{k}") for k in range(len(classes))])
+        label = F.coalesce(
+            *[F.when(F.col(f"_s{k}") == best, F.lit(c)) for k, c in enumerate(classes)]
+        )
+        table = mean.select(
+            column,
+            label.alias("prediction"),
+            best.alias("probability"),
+            F.array(*[F.col(f"_s{k}") for k in range(len(classes))]).alias("class_scores"),
+            "frames",
+            F.lit(sidecar["model_id"]).alias("model_id"),
+        )
+        table.write.mode("overwrite").parquet(join_uri(out_uri, f"predictions_{level}"))
+        written[f"predictions_{level}"] = table.count()
+    return written

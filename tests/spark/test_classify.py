@@ -1,0 +1,118 @@
+"""The classifier stage on real labelled images: PneumoniaMNIST chest X-rays wrapped as DICOM."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as pads
+import pytest
+
+from medspark.config import FeatureSettings
+from medspark.spark.classify import load_model, predict, train_and_evaluate
+from medspark.spark.features import run_features
+from medspark.spark.ingest import run_ingest
+from tests.conftest import SHARED_DATA, TEST_KEY
+from tests.spark.conftest import make_settings
+
+pytestmark = pytest.mark.spark
+NPZ = SHARED_DATA / "pneumoniamnist" / "pneumoniamnist_trainval.npz"
+PER_CLASS = 300  # images per class: enough to learn, small enough for CI
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wrapper():
+    """scripts/pneumoniamnist_to_dicom.py, the same script the README tells users to run."""
+    spec = importlib.util.spec_from_file_location(
+        "pneumoniamnist_to_dicom", REPO / "scripts" / "pneumoniamnist_to_dicom.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.wrap
+
+
+wrap = _wrapper()
+
+
+@pytest.fixture(scope="module")
+def trained(spark, tmp_path_factory):
+    if not NPZ.is_file():
+        pytest.skip("shared/data/pneumoniamnist is not beside this checkout")
+    root = tmp_path_factory.mktemp("classify")
+    labels_file = wrap(NPZ, root, PER_CLASS)
+    inputs = root / "images"
+    base = make_settings()
+    settings = base.model_copy(
+        update={
+            "features": FeatureSettings(preprocess=[], thumbnail=False, keypoints=False),
+            "model": base.model.model_copy(update={"grid": {"regParam": [0.01, 0.1]}}),
+        }
+    )
+    out, model_dir = root / "out", root / "model"
+    run_ingest(spark, settings, str(inputs), str(out), TEST_KEY)
+    run_features(spark, settings, str(out))
+    result = train_and_evaluate(
+        spark, settings, str(out), str(labels_file), str(model_dir), TEST_KEY
+    )
+    return result, out, model_dir, settings
+
+
+def test_model_beats_the_majority_baseline_on_held_out_patients(trained):
+    result, _, _, _ = trained
+    print(result.table)
+    model, baseline = result.metrics, result.baseline
+    # Margins: balanced accuracy 0.15 over the baseline's 0.5, and ROC AUC at least 0.80.
+    assert model["balanced_accuracy"] >= baseline["balanced_accuracy"] + 0.15
+    assert model["roc_auc"] >= 0.80
+    assert model["macro"]["f1"] > baseline["macro"]["f1"] + 0.15
+    assert len(model["roc_points"]["pneumonia"]) > 5
+    assert np.array(model["confusion_matrix"]).sum() == model["n"]
+
+
+def test_no_patient_is_on_both_sides_of_the_split(trained):
+    result, _, _, _ = trained
+    split = result.metrics["split"]
+    assert split["patients_in_both"] == 0
+    assert split["test_patients"] > 50 and split["train_patients"] > 200
+
+
+def test_metrics_and_sidecar_are_written(trained):
+    result, out, model_dir, _ = trained
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["model_id"] == result.model_id
+    assert {"model", "majority_baseline", "split"} <= set(metrics)
+    sidecar = json.loads((model_dir / "medspark-model.json").read_text())
+    assert sidecar["classes"] == ["normal", "pneumonia"]
+    assert sidecar["training_data"]["rows"] == 2 * PER_CLASS
+    assert "fo_mean" in sidecar["feature_columns"]
+    assert "accuracy" in result.table
+
+
+def test_saved_model_reloads_and_predicts_the_same(spark, trained):
+    result, out, model_dir, _ = trained
+    written = predict(spark, str(out), str(model_dir), aggregate=("study", "patient"))
+    assert written["predictions"] == 2 * PER_CLASS
+    assert written["predictions_patient"] == 2 * PER_CLASS
+    first = pads.dataset(out / "predictions").to_table().to_pylist()
+    model, sidecar = load_model(str(model_dir))
+    assert model.stages and sidecar["model_id"] == first[0]["model_id"]
+    features = spark.read.parquet(str(out / "features"))
+    in_memory = {
+        r["sop_instance_uid"]: float(max(r["probability"]))
+        for r in result.model.transform(features)
+        .select("sop_instance_uid", "probability")
+        .collect()
+    }
+    for row in first:
+        assert row["probability"] == pytest.approx(in_memory[row["sop_instance_uid"]], abs=1e-12)
+    predict(spark, str(out), str(model_dir))
+    again = {
+        r["sop_instance_uid"]: r["probability"]
+        for r in pads.dataset(out / "predictions").to_table().to_pylist()
+    }
+    for row in first:
+        assert again[row["sop_instance_uid"]] == pytest.approx(row["probability"], abs=1e-12)
+        assert row["prediction"] in ("normal", "pneumonia")
+    assert "path" not in first[0]
