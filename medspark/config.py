@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from importlib.abc import Traversable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,24 +123,36 @@ class Settings(_Strict):
         return self.model_dump(exclude={"source", "conf_dir"})
 
 
-def default_conf_dir() -> Path:
-    """The conf/ folder shipped inside the package (a copy of the repository's conf/)."""
-    return Path(__file__).resolve().parent / "conf"
+PACKAGED = "package:medspark/conf"
+
+
+def default_conf_dir() -> Traversable:
+    """The conf/ folder shipped inside the package (also inside a zipped wheel on executors)."""
+    return files("medspark") / "conf"
+
+
+def conf_file(settings: Settings, name: str) -> Traversable | None:
+    """A file beside the profile the settings came from, if it exists."""
+    if settings.conf_dir is None:
+        return None
+    folder = default_conf_dir() if settings.conf_dir == PACKAGED else Path(settings.conf_dir)
+    candidate = folder / name
+    return candidate if candidate.is_file() else None
 
 
 def load_settings(profile: str = "local", conf_file: str | Path | None = None) -> Settings:
     """Load a named profile, or an explicit YAML file, into validated Settings."""
     if conf_file is not None:
         path = Path(conf_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"configuration file not found: {path}")
+        text, source, folder = path.read_text(), str(path), str(path.resolve().parent)
     else:
         if profile not in PROFILE_NAMES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
-        path = default_conf_dir() / f"{profile}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
-    raw = yaml.safe_load(path.read_text()) or {}
+        resource = default_conf_dir() / f"{profile}.yaml"
+        text, source, folder = resource.read_text(), f"{PACKAGED}/{profile}.yaml", PACKAGED
+    raw = yaml.safe_load(text) or {}
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    return Settings.model_validate(
-        {**raw, "source": str(path), "conf_dir": str(path.resolve().parent)}
-    )
+        raise ValueError(f"{source}: expected a mapping at the top level")
+    return Settings.model_validate({**raw, "source": source, "conf_dir": folder})

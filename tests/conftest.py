@@ -39,3 +39,14 @@ def all_pydicom_files() -> list[Path]:
 @pytest.fixture
 def test_key() -> PseudonymKey:
     return TEST_KEY
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session, bound to 127.0.0.1."""
+    from medspark.spark.session import build_session
+    from tests.spark_settings import make_settings
+
+    session = build_session(make_settings(), "medspark tests")
+    yield session
+    session.stop()

@@ -151,7 +151,9 @@ def train_and_evaluate(
     train, test = split_by_patient(frames, ms)
     if ms.class_weights:
         train = with_class_weights(train, classes)
-    train, test = train.cache(), test.cache()
+    # ML fits iterate over the cached data: a few partitions, not the shuffle's hundreds.
+    partitions = spark.sparkContext.defaultParallelism
+    train, test = train.coalesce(partitions).cache(), test.coalesce(partitions).cache()
     present = train.select([F.count(c).alias(c) for c in columns]).first().asDict()
     columns = [c for c in columns if present[c] > 0]  # e.g. mm² features without spacing
     n_train, n_test = train.count(), test.count()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from medspark.config import Settings
+from medspark.config import Settings, conf_file
 
 LOOPBACK = "127.0.0.1"
 
@@ -17,10 +17,10 @@ class SparkStartError(RuntimeError):
     """Spark could not start (no Java, a bad master URL, a port that will not bind)."""
 
 
-def read_spark_defaults(path: Path) -> dict[str, str]:
-    """Key/value pairs from a spark-defaults.conf-style file (comments and blanks skipped)."""
+def read_spark_defaults(text: str) -> dict[str, str]:
+    """Key/value pairs from spark-defaults.conf-style text (comments and blanks skipped)."""
     settings: dict[str, str] = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -32,17 +32,23 @@ def read_spark_defaults(path: Path) -> dict[str, str]:
 def session_conf(settings: Settings, local: bool = True) -> dict[str, str]:
     """Every Spark setting a medspark session is built with, in order of precedence."""
     conf: dict[str, str] = {}
-    conf_dir = Path(settings.conf_dir) if settings.conf_dir else None
-    if conf_dir and settings.spark.defaults_file:
-        conf.update(read_spark_defaults(conf_dir / settings.spark.defaults_file))
-    if conf_dir and (conf_dir / "log4j2.properties").is_file():
-        log_conf = f"-Dlog4j2.configurationFile=file:{(conf_dir / 'log4j2.properties').resolve()}"
-        conf["spark.driver.extraJavaOptions"] = log_conf
+    defaults = conf_file(settings, settings.spark.defaults_file or "")
+    if settings.spark.defaults_file and defaults is not None:
+        conf.update(read_spark_defaults(defaults.read_text()))
+    log_conf = conf_file(settings, "log4j2.properties")
+    if _is_real_file(log_conf):
+        location = Path(str(log_conf)).resolve()
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{location}"
     if local:
         conf["spark.driver.host"] = LOOPBACK
         conf["spark.driver.bindAddress"] = LOOPBACK
     conf.update(settings.spark.settings)
     return conf
+
+
+def _is_real_file(resource) -> bool:
+    """True for a resource that is a file on disk (not a member of a zipped wheel)."""
+    return resource is not None and Path(str(resource)).is_file()
 
 
 def build_session(settings: Settings, app_name: str | None = None) -> SparkSession:

@@ -15,7 +15,7 @@ from medspark.spark.classify import load_model, predict, train_and_evaluate
 from medspark.spark.features import run_features
 from medspark.spark.ingest import run_ingest
 from tests.conftest import SHARED_DATA, TEST_KEY
-from tests.spark.conftest import make_settings
+from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
 NPZ = SHARED_DATA / "pneumoniamnist" / "pneumoniamnist_trainval.npz"

@@ -17,7 +17,7 @@ from medspark.config import FeatureSettings
 from medspark.spark.features import run_features
 from medspark.spark.ingest import run_ingest
 from tests.conftest import TEST_KEY, pydicom_file
-from tests.spark.conftest import make_settings
+from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
 

@@ -14,8 +14,8 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.spark.ingest import run_ingest
 from medspark.storage import local_path
 from tests.conftest import TEST_KEY
-from tests.spark.conftest import make_settings
 from tests.spark.export_tree import build_export
+from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
 

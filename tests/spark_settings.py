@@ -1,11 +1,8 @@
-"""One local SparkSession for the whole test session, bound to 127.0.0.1."""
+"""Settings for the test SparkSession: local[2] on 127.0.0.1, no UI, few shuffle partitions."""
 
 from __future__ import annotations
 
-import pytest
-
 from medspark.config import Settings, SparkSettings, load_settings
-from medspark.spark.session import build_session
 
 TEST_SPARK_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -23,10 +20,3 @@ def make_settings(**ingest) -> Settings:
     if ingest:
         changes["ingest"] = base.ingest.model_copy(update=ingest)
     return base.model_copy(update=changes)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    session = build_session(make_settings(), "medspark tests")
-    yield session
-    session.stop()
