@@ -117,7 +117,8 @@ def _print_features(result, out_uri: str) -> None:
     print(
         f"features {result.run_id}: {counts['image_instances']} images -> "
         f"{counts['feature_rows']} feature rows, {counts['decode_quarantined']} not decodable, "
-        f"{counts['non_image_instances_skipped']} non-image instances skipped\n"
+        f"{counts['non_image_instances_skipped']} non-image instances skipped, "
+        f"{counts['held_back_burned_in']} held back (possible burned-in annotation)\n"
         f"table: {out_uri}/features\nsummary: {result.summary_uri}"
     )
 

@@ -98,6 +98,11 @@ class DeidSettings(_Strict):
     key_env: str = "MEDSPARK_PSEUDONYM_KEY"
     key_file: str | None = None
     date_shift_max_days: int = Field(365, ge=0)
+    dates: Literal["shift", "full", "remove"] = "shift"
+    retain_patient_characteristics: bool = False
+    retain_device_identity: bool = False
+    retain_uids: bool = False
+    hold_back_burned_in: bool = True
     hash_paths: bool = False
     keep_private_tags: list[str] = Field(default_factory=list)
 

@@ -9,15 +9,19 @@ import platform
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pydicom
 
 import medspark
 from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
-from medspark.storage import join_uri, write_text
+from medspark.schemas import AUDIT
+from medspark.storage import join_uri, local_path, write_text
 
 
 def new_run_id() -> str:
@@ -93,6 +97,11 @@ class RunSummary:
                 "action_table": ACTION_TABLE_SOURCE,
                 "key": self.key_kind,
                 "paths_hashed": deid.hash_paths,
+                "dates": deid.dates,
+                "retain_patient_characteristics": deid.retain_patient_characteristics,
+                "retain_device_identity": deid.retain_device_identity,
+                "retain_uids": deid.retain_uids,
+                "hold_back_burned_in": deid.hold_back_burned_in,
             },
             "config": {
                 "source": self.settings.source,
@@ -108,9 +117,46 @@ class RunSummary:
         }
 
     def finish(self, spark_version: str) -> str:
-        """Stamp the end, write the summary, and return where it went."""
+        """Stamp the end, write the summary and its audit row, and return the summary's URI."""
         self.finished_at = dt.datetime.now(dt.UTC)
         self.spark_version = spark_version
+        summary = self.as_dict()
         uri = join_uri(self.out_uri, "runs", f"{self.run_id}.json")
-        write_text(uri, json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
+        write_text(uri, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        append_audit(self.out_uri, self.audit_row(summary))
         return uri
+
+    def audit_row(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """One row of OUT/audit for this run."""
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "os_user": summary["os_user"],
+            "input_root": self.input_uri,
+            "output_root": self.out_uri,
+            "counts_json": json.dumps(summary["counts"], sort_keys=True),
+            "deid_json": json.dumps(summary["deidentification"], sort_keys=True),
+            "config_source": self.settings.source,
+            "config_sha256": self.settings.fingerprint(),
+            "medspark_version": medspark.__version__,
+            "spark_version": self.spark_version,
+            "pydicom_version": pydicom.__version__,
+        }
+
+
+def append_audit(out_uri: str, row: dict[str, Any]) -> str:
+    """Add a run's row to OUT/audit: one new Parquet file per run, never a rewrite."""
+    table = pa.Table.from_pylist([row], schema=AUDIT.schema)
+    uri = join_uri(out_uri, AUDIT.name, f"run-{row['run_id']}.parquet")
+    path = local_path(uri)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+    else:
+        from pyarrow import fs
+
+        filesystem, inner = fs.FileSystem.from_uri(uri)
+        pq.write_table(table, inner, filesystem=filesystem)
+    return uri

@@ -80,6 +80,7 @@ _INSTANCE_FIELDS = [
     _f("pixel_data_offset", pa.int64(), True, "byte offset of the pixel data value in the file"),
     _f("pixel_data_length", pa.int64(), True, "declared length; null when encapsulated"),
     _f("pixel_data_encapsulated", pa.bool_()),
+    _f("burned_in_risk", pa.bool_(), True, "BurnedInAnnotation YES, or unknown for a risky class"),
     _f("private_tags_removed", pa.int32()),
     _f("had_overlays", pa.bool_()),
     _f("had_curves", pa.bool_()),
@@ -193,4 +194,28 @@ FEATURE_RECORDS = pa.schema(
     ]
 )
 
-TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE, FEATURES)}
+AUDIT = TableSpec(
+    "audit",
+    1,
+    ("run_id",),
+    pa.schema(
+        [
+            _f("run_id", pa.string(), False),
+            _f("job", pa.string(), False, "ingest, features, ..."),
+            _f("started_at", pa.timestamp("us", tz="UTC"), False),
+            _f("finished_at", pa.timestamp("us", tz="UTC"), False),
+            _f("os_user", pa.string()),
+            _f("input_root", pa.string()),
+            _f("output_root", pa.string()),
+            _f("counts_json", pa.string(), True, "the run summary's counts"),
+            _f("deid_json", pa.string(), True, "profile, action table, options; never the key"),
+            _f("config_source", pa.string()),
+            _f("config_sha256", pa.string()),
+            _f("medspark_version", pa.string()),
+            _f("spark_version", pa.string()),
+            _f("pydicom_version", pa.string()),
+        ]
+    ),
+)
+
+TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE, FEATURES, AUDIT)}

@@ -2,7 +2,7 @@
 
     python scripts/pneumoniamnist_to_dicom.py NPZ OUT_DIR [--per-class N] [--seed S]
 
-Writes OUT_DIR/images/IMnnnnn (Secondary Capture, 28x28, 8-bit) and OUT_DIR/labels.csv
+Writes OUT_DIR/images/IMnnnnn (Computed Radiography, 28x28, 8-bit) and OUT_DIR/labels.csv
 (patient_id,label with label normal or pneumonia). The source gives no patient ids, so each
 image is its own patient, PNMnnnnn.
 """
@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from pydicom.uid import SecondaryCaptureImageStorage
+from pydicom.uid import ComputedRadiographyImageStorage
 
 from medspark.dicom.write import array_to_dicom
 
@@ -45,7 +45,7 @@ def wrap(npz: Path, out: Path, per_class: int, seed: int = 7) -> Path:
             array_to_dicom(
                 images[index].astype(np.uint8),
                 out / "images" / f"IM{number:05d}",
-                sop_class_uid=SecondaryCaptureImageStorage,
+                sop_class_uid=ComputedRadiographyImageStorage,
                 modality="CR",
                 patient_id=patient,
             )

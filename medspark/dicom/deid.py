@@ -12,11 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
+from importlib.resources import files
 
+import yaml
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from pydicom.sr.codedict import codes
+from pydicom.sr.coding import Code
 from pydicom.tag import BaseTag
 
 from medspark.dicom.keys import PseudonymKey
@@ -26,6 +30,10 @@ ACTION_TABLE_SOURCE = "dicom-anonymizer, dicomfields_2026c (DICOM standard relea
 METHOD = f"medspark: {PROFILE_NAME}; keyed pseudonyms; dates shifted per patient"
 
 _PATIENT_ID = 0x00100020
+# File meta AE titles name the sending and receiving systems; the profile's table covers the
+# dataset only, so medspark removes these too.
+_META_AE_TITLES = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
+                   "ReceivingApplicationEntityTitle")  # fmt: skip
 _PATIENT_BIRTH_DATE = 0x00100030
 _DUMMY = {
     "PN": "ANONYMIZED",
@@ -33,6 +41,8 @@ _DUMMY = {
     "IS": "0",
     "TM": "000000",
     "AS": "000D",
+    "DA": "19000101",
+    "DT": "19000101000000",
 }
 _TEXT_VRS = frozenset(("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"))
 
@@ -108,11 +118,53 @@ class DeidReport:
 
 @dataclass(frozen=True)
 class DeidPolicy:
-    """The options a run de-identifies with."""
+    """The options a run de-identifies with.
+
+    `dates`: "shift" (Retain Longitudinal Temporal Information with Modified Dates), "full"
+    (... with Full Dates) or "remove" (the Basic Profile's own actions).
+    """
 
     key: PseudonymKey
     date_shift_max_days: int = 365
     keep_private_tags: frozenset[int] = frozenset()
+    dates: str = "shift"
+    retain_patient_characteristics: bool = False
+    retain_device_identity: bool = False
+    retain_uids: bool = False
+
+    @cached_property
+    def kept_tags(self) -> frozenset[int]:
+        kept: set[int] = set()
+        options = option_tables()
+        if self.retain_patient_characteristics:
+            kept |= options["retain_patient_characteristics"]
+        if self.retain_device_identity:
+            kept |= options["retain_device_identity"]
+        return frozenset(kept)
+
+    def method_codes(self) -> list[Code]:
+        """The CID 7050 codes for the profile and each option in force."""
+        chosen = [codes.DCM.BasicApplicationConfidentialityProfile]
+        if self.dates == "shift":
+            chosen.append(codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption)
+        elif self.dates == "full":
+            chosen.append(codes.DCM.RetainLongitudinalTemporalInformationFullDatesOption)
+        if self.retain_patient_characteristics:
+            chosen.append(codes.DCM.RetainPatientCharacteristicsOption)
+        if self.retain_device_identity:
+            chosen.append(codes.DCM.RetainDeviceIdentityOption)
+        if self.retain_uids:
+            chosen.append(codes.DCM.RetainUidsOption)
+        if self.keep_private_tags:
+            chosen.append(codes.DCM.RetainSafePrivateOption)
+        return chosen
+
+
+@cache
+def option_tables() -> dict[str, frozenset[int]]:
+    """Tags each retention option keeps, from the shipped deid_options.yaml."""
+    raw = yaml.safe_load(files("medspark.dicom").joinpath("deid_options.yaml").read_text())
+    return {option: frozenset(parse_tag(tag) for tag in tags) for option, tags in raw.items()}
 
 
 def parse_tag(text: str) -> int:
@@ -129,18 +181,33 @@ def deidentify(dataset: Dataset, policy: DeidPolicy) -> DeidReport:
         policy.key.identifier(raw_patient_id, "patient") if raw_patient_id else None
     )
     patient_key = raw_patient_id or str(dataset.get("StudyInstanceUID", "") or "")
-    report.date_shift_days = policy.key.date_shift_days(patient_key, policy.date_shift_max_days)
+    if policy.dates == "shift":
+        report.date_shift_days = policy.key.date_shift_days(patient_key, policy.date_shift_max_days)
 
     _clean(dataset, policy, report)
     if report.patient_pseudonym is not None:
         dataset.PatientID = report.patient_pseudonym
     meta = getattr(dataset, "file_meta", None)
-    if meta is not None and meta.get("MediaStorageSOPInstanceUID"):
+    if meta is not None:
+        for keyword in _META_AE_TITLES:
+            if keyword in meta:
+                del meta[keyword]
+    if meta is not None and meta.get("MediaStorageSOPInstanceUID") and not policy.retain_uids:
         meta.MediaStorageSOPInstanceUID = policy.key.uid(str(meta.MediaStorageSOPInstanceUID))
     dataset.PatientIdentityRemoved = "YES"
     dataset.DeidentificationMethod = METHOD[:64]
-    if report.date_shift_days:
-        dataset.LongitudinalTemporalInformationModified = "MODIFIED"
+    method_items = []
+    for code in policy.method_codes():
+        item = Dataset()
+        item.CodeValue, item.CodingSchemeDesignator = code.value, code.scheme_designator
+        item.CodeMeaning = code.meaning
+        method_items.append(item)
+    dataset.DeidentificationMethodCodeSequence = Sequence(method_items)
+    dataset.LongitudinalTemporalInformationModified = {
+        "shift": "MODIFIED" if report.date_shift_days else "UNMODIFIED",
+        "full": "UNMODIFIED",
+        "remove": "REMOVED",
+    }[policy.dates]
     return report
 
 
@@ -178,6 +245,8 @@ def _apply(
     vr = element.VR
     if element.tag == _PATIENT_ID:
         return  # replaced by the keyed pseudonym once the walk is done
+    if int(element.tag) in policy.kept_tags or (policy.retain_uids and vr == "UI"):
+        return
     if element.tag == _PATIENT_BIRTH_DATE:
         element.value = None
         report.emptied += 1
@@ -194,8 +263,8 @@ def _apply(
         del dataset[element.tag]
         report.removed += 1
         return
-    if vr in ("DA", "DT") and action != "X":
-        if _shift_dates(element, report.date_shift_days):
+    if vr in ("DA", "DT") and action != "X" and policy.dates != "remove":
+        if policy.dates == "shift" and _shift_dates(element, report.date_shift_days):
             report.dates_shifted += 1
         return
     if action is None:

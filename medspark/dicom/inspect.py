@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from medspark.dicom.burned_in import may_carry_burned_in
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.header import header_json, header_row
 from medspark.dicom.read import read_header, reject_if_not_instance
@@ -146,17 +147,20 @@ def _instance_record(
     reject_if_not_instance(dataset)
     report = deidentify(dataset, options.deid) if options.deid is not None else None
     pixels = parsed.pixel_data
+    header = header_row(dataset)
     record: Record = {
         "path": path,
         "file_size": size,
         "sha256": sha256,
-        **header_row(dataset),
+        **header,
         "transfer_syntax_uid": parsed.transfer_syntax_uid,
         "transfer_syntax_inferred": parsed.transfer_syntax_inferred,
         "has_pixel_data": pixels is not None,
         "pixel_data_offset": pixels.value_offset if pixels else None,
         "pixel_data_length": pixels.length if pixels else None,
         "pixel_data_encapsulated": pixels.encapsulated if pixels else None,
+        "burned_in_risk": pixels is not None
+        and may_carry_burned_in(header["sop_class_uid"], header["burned_in_annotation"]),
         "private_tags_removed": report.private_removed if report else 0,
         "had_overlays": report.had_overlays if report else None,
         "had_curves": report.had_curves if report else None,

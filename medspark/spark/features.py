@@ -67,16 +67,24 @@ def _extract_partition(options: FeatureOptions):
 
 
 def extract_features(spark: SparkSession, settings: Settings, metadata: DataFrame, run_id: str):
-    """(feature records DataFrame, image count, non-image count); nothing computed yet."""
+    """(feature records, image count, {non_image, held_back} counts); nothing computed yet.
+
+    Images that may carry burned-in annotation are held back when deid.hold_back_burned_in.
+    """
     if metadata.filter(F.col("path").startswith("hmac:")).limit(1).count():
         raise HashedPathsError(
             "metadata paths are keyed hashes (deid.hash_paths: true), so the images cannot be "
             "opened again; ingest with hash_paths off to extract features"
         )
-    images = metadata.filter(F.col("has_pixel_data")).select(*_INPUT_COLUMNS)
-    counts = metadata.groupBy("has_pixel_data").count().collect()
-    by_kind = {bool(row["has_pixel_data"]): int(row["count"]) for row in counts}
-    image_count, non_image = by_kind.get(True, 0), by_kind.get(False, 0)
+    hold_back = settings.deid.hold_back_burned_in
+    held = F.coalesce(F.col("burned_in_risk"), F.lit(False)) & F.lit(hold_back)
+    kind = F.when(~F.col("has_pixel_data"), "non_image").when(held, "held_back").otherwise("image")
+    counts = {
+        r["kind"]: int(r["count"]) for r in metadata.groupBy(kind.alias("kind")).count().collect()
+    }
+    images = metadata.filter(F.col("has_pixel_data") & ~held).select(*_INPUT_COLUMNS)
+    image_count = counts.get("image", 0)
+    non_image = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
     records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
         _extract_partition(feature_options(settings, run_id)),
         from_arrow_schema(FEATURE_RECORDS),
@@ -123,7 +131,7 @@ def run_features(
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 
 
-def feature_counts(records: DataFrame, images: int, non_image: int) -> dict[str, Any]:
+def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> dict[str, Any]:
     """Frames written, images decoded, decode failures by reason, skipped non-image instances."""
     frames = records.filter("outcome = 'features'")
     by_modality = {
@@ -137,7 +145,8 @@ def feature_counts(records: DataFrame, images: int, non_image: int) -> dict[str,
     }
     return {
         "image_instances": images,
-        "non_image_instances_skipped": non_image,
+        "non_image_instances_skipped": skipped["non_image"],
+        "held_back_burned_in": skipped["held_back"],
         "instances_with_features": int(decoded),
         "feature_rows": sum(by_modality.values()),
         "feature_rows_by_modality": by_modality,

@@ -52,6 +52,10 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
             key=key,
             date_shift_max_days=settings.deid.date_shift_max_days,
             keep_private_tags=frozenset(parse_tag(t) for t in settings.deid.keep_private_tags),
+            dates=settings.deid.dates,
+            retain_patient_characteristics=settings.deid.retain_patient_characteristics,
+            retain_device_identity=settings.deid.retain_device_identity,
+            retain_uids=settings.deid.retain_uids,
         )
     return InspectOptions(
         run_id=run_id,

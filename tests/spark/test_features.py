@@ -29,9 +29,11 @@ def read(out: Path, name: str) -> list[dict]:
 def build_input(root: Path) -> Path:
     images = root / "in"
     images.mkdir(parents=True)
-    for name in ("CT_small.dcm", "MR_small.dcm", "examples_ybr_color.dcm", "rtplan.dcm",
-                 "JPGExtended.dcm"):  # fmt: skip
+    for name in ("CT_small.dcm", "MR_small.dcm", "examples_ybr_color.dcm", "rtplan.dcm"):
         shutil.copyfile(pydicom_file(name), images / name.replace(".dcm", ""))
+    capture = pydicom.dcmread(pydicom_file("JPGExtended.dcm"))
+    capture.BurnedInAnnotation = "NO"  # a secondary capture declared clean is not held back
+    capture.save_as(images / "JPGExtended")
     short = pydicom.dcmread(pydicom_file("MR_small.dcm"))
     short.SOPInstanceUID += ".1"
     short.Rows = 128  # declares twice the pixels the file holds, without being truncated
@@ -55,28 +57,34 @@ def pipeline(spark, tmp_path_factory):
     settings = base.model_copy(
         update={"features": FeatureSettings(preprocess=[], mask="whole", thumbnail=True)}
     )
+    unheld = settings.model_copy(
+        update={"deid": settings.deid.model_copy(update={"hold_back_burned_in": False})}
+    )
     run_ingest(spark, settings, str(build_input(root)), str(out), TEST_KEY)
+    without_hold_back = run_features(spark, unheld, str(out))
     result = run_features(spark, settings, str(out))
-    return out, result, settings
+    return out, result, settings, without_hold_back
 
 
 def test_one_row_per_decoded_frame(pipeline):
-    out, result, _ = pipeline
+    out, result, _, _ = pipeline
     rows = read(out, "features")
     keys = [(r["sop_instance_uid"], r["frame"]) for r in rows]
     assert len(keys) == len(set(keys))
     by_modality = {}
     for row in rows:
         by_modality[row["modality"]] = by_modality.get(row["modality"], 0) + 1
-    assert by_modality == {"CT": 2, "MR": 1, "US": 30}
-    assert result.summary["counts"]["feature_rows"] == 33
+    assert by_modality == {"CT": 2, "MR": 1}
+    assert result.summary["counts"]["feature_rows"] == 3
     assert result.summary["counts"]["non_image_instances_skipped"] == 1
+    # the ultrasound cine has no BurnedInAnnotation and US commonly carries burned-in text
+    assert result.summary["counts"]["held_back_burned_in"] == 1
     assert "path" not in rows[0]
     assert all(r["thumbnail_png"][:4] == b"\x89PNG" for r in rows)
 
 
 def test_ct_first_order_is_in_hounsfield_units(pipeline):
-    out, _, _ = pipeline
+    out, _, _, _ = pipeline
     ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
     hu = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
     uid = TEST_KEY.uid(str(ds.SOPInstanceUID))
@@ -88,7 +96,7 @@ def test_ct_first_order_is_in_hounsfield_units(pipeline):
 
 
 def test_undecodable_images_are_quarantined_at_the_decode_stage(pipeline):
-    out, result, _ = pipeline
+    out, result, _, _ = pipeline
     decode = [r for r in read(out, "quarantine") if r["stage"] == "decode"]
     reasons = {Path(r["path"]).name: r["reason"] for r in decode}
     assert reasons == {
@@ -99,7 +107,14 @@ def test_undecodable_images_are_quarantined_at_the_decode_stage(pipeline):
 
 
 def test_rerun_replaces_rather_than_duplicates(spark, pipeline):
-    out, _, settings = pipeline
+    out, _, settings, _ = pipeline
     before = (len(read(out, "features")), len(read(out, "quarantine")))
     run_features(spark, settings, str(out))
     assert (len(read(out, "features")), len(read(out, "quarantine"))) == before
+
+
+def test_held_back_images_are_described_when_the_operator_allows_it(pipeline):
+    _, _, _, without_hold_back = pipeline
+    counts = without_hold_back.summary["counts"]
+    assert counts["held_back_burned_in"] == 0
+    assert counts["feature_rows_by_modality"] == {"CT": 2, "MR": 1, "US": 30}
