@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(predict)
 
+    export = commands.add_parser(
+        "export", help="de-identified DICOM files for sharing, from OUT/metadata"
+    )
+    export.add_argument("out")
+    export.add_argument("destination", help="a local or mounted folder all workers can write")
+    _common(export)
+
     pipeline = commands.add_parser(
         "pipeline", help="ingest, features and (with --labels) train and predict, one Spark app"
     )
@@ -136,9 +143,15 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     if input_uri is not None:
         _check_local_input(input_uri)
     require_writable(out_uri)
-    needs_key = input_uri is not None or labels is not None
+    needs_key = input_uri is not None or labels is not None or command == "export"
     key = _key(settings, throwaway) if needs_key else None
     spark = build_session(settings, f"medspark {command}")
+    if command == "export":
+        from medspark.spark.export import run_export
+
+        counts = run_export(spark, settings, out_uri, args.destination, key)
+        print(f"export to {args.destination}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return EXIT_OK
     if input_uri is not None:
         _print_ingest(run_ingest(spark, settings, input_uri, out_uri, key), out_uri)
     if command in ("features", "pipeline", "demo"):

@@ -160,6 +160,19 @@ class DeidPolicy:
         return chosen
 
 
+def policy_from_settings(deid, key: PseudonymKey) -> DeidPolicy:
+    """The policy a profile's `deid:` section describes (a config.DeidSettings)."""
+    return DeidPolicy(
+        key=key,
+        date_shift_max_days=deid.date_shift_max_days,
+        keep_private_tags=frozenset(parse_tag(t) for t in deid.keep_private_tags),
+        dates=deid.dates,
+        retain_patient_characteristics=deid.retain_patient_characteristics,
+        retain_device_identity=deid.retain_device_identity,
+        retain_uids=deid.retain_uids,
+    )
+
+
 @cache
 def option_tables() -> dict[str, frozenset[int]]:
     """Tags each retention option keeps, from the shipped deid_options.yaml."""

@@ -14,7 +14,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import listing
 from medspark.config import Settings
-from medspark.dicom.deid import DeidPolicy, parse_tag
+from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Reason, Stage
@@ -48,15 +48,7 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
     if settings.deid.enabled:
         if key is None:
             raise ValueError("de-identification is enabled but no pseudonym key was given")
-        deid = DeidPolicy(
-            key=key,
-            date_shift_max_days=settings.deid.date_shift_max_days,
-            keep_private_tags=frozenset(parse_tag(t) for t in settings.deid.keep_private_tags),
-            dates=settings.deid.dates,
-            retain_patient_characteristics=settings.deid.retain_patient_characteristics,
-            retain_device_identity=settings.deid.retain_device_identity,
-            retain_uids=settings.deid.retain_uids,
-        )
+        deid = policy_from_settings(settings.deid, key)
     return InspectOptions(
         run_id=run_id,
         in_memory_limit_bytes=ingest.in_memory_limit_mb << 20,

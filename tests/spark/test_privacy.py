@@ -141,3 +141,40 @@ def test_planted_files_were_ingested_and_described(outputs):
     assert {r["sop_instance_uid"] for r in features} >= {
         r["sop_instance_uid"] for r in planted_rows
     }
+
+
+@pytest.fixture(scope="module")
+def exported(spark, outputs, tmp_path_factory):
+    from medspark.spark.export import run_export
+
+    out, _, _ = outputs
+    destination = tmp_path_factory.mktemp("shared-dicom")
+    counts = run_export(spark, make_settings(), str(out), str(destination), TEST_KEY)
+    return out, destination, counts
+
+
+def test_export_writes_deidentified_files_with_identical_pixels(exported):
+    out, destination, counts = exported
+    assert counts["exported_files"] > 50 and counts["held_back_burned_in"] > 0
+    manifest = pads.dataset(out / "exports").to_table().to_pylist()
+    by_sop = {r["sop_instance_uid"]: r for r in manifest if r["status"] == "exported"}
+    metadata = pads.dataset(out / "metadata").to_table().to_pylist()
+    checked = 0
+    for row in metadata:
+        if PATH_PHI not in row["path"] and not row["path"].endswith("CT_small.dcm"):
+            continue
+        exported_file = destination / by_sop[row["sop_instance_uid"]]["file"]
+        shared = pydicom.dcmread(exported_file)
+        original = pydicom.dcmread(row["path"])
+        assert (shared.pixel_array == original.pixel_array).all()
+        assert shared.PatientIdentityRemoved == "YES"
+        assert shared.SOPInstanceUID == row["sop_instance_uid"]
+        assert shared.DeidentificationMethodCodeSequence[0].CodeValue == "113100"
+        assert shared.LongitudinalTemporalInformationModified == "MODIFIED"
+        text = exported_file.read_bytes().decode("latin-1")
+        for secret in [*HEADER_PHI.values(), *EXTRA_PHI, PATH_PHI]:
+            assert secret not in text
+        checked += 1
+    assert checked == 3
+    for relative in (r["file"] for r in manifest if r["file"]):
+        assert PATH_PHI not in relative and "CT_small" not in relative

@@ -1,0 +1,99 @@
+"""The export job: de-identified DICOM Part-10 files for sharing, written by the workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.deid import DeidPolicy, policy_from_settings
+from medspark.dicom.export import export_instance
+from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.reasons import Rejection
+from medspark.dicom.sources import ArchiveLimits
+from medspark.run_summary import RunSummary, new_run_id
+from medspark.schemas import METADATA
+from medspark.spark import catalog
+from medspark.spark.arrow_map import record_batches
+from medspark.spark.tables import read_table
+from medspark.storage import join_uri, local_path
+
+EXPORT_MANIFEST = pa.schema(
+    [
+        pa.field("sop_instance_uid", pa.string()),
+        pa.field("file", pa.string()),
+        pa.field("file_size", pa.int64()),
+        pa.field("sha256", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("exported_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_COLUMNS = ("path", "sop_instance_uid", "study_instance_uid", "series_instance_uid",
+            "patient_id", "transfer_syntax_uid")  # fmt: skip
+
+
+def _export_rows(policy: DeidPolicy, destination: str, limits: ArchiveLimits, run_id: str):
+    def per_row(row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        stamp = {"run_id": run_id, "exported_at": dt.datetime.now(dt.UTC)}
+        try:
+            yield {
+                **export_instance(row, policy, destination, limits),
+                "status": "exported",
+                **stamp,
+            }
+        except Rejection as rejection:
+            yield {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
+                   "reason": str(rejection.reason), **stamp}  # fmt: skip
+
+    def fallback(row: dict[str, Any], exc: Exception) -> dict[str, Any]:
+        return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
+                "reason": f"internal_error ({type(exc).__name__})", "run_id": run_id}  # fmt: skip
+
+    return record_batches(per_row, EXPORT_MANIFEST, fallback)
+
+
+def run_export(
+    spark: SparkSession, settings: Settings, out_uri: str, destination: str, key: PseudonymKey
+) -> dict[str, Any]:
+    """Export every instance in OUT/metadata (held-back images excepted) to `destination`."""
+    if local_path(destination) is None:
+        raise ValueError("export writes to a local or mounted folder shared by all workers")
+    run_id = new_run_id()
+    summary = RunSummary.start("export", run_id, out_uri, destination, settings, key)
+    began = time.monotonic()
+    metadata = read_table(spark, out_uri, METADATA)
+    held = F.coalesce(F.col("burned_in_risk"), F.lit(False)) & F.lit(
+        settings.deid.hold_back_burned_in
+    )
+    held_back = metadata.filter(held).count()
+    rows = metadata.filter(~held).select(*_COLUMNS)
+    count = rows.count()
+    limits = ArchiveLimits(
+        settings.ingest.archive_member_limit_mb << 20,
+        settings.ingest.archive_max_depth,
+        settings.ingest.in_memory_limit_mb << 20,
+    )
+    policy = policy_from_settings(settings.deid, key)
+    manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
+        _export_rows(policy, local_path(destination), limits, run_id),
+        from_arrow_schema(EXPORT_MANIFEST),
+    )
+    manifest_uri = join_uri(out_uri, "exports")
+    manifest.write.mode("overwrite").parquet(manifest_uri)
+    by_status = {
+        r["status"]: int(r["count"])
+        for r in spark.read.parquet(manifest_uri).groupBy("status").count().collect()
+    }
+    summary.stage("export", began, instances=count)
+    summary.counts(held_back_burned_in=held_back, **{f"{k}_files": v for k, v in by_status.items()})
+    summary.finish(spark.version)
+    return summary.as_dict()["counts"]
