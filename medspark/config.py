@@ -91,6 +91,17 @@ class ModelSettings(_Strict):
     )
 
 
+class EncryptionSettings(_Strict):
+    """Parquet modular encryption of chosen columns; master keys come from the environment
+    (MEDSPARK_PARQUET_KEY_<NAME>, base64 of a 16/24/32-byte AES key)."""
+
+    enabled: bool = False
+    footer_key: str = "footer"
+    column_keys: dict[str, list[str]] = Field(
+        default_factory=lambda: {"identifiers": ["patient_id", "study_instance_uid"]}
+    )
+
+
 class DeidSettings(_Strict):
     """De-identification applied to every dataset before any column is derived."""
 
@@ -104,6 +115,7 @@ class DeidSettings(_Strict):
     retain_uids: bool = False
     hold_back_burned_in: bool = True
     hash_paths: bool = False
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     keep_private_tags: list[str] = Field(default_factory=list)
 
 

@@ -23,6 +23,7 @@ fi
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+bash scripts/build-kms-jar.sh >/dev/null
 
 # Linters for docker/ (tests/test_docker.py): hadolint comes with the test extra; dclint from npm.
 if command -v npm >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/dclint ]; then

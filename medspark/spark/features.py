@@ -19,6 +19,7 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.encryption import write_options
 from medspark.spark.tables import delete_path, read_table
 from medspark.storage import join_uri
 
@@ -92,7 +93,9 @@ def extract_features(spark: SparkSession, settings: Settings, metadata: DataFram
     return records, image_count, non_image
 
 
-def write_features(records: DataFrame, out_uri: str, run_id: str) -> DataFrame:
+def write_features(
+    records: DataFrame, out_uri: str, run_id: str, encrypt: dict[str, str] | None = None
+) -> DataFrame:
     """Decode once into a staging folder, then replace OUT/features and the decode partition
     of OUT/quarantine from it. Returns the staged records (read back) for counting; the
     caller removes the staging folder with `delete_path` when done.
@@ -105,7 +108,9 @@ def write_features(records: DataFrame, out_uri: str, run_id: str) -> DataFrame:
     records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
     staged = spark.read.schema(from_arrow_schema(FEATURE_RECORDS)).parquet(staging)
     features = staged.filter("outcome = 'features'").select(*FEATURES.columns)
-    features.write.mode("overwrite").parquet(join_uri(out_uri, FEATURES.name))
+    features.write.mode("overwrite").options(**(encrypt or {})).parquet(
+        join_uri(out_uri, FEATURES.name)
+    )
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
     delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.DECODE}"))
     decode = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
@@ -122,7 +127,8 @@ def run_features(
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
     records, images, non_image = extract_features(spark, settings, metadata, run_id)
-    staged = write_features(records, out_uri, run_id)
+    encrypt = write_options(settings.deid.encryption, FEATURES.schema)
+    staged = write_features(records, out_uri, run_id, encrypt)
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
     summary.counts(**feature_counts(staged, images, non_image))

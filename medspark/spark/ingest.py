@@ -22,6 +22,7 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import INSPECTION, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.encryption import write_options
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri
 
@@ -141,7 +142,8 @@ def run_ingest(
     )
     metadata_uri = join_uri(out_uri, METADATA.name)
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
-    metadata.write.mode("overwrite").parquet(metadata_uri)
+    encrypt = write_options(settings.deid.encryption, METADATA.schema)
+    metadata.write.mode("overwrite").options(**encrypt).parquet(metadata_uri)
     quarantine.write.mode("overwrite").partitionBy("stage").parquet(quarantine_uri)
     summary.stage("inspect_and_write", began, files=file_count)
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)

@@ -9,6 +9,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from medspark.config import Settings, conf_file
+from medspark.spark.encryption import session_settings
 
 LOOPBACK = "127.0.0.1"
 
@@ -42,6 +43,7 @@ def session_conf(settings: Settings, local: bool = True) -> dict[str, str]:
     if local:
         conf["spark.driver.host"] = LOOPBACK
         conf["spark.driver.bindAddress"] = LOOPBACK
+    conf.update(session_settings(settings.deid.encryption))
     conf.update(settings.spark.settings)
     return conf
 

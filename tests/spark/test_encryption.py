@@ -1,0 +1,82 @@
+"""Parquet modular encryption: a table written with medspark's settings is unreadable without
+the master keys in the environment and readable with them (each run in its own JVM, since the
+KMS client reads the keys from the JVM's environment)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import textwrap
+
+import pyarrow.parquet as pq
+import pytest
+
+from medspark.spark.encryption import KMS_JAR
+
+pytestmark = pytest.mark.spark
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from medspark.config import EncryptionSettings, load_settings
+    from medspark.schemas import METADATA
+    from medspark.spark.encryption import write_options
+    from medspark.spark.session import build_session
+
+    mode, path = sys.argv[1], sys.argv[2]
+    base = load_settings("local")
+    encryption = EncryptionSettings(enabled=True, column_keys={"identifiers": ["patient_id"]})
+    settings = base.model_copy(update={
+        "deid": base.deid.model_copy(update={"encryption": encryption}),
+        "spark": base.spark.model_copy(update={"settings": {"spark.ui.enabled": "false"}}),
+    })
+    spark = build_session(settings, "encryption test")
+    if mode == "write":
+        frame = spark.createDataFrame([("PSEUDO-1", "CT"), ("PSEUDO-2", "MR")],
+                                      "patient_id string, modality string")
+        options = write_options(encryption, METADATA.schema)
+        frame.write.mode("overwrite").options(**options).parquet(path)
+    rows = sorted(tuple(r) for r in spark.read.parquet(path).collect())
+    print("ROWS", rows)
+    spark.stop()
+    """
+)
+
+
+def run(mode: str, path: str, with_keys: bool) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSPARK_PARQUET_KEY_")}
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    if with_keys:
+        env["MEDSPARK_PARQUET_KEY_IDENTIFIERS"] = base64.b64encode(b"k" * 16).decode()
+        env["MEDSPARK_PARQUET_KEY_FOOTER"] = base64.b64encode(b"f" * 16).decode()
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode, path],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_encrypted_columns_need_the_key(tmp_path):
+    if not KMS_JAR.is_file():
+        pytest.fail("medspark-kms.jar is missing: scripts/install.sh builds it with javac")
+    table = str(tmp_path / "encrypted")
+    written = run("write", table, with_keys=True)
+    assert written.returncode == 0, written.stderr[-3000:]
+    assert "('PSEUDO-1', 'CT')" in written.stdout
+
+    without = run("read", table, with_keys=False)
+    assert without.returncode != 0
+    assert "MEDSPARK_PARQUET_KEY_FOOTER" in without.stderr or "KeyAccessDenied" in without.stderr
+
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow raises its own error types here
+        pq.read_table(table)
+    plain = b"".join(p.read_bytes() for p in (tmp_path / "encrypted").glob("*.parquet"))
+    assert b"PSEUDO-1" not in plain
+
+    again = run("read", table, with_keys=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "('PSEUDO-2', 'MR')" in again.stdout
