@@ -51,6 +51,9 @@ class FeatureSettings(_Strict):
     preprocess: list[Step] = Field(default_factory=list)
     mask: Literal["otsu", "whole"] = "otsu"
     bins: int = Field(32, ge=2, le=4096)
+    bin_width: float | None = Field(
+        None, gt=0, description="fixed bin width in the values' units; overrides bins"
+    )
     glcm_distance: int = Field(1, ge=1)
     texture: bool = True
     keypoints: bool = True

@@ -217,5 +217,3 @@ AUDIT = TableSpec(
         ]
     ),
 )
-
-TABLES = {spec.name: spec for spec in (METADATA, QUARANTINE, FEATURES, AUDIT)}

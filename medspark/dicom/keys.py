@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import os
@@ -42,9 +41,6 @@ class PseudonymKey:
             return 0
         number = int.from_bytes(self._digest("date-shift", patient_key)[:8], "big")
         return -(1 + number % max_days)
-
-    def shift_date(self, value: dt.date, days: int) -> dt.date:
-        return value + dt.timedelta(days=days)
 
 
 def load_key(

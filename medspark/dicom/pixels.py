@@ -6,7 +6,6 @@ import io
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pydicom
@@ -130,11 +129,3 @@ def iter_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[tuple[int,
         raise
     except Exception as exc:  # decoders raise anything from ValueError to RuntimeError
         raise _classify(exc, transfer_syntax) from None
-
-
-@dataclass(frozen=True)
-class DecodedFrame:
-    """One decoded frame and where it came from (1-based frame number, as DICOM counts)."""
-
-    number: int
-    pixels: np.ndarray

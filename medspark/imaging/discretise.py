@@ -14,6 +14,13 @@ def fixed_bin_number(values: np.ndarray, bins: int) -> np.ndarray:
     return np.minimum(levels, bins)
 
 
+def discretise(values: np.ndarray, bins: int, bin_width: float | None = None) -> np.ndarray:
+    """Levels from 1: by fixed bin width when one is given, else by fixed bin number."""
+    if bin_width:
+        return fixed_bin_width(values, bin_width)
+    return fixed_bin_number(values, bins)
+
+
 def fixed_bin_width(
     values: np.ndarray, width: float, lower_bound: float | None = None
 ) -> np.ndarray:

@@ -79,13 +79,17 @@ def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
         "height": int(frame.values.shape[0]),
         "width": int(frame.values.shape[1]),
         "pixel_spacing_mm": list(frame.spacing) if frame.spacing else None,
-        **first_order(frame.values, region, settings.bins),
+        **first_order(frame.values, region, settings.bins, settings.bin_width),
         **shape_features(mask, frame.spacing),
         **edge_features(display8),
         **hu_moment_features(display8),
     }
     if settings.texture:
-        record.update(glcm_features(frame.values, region, settings.bins, settings.glcm_distance))
+        record.update(
+            glcm_features(
+                frame.values, region, settings.bins, settings.glcm_distance, settings.bin_width
+            )
+        )
     if settings.keypoints:
         record.update(keypoint_features(display8))
     if settings.watershed:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from medspark.imaging.discretise import fixed_bin_number
+from medspark.imaging.discretise import discretise
 
 
-def first_order(values: np.ndarray, mask: np.ndarray | None = None, bins: int = 32) -> dict:
-    """`fo_*` features of the masked values (the whole array when mask is None)."""
+def first_order(
+    values: np.ndarray,
+    mask: np.ndarray | None = None,
+    bins: int = 32,
+    bin_width: float | None = None,
+) -> dict:
+    """`fo_*` features of the masked values (the whole array when mask is None).
+
+    Entropy and uniformity use the histogram of the values discretised by `bins` or `bin_width`.
+    """
     x = (values[mask] if mask is not None else values.ravel()).astype(np.float64)
     if x.size == 0:
         return {}
@@ -22,7 +30,7 @@ def first_order(values: np.ndarray, mask: np.ndarray | None = None, bins: int = 
     p10, p25, median, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
     inner = x[(x >= p10) & (x <= p90)]
     energy = float(np.sum(x**2))
-    counts = np.bincount(fixed_bin_number(x, bins) - 1, minlength=bins).astype(np.float64)
+    counts = np.bincount(discretise(x, bins, bin_width) - 1).astype(np.float64)
     probabilities = counts[counts > 0] / x.size
     return {
         "fo_mean": float(mean),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medspark.imaging.discretise import fixed_bin_number
+from medspark.imaging.discretise import discretise
 
 DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1))
 
@@ -116,13 +116,17 @@ def glcm_features_of_levels(
 
 
 def glcm_features(
-    values: np.ndarray, mask: np.ndarray | None = None, bins: int = 32, distance: int = 1
+    values: np.ndarray,
+    mask: np.ndarray | None = None,
+    bins: int = 32,
+    distance: int = 1,
+    bin_width: float | None = None,
 ) -> dict[str, float]:
-    """`glcm_*` features of a 2D image, discretised to `bins` levels inside the mask."""
+    """`glcm_*` features of a 2D image, discretised inside the mask by bin number or width."""
     if mask is None:
         mask = np.ones(values.shape, dtype=bool)
     if not mask.any():
         return {}
     levels = np.ones(values.shape, dtype=np.int64)
-    levels[mask] = fixed_bin_number(values[mask], bins)
-    return glcm_features_of_levels(levels, mask, bins, distance)
+    levels[mask] = discretise(values[mask], bins, bin_width)
+    return glcm_features_of_levels(levels, mask, int(levels[mask].max()), distance)

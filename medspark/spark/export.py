@@ -22,6 +22,7 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
+from medspark.spark.features import archive_limits
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, local_path
 
@@ -77,11 +78,7 @@ def run_export(
     held_back = metadata.filter(held).count()
     rows = metadata.filter(~held).select(*_COLUMNS)
     count = rows.count()
-    limits = ArchiveLimits(
-        settings.ingest.archive_member_limit_mb << 20,
-        settings.ingest.archive_max_depth,
-        settings.ingest.in_memory_limit_mb << 20,
-    )
+    limits = archive_limits(settings)
     policy = policy_from_settings(settings.deid, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
         _export_rows(policy, local_path(destination), limits, run_id),

@@ -49,14 +49,20 @@ class FeaturesResult:
     summary_uri: str
 
 
-def feature_options(settings: Settings, run_id: str) -> FeatureOptions:
+def archive_limits(settings: Settings) -> ArchiveLimits:
+    """The profile's archive guards, for stages that re-open archive members."""
     ingest = settings.ingest
-    limits = ArchiveLimits(
+    return ArchiveLimits(
         ingest.archive_member_limit_mb << 20,
         ingest.archive_max_depth,
         ingest.in_memory_limit_mb << 20,
     )
-    return FeatureOptions(run_id=run_id, settings=settings.features, archive_limits=limits)
+
+
+def feature_options(settings: Settings, run_id: str) -> FeatureOptions:
+    return FeatureOptions(
+        run_id=run_id, settings=settings.features, archive_limits=archive_limits(settings)
+    )
 
 
 def _extract_partition(options: FeatureOptions):
