@@ -128,7 +128,10 @@ def plain_loop(out: str) -> None:
     options = feature_options(settings, "bench-loop")
     from medspark.imaging.extract import extract_instance
 
-    rows = pads.dataset(f"{out}/metadata").to_table(filter=pads.field("has_pixel_data")).to_pylist()
+    images = pads.field("has_pixel_data")
+    if settings.deid.hold_back_burned_in:  # the Spark job holds these back too
+        images = images & ~pads.field("burned_in_risk")
+    rows = pads.dataset(f"{out}/metadata").to_table(filter=images).to_pylist()
     started = time.perf_counter()
     frames = images = 0
     for row in rows:
