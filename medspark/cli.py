@@ -143,7 +143,8 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     if input_uri is not None:
         _check_local_input(input_uri)
     require_writable(out_uri)
-    needs_key = input_uri is not None or labels is not None or command == "export"
+    hashed = settings.deid.hash_paths and command in ("features", "pipeline", "demo")
+    needs_key = input_uri is not None or labels is not None or command == "export" or hashed
     key = _key(settings, throwaway) if needs_key else None
     spark = build_session(settings, f"medspark {command}")
     if command == "export":
@@ -155,7 +156,7 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     if input_uri is not None:
         _print_ingest(run_ingest(spark, settings, input_uri, out_uri, key), out_uri)
     if command in ("features", "pipeline", "demo"):
-        _print_features(run_features(spark, settings, out_uri), out_uri)
+        _print_features(run_features(spark, settings, out_uri, key=key), out_uri)
     model_dir = getattr(args, "model", None) or f"{out_uri.rstrip('/')}/model"
     if labels is not None:
         result = train_and_evaluate(spark, settings, out_uri, labels, model_dir, key)

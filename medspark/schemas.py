@@ -80,6 +80,7 @@ _INSTANCE_FIELDS = [
     _f("pixel_data_offset", pa.int64(), True, "byte offset of the pixel data value in the file"),
     _f("pixel_data_length", pa.int64(), True, "declared length; null when encapsulated"),
     _f("pixel_data_encapsulated", pa.bool_()),
+    _f("path_token", pa.string(), True, "the path sealed with the key, when paths are hashed"),
     _f("burned_in_risk", pa.bool_(), True, "BurnedInAnnotation YES, or unknown for a risky class"),
     _f("private_tags_removed", pa.int32()),
     _f("had_overlays", pa.bool_()),

@@ -10,7 +10,7 @@ from typing import Any
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
-from medspark.dicom.sources import ArchiveLimits, read_bytes
+from medspark.dicom.sources import ArchiveLimits, read_bytes, readable_path
 
 
 def _safe(part: str | None) -> str:
@@ -27,7 +27,7 @@ def export_instance(
     The file lands at PATIENT/STUDY/SERIES/SOP.dcm, all pseudonyms; returns a manifest row.
     """
     try:
-        data = read_bytes(row["path"], limits)
+        data = read_bytes(readable_path(row, policy.key), limits)
     except (OSError, KeyError, OverflowError, ValueError) as exc:
         raise Rejection(
             Stage.DECODE, Reason.UNREADABLE, f"cannot re-read for export ({type(exc).__name__})"

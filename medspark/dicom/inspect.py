@@ -16,10 +16,12 @@ from typing import Any
 from medspark.dicom.burned_in import may_carry_burned_in
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.header import header_json, header_row
+from medspark.dicom.keys import seal
 from medspark.dicom.read import read_header, reject_if_not_instance
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sniff import HEAD_BYTES, ContentKind, sniff
 from medspark.dicom.sources import (
+    HASHED_PREFIX,
     ArchiveLimits,
     Source,
     gzip_member,
@@ -58,7 +60,10 @@ def inspect_file(uri: str, size: int, options: InspectOptions) -> Iterator[Recor
         record["run_id"] = options.run_id
         record["processed_at"] = now
         if options.hash_paths and options.deid is not None:
-            record["path"] = "hmac:" + options.deid.key.identifier(record["path"], "path")
+            key = options.deid.key
+            if record["outcome"] == "metadata":
+                record["path_token"] = seal(key, record["path"])
+            record["path"] = HASHED_PREFIX + key.identifier(record["path"], "path")
         yield record
 
 

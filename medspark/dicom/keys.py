@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -41,6 +42,36 @@ class PseudonymKey:
             return 0
         number = int.from_bytes(self._digest("date-shift", patient_key)[:8], "big")
         return -(1 + number % max_days)
+
+
+_SEAL_PREFIX = "sealed:v1:"
+
+
+def _sealing_key(key: PseudonymKey) -> bytes:
+    return key._digest("path-seal", "aes-256-gcm")
+
+
+def seal(key: PseudonymKey, text: str) -> str:
+    """`text` encrypted and authenticated with a key derived from the pseudonym key (AES-GCM)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = secrets.token_bytes(12)
+    body = AESGCM(_sealing_key(key)).encrypt(nonce, text.encode(), None)
+    return _SEAL_PREFIX + base64.urlsafe_b64encode(nonce + body).decode()
+
+
+def unseal(key: PseudonymKey, token: str) -> str:
+    """The text `seal` sealed; raises ValueError for another key or a damaged token."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if not token.startswith(_SEAL_PREFIX):
+        raise ValueError("not a sealed token")
+    raw = base64.urlsafe_b64decode(token[len(_SEAL_PREFIX) :])
+    try:
+        return AESGCM(_sealing_key(key)).decrypt(raw[:12], raw[12:], None).decode()
+    except InvalidTag:
+        raise ValueError("the token was sealed with another key, or damaged") from None
 
 
 def load_key(

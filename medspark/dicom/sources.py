@@ -200,6 +200,22 @@ class _Unclosable(io.BufferedIOBase):
         pass
 
 
+HASHED_PREFIX = "hmac:"
+
+
+def readable_path(row: dict, key) -> str:
+    """The path to re-open for a metadata row: as written, or unsealed when paths are hashed."""
+    path = row["path"]
+    if not path.startswith(HASHED_PREFIX):
+        return path
+    token = row.get("path_token")
+    if key is None or not token:
+        raise KeyError("hashed path: the pseudonym key and the row's path_token are needed")
+    from medspark.dicom.keys import unseal
+
+    return unseal(key, token)
+
+
 def read_bytes(path: str, limits: ArchiveLimits) -> bytes:
     """The bytes of a listed file or of an archive member named `archive!/member[!/...]`."""
     from medspark.storage import open_uri

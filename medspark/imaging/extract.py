@@ -14,9 +14,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from medspark.config import FeatureSettings
+from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import frame_count, iter_frames, read_image_dataset, select_frames
 from medspark.dicom.reasons import Reason, Rejection, Stage
-from medspark.dicom.sources import ArchiveLimits, read_bytes
+from medspark.dicom.sources import ArchiveLimits, read_bytes, readable_path
 from medspark.imaging.first_order import first_order
 from medspark.imaging.intensity import intensities
 from medspark.imaging.preprocess import Frame, apply_steps, describe
@@ -42,6 +43,7 @@ class FeatureOptions:
     run_id: str
     settings: FeatureSettings
     archive_limits: ArchiveLimits
+    key: PseudonymKey | None = None  # unseals paths when the metadata holds hashed paths
 
 
 def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
@@ -122,7 +124,7 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
     current: int | None = None
     try:
         try:
-            data = read_bytes(row["path"], options.archive_limits)
+            data = read_bytes(readable_path(row, options.key), options.archive_limits)
         except (OSError, KeyError, OverflowError, ValueError) as exc:
             raise Rejection(
                 Stage.DECODE,

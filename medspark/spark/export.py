@@ -38,7 +38,7 @@ EXPORT_MANIFEST = pa.schema(
         pa.field("exported_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-_COLUMNS = ("path", "sop_instance_uid", "study_instance_uid", "series_instance_uid",
+_COLUMNS = ("path", "path_token", "sop_instance_uid", "study_instance_uid", "series_instance_uid",
             "patient_id", "transfer_syntax_uid")  # fmt: skip
 
 

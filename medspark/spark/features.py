@@ -12,8 +12,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
+from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
-from medspark.dicom.sources import ArchiveLimits
+from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
@@ -27,6 +28,7 @@ log = logging.getLogger("medspark.features")
 
 _INPUT_COLUMNS = (
     "path",
+    "path_token",
     "file_size",
     "sha256",
     "sop_instance_uid",
@@ -59,9 +61,14 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
     )
 
 
-def feature_options(settings: Settings, run_id: str) -> FeatureOptions:
+def feature_options(
+    settings: Settings, run_id: str, key: PseudonymKey | None = None
+) -> FeatureOptions:
     return FeatureOptions(
-        run_id=run_id, settings=settings.features, archive_limits=archive_limits(settings)
+        run_id=run_id,
+        settings=settings.features,
+        archive_limits=archive_limits(settings),
+        key=key,
     )
 
 
@@ -73,15 +80,21 @@ def _extract_partition(options: FeatureOptions):
     )
 
 
-def extract_features(spark: SparkSession, settings: Settings, metadata: DataFrame, run_id: str):
+def extract_features(
+    spark: SparkSession,
+    settings: Settings,
+    metadata: DataFrame,
+    run_id: str,
+    key: PseudonymKey | None = None,
+):
     """(feature records, image count, {non_image, held_back} counts); nothing computed yet.
 
     Images that may carry burned-in annotation are held back when deid.hold_back_burned_in.
     """
-    if metadata.filter(F.col("path").startswith("hmac:")).limit(1).count():
+    if key is None and metadata.filter(F.col("path").startswith(HASHED_PREFIX)).limit(1).count():
         raise HashedPathsError(
-            "metadata paths are keyed hashes (deid.hash_paths: true), so the images cannot be "
-            "opened again; ingest with hash_paths off to extract features"
+            "metadata paths are keyed hashes (deid.hash_paths: true): the pseudonym key is "
+            "needed to unseal them and open the images again"
         )
     hold_back = settings.deid.hold_back_burned_in
     held = F.coalesce(F.col("burned_in_risk"), F.lit(False)) & F.lit(hold_back)
@@ -93,7 +106,7 @@ def extract_features(spark: SparkSession, settings: Settings, metadata: DataFram
     image_count = counts.get("image", 0)
     non_image = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
     records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
-        _extract_partition(feature_options(settings, run_id)),
+        _extract_partition(feature_options(settings, run_id, key)),
         from_arrow_schema(FEATURE_RECORDS),
     )
     return records, image_count, non_image
@@ -125,14 +138,18 @@ def write_features(
 
 
 def run_features(
-    spark: SparkSession, settings: Settings, out_uri: str, run_id: str | None = None
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    run_id: str | None = None,
+    key: PseudonymKey | None = None,
 ) -> FeaturesResult:
     """Decode every image in OUT/metadata and write OUT/features and decode quarantine rows."""
     run_id = run_id or new_run_id()
     summary = RunSummary.start("features", run_id, out_uri, out_uri, settings, None)
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
-    records, images, non_image = extract_features(spark, settings, metadata, run_id)
+    records, images, non_image = extract_features(spark, settings, metadata, run_id, key)
     encrypt = write_options(settings.deid.encryption, FEATURES.schema)
     staged = write_features(records, out_uri, run_id, encrypt)
     summary.stage("decode_and_write", began, images=images)

@@ -118,3 +118,24 @@ def test_held_back_images_are_described_when_the_operator_allows_it(pipeline):
     counts = without_hold_back.summary["counts"]
     assert counts["held_back_burned_in"] == 0
     assert counts["feature_rows_by_modality"] == {"CT": 2, "MR": 1, "US": 30}
+
+
+def test_hashed_paths_need_the_key_and_then_work(spark, tmp_path):
+    from medspark.spark.features import HashedPathsError
+
+    base = make_settings()
+    settings = base.model_copy(
+        update={
+            "deid": base.deid.model_copy(update={"hash_paths": True}),
+            "features": FeatureSettings(preprocess=[], thumbnail=False),
+        }
+    )
+    out = tmp_path / "out"
+    run_ingest(spark, settings, str(build_input(tmp_path)), str(out), TEST_KEY)
+    assert all(r["path"].startswith("hmac:") for r in read(out, "metadata"))
+    with pytest.raises(HashedPathsError):
+        run_features(spark, settings, str(out))
+    result = run_features(spark, settings, str(out), key=TEST_KEY)
+    assert result.summary["counts"]["feature_rows"] == 3
+    decode = [r for r in read(out, "quarantine") if r["stage"] == "decode"]
+    assert decode and all(r["path"].startswith("hmac:") for r in decode)

@@ -53,3 +53,7 @@ def test_paths_can_be_replaced_by_a_keyed_hash():
     path = pydicom_file("CT_small.dcm")
     row = inspect(path, hash_paths=True)[0]
     assert row["path"].startswith("hmac:") and "CT_small" not in row["path"]
+    from medspark.dicom.keys import unseal
+
+    assert "CT_small" not in row["path_token"]
+    assert unseal(TEST_KEY, row["path_token"]) == str(path)

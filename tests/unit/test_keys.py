@@ -60,3 +60,14 @@ def test_key_sources(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDSPARK_PSEUDONYM_KEY", "short")
     with pytest.raises(MissingKeyError):
         load_key()
+
+
+def test_sealed_paths_open_only_with_the_same_key():
+    from medspark.dicom.keys import seal, unseal
+
+    key = PseudonymKey(b"k" * 32, "test")
+    token = seal(key, "/pacs/Doe_John/IM1")
+    assert "Doe_John" not in token and token != seal(key, "/pacs/Doe_John/IM1")  # random nonce
+    assert unseal(key, token) == "/pacs/Doe_John/IM1"
+    with pytest.raises(ValueError):
+        unseal(PseudonymKey(b"o" * 32, "other"), token)
