@@ -112,6 +112,11 @@ def extract_features(
     return records, image_count, non_image
 
 
+def staging_uri(out_uri: str, run_id: str) -> str:
+    """Where one features run stages its records (hidden from readers by its leading _)."""
+    return join_uri(out_uri, f"_staging-features-{run_id}")
+
+
 def write_features(
     records: DataFrame, out_uri: str, run_id: str, encrypt: dict[str, str] | None = None
 ) -> DataFrame:
@@ -123,7 +128,7 @@ def write_features(
     and decoding twice: measured in benchmarks/throughput.py.
     """
     spark = records.sparkSession
-    staging = join_uri(out_uri, "_staging", f"features-{run_id}")
+    staging = staging_uri(out_uri, run_id)
     records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
     staged = spark.read.schema(from_arrow_schema(FEATURE_RECORDS)).parquet(staging)
     features = staged.filter("outcome = 'features'").select(*FEATURES.columns)
@@ -155,7 +160,7 @@ def run_features(
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
     summary.counts(**feature_counts(staged, images, non_image))
-    delete_path(spark, join_uri(out_uri, "_staging", f"features-{run_id}"))
+    delete_path(spark, staging_uri(out_uri, run_id))
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 

@@ -139,3 +139,10 @@ def test_hashed_paths_need_the_key_and_then_work(spark, tmp_path):
     assert result.summary["counts"]["feature_rows"] == 3
     decode = [r for r in read(out, "quarantine") if r["stage"] == "decode"]
     assert decode and all(r["path"].startswith("hmac:") for r in decode)
+
+
+def test_no_staging_left_behind(pipeline):
+    out, _, _, _ = pipeline
+    assert sorted(p.name for p in out.iterdir()) == [
+        "audit", "features", "metadata", "quarantine", "runs",
+    ]  # fmt: skip
