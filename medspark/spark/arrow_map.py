@@ -41,14 +41,12 @@ def internal_error(row: Row, exc: Exception, run_id: str, stage: Stage) -> Row:
 
 
 def _safe(per_row: Callable[[Row], Iterator[Row]], row: Row, fallback) -> Iterator[Row]:
-    emitted = 0
     try:
-        for record in per_row(row):
-            emitted += 1
-            yield record
+        yield from per_row(row)
     except Exception as exc:  # a bug or an exotic file must never stop a whole job
-        if emitted == 0:
-            yield fallback(row, exc)
+        # also after some records (an archive's first members, a file's first frames): the
+        # rest would otherwise vanish without a trace
+        yield fallback(row, exc)
 
 
 def record_batches(
@@ -58,7 +56,7 @@ def record_batches(
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """A `mapInArrow` function: each input row through `per_row`, output batched by `schema`.
 
-    If `per_row` raises before yielding anything, `fallback` supplies the row to write instead.
+    If `per_row` raises, `fallback` supplies a row recording that, after whatever it yielded.
     """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
@@ -22,7 +21,7 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
-from medspark.spark.features import archive_limits
+from medspark.spark.features import archive_limits, held_back
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, local_path
 
@@ -72,12 +71,13 @@ def run_export(
     summary = RunSummary.start("export", run_id, out_uri, destination, settings, key)
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
-    held = F.coalesce(F.col("burned_in_risk"), F.lit(False)) & F.lit(
-        settings.deid.hold_back_burned_in
-    )
-    held_back = metadata.filter(held).count()
+    held = held_back(settings)
+    counts = {
+        bool(r["held"]): int(r["count"])
+        for r in metadata.groupBy(held.alias("held")).count().collect()
+    }
+    held_count, count = counts.get(True, 0), counts.get(False, 0)
     rows = metadata.filter(~held).select(*_COLUMNS)
-    count = rows.count()
     limits = archive_limits(settings)
     policy = policy_from_settings(settings.deid, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
@@ -91,6 +91,8 @@ def run_export(
         for r in spark.read.parquet(manifest_uri).groupBy("status").count().collect()
     }
     summary.stage("export", began, instances=count)
-    summary.counts(held_back_burned_in=held_back, **{f"{k}_files": v for k, v in by_status.items()})
+    summary.counts(
+        held_back_burned_in=held_count, **{f"{k}_files": v for k, v in by_status.items()}
+    )
     summary.finish(spark.version)
     return summary.as_dict()["counts"]

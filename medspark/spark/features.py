@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -96,8 +96,7 @@ def extract_features(
             "metadata paths are keyed hashes (deid.hash_paths: true): the pseudonym key is "
             "needed to unseal them and open the images again"
         )
-    hold_back = settings.deid.hold_back_burned_in
-    held = F.coalesce(F.col("burned_in_risk"), F.lit(False)) & F.lit(hold_back)
+    held = held_back(settings)
     kind = F.when(~F.col("has_pixel_data"), "non_image").when(held, "held_back").otherwise("image")
     counts = {
         r["kind"]: int(r["count"]) for r in metadata.groupBy(kind.alias("kind")).count().collect()
@@ -110,6 +109,12 @@ def extract_features(
         from_arrow_schema(FEATURE_RECORDS),
     )
     return records, image_count, non_image
+
+
+def held_back(settings: Settings) -> Column:
+    """True for metadata rows the profile keeps out of shared outputs (possible burned-in text)."""
+    at_risk = F.coalesce(F.col("burned_in_risk"), F.lit(False))
+    return at_risk & F.lit(settings.deid.hold_back_burned_in)
 
 
 def staging_uri(out_uri: str, run_id: str) -> str:
