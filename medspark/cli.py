@@ -14,6 +14,7 @@ from medspark.logs import setup_logging
 from medspark.ml.labels import LabelsError
 from medspark.spark.catalog import InputNotFoundError
 from medspark.spark.features import HashedPathsError
+from medspark.spark.registration import UnknownImageError
 from medspark.spark.session import SparkStartError
 from medspark.storage import OutputNotWritableError, local_path, require_writable
 
@@ -79,6 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--model", help="model folder (default OUT/model)")
     _common(pipeline)
 
+    volumes = commands.add_parser("volumes", help="OUT/metadata series -> OUT/volumes (3D)")
+    volumes.add_argument("out")
+    _common(volumes)
+
+    register = commands.add_parser(
+        "register", help="rigidly align two series (or two instances) and write a fusion PNG"
+    )
+    register.add_argument("out")
+    register.add_argument("--fixed", required=True, help="series or SOP instance UID (as stored)")
+    register.add_argument("--moving", required=True, help="series or SOP instance UID (as stored)")
+    _common(register)
+
+    report = commands.add_parser("report", help="OUT/report/index.html: one self-contained page")
+    report.add_argument("out")
+    report.add_argument(
+        "--show-paths",
+        action="store_true",
+        help="name quarantined files by path and detail (operator's eyes only), not by hash",
+    )
+    _common(report)
+
     demo = commands.add_parser(
         "demo", help="run the pipeline on the DICOM files pydicom ships (no arguments)"
     )
@@ -143,10 +165,36 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     if input_uri is not None:
         _check_local_input(input_uri)
     require_writable(out_uri)
-    hashed = settings.deid.hash_paths and command in ("features", "pipeline", "demo")
+    hashed = settings.deid.hash_paths and command in (
+        "features",
+        "pipeline",
+        "demo",
+        "volumes",
+        "register",
+    )
     needs_key = input_uri is not None or labels is not None or command == "export" or hashed
     key = _key(settings, throwaway) if needs_key else None
     spark = build_session(settings, f"medspark {command}")
+    if command == "report":
+        print(f"report: {_write_report(spark, out_uri, args.show_paths)}")
+        return EXIT_OK
+    if command == "volumes":
+        from medspark.spark.volumes import run_volumes
+
+        result = run_volumes(spark, settings, out_uri, key)
+        statuses = result.summary["counts"]["by_status"]
+        print(
+            f"volumes {result.run_id}: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
+            + f"\ntable: {out_uri}/volumes\nsummary: {result.summary_uri}"
+        )
+        return EXIT_OK
+    if command == "register":
+        from medspark.spark.registration import run_registration
+
+        written = run_registration(spark, settings, out_uri, args.fixed, args.moving, key)
+        print(written.describe())
+        return EXIT_OK
     if command == "export":
         from medspark.spark.export import run_export
 
@@ -169,7 +217,16 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
             levels = ("study", "patient")
         written = predict(spark, out_uri, model_dir, levels)
         print("predictions: " + ", ".join(f"{k} {v} rows" for k, v in written.items()))
+    if command in ("pipeline", "demo"):
+        print(f"report: {_write_report(spark, out_uri, show_paths=False)}")
     return EXIT_OK
+
+
+def _write_report(spark, out_uri: str, show_paths: bool) -> str:
+    from medspark.report.gather import gather
+    from medspark.report.page import write_report
+
+    return write_report(gather(spark, out_uri, show_paths=show_paths))
 
 
 def demo_input() -> str:
@@ -196,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         MissingKeyError,
         HashedPathsError,
         LabelsError,
+        UnknownImageError,
     ) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_USAGE

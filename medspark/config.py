@@ -122,6 +122,21 @@ class DeidSettings(_Strict):
     keep_private_tags: list[str] = Field(default_factory=list)
 
 
+class VolumeSettings(_Strict):
+    """How series become volumes (`medspark volumes`)."""
+
+    region: Literal["otsu"] | list[float] = Field(
+        "otsu", description="otsu, or [low, high] in the volume's units, e.g. [-500, 3000] HU"
+    )
+    largest_component: bool = True
+    window: str | list[float] = "header"
+    thumbnail_size: int = Field(192, ge=16)
+    bins: int = Field(32, ge=2, le=4096)
+    max_voxels: int = Field(200_000_000, ge=1)
+    gap_factor: float = Field(1.5, gt=1.0, description="a step this many spacings is a gap")
+    spacing_tolerance: float = Field(0.01, gt=0, description="relative spacing deviation")
+
+
 class Settings(_Strict):
     """Everything a medspark job reads from its profile."""
 
@@ -130,6 +145,7 @@ class Settings(_Strict):
     deid: DeidSettings = Field(default_factory=DeidSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
+    volumes: VolumeSettings = Field(default_factory=VolumeSettings)
     source: str = "<defaults>"
     conf_dir: str | None = None
 

@@ -195,6 +195,45 @@ FEATURE_RECORDS = pa.schema(
     ]
 )
 
+VOLUMES = TableSpec(
+    "volumes",
+    1,
+    ("series_instance_uid",),
+    pa.schema(
+        [
+            _f("series_instance_uid", pa.string(), False),
+            _f("study_instance_uid", pa.string()),
+            _f("patient_id", pa.string()),
+            _f("frame_of_reference_uid", pa.string()),
+            _f("modality", pa.string()),
+            _f("status", pa.string(), False, "built, single_image, too_large or rejected"),
+            _f("problems", pa.list_(pa.string()), True, "what the checks found; not fatal"),
+            _f("n_instances", pa.int32()),
+            _f("n_slices", pa.int32(), True, "after interpolating missing slices"),
+            _f("dimensions", pa.list_(pa.int32()), True, "[slices, rows, columns]"),
+            _f("spacing_mm", pa.list_(pa.float64()), True, "[slice, row, column]"),
+            _f("orientation", pa.list_(pa.float64()), True, "ImageOrientationPatient"),
+            _f("slice_normal", pa.list_(pa.float64())),
+            _f("origin_mm", pa.list_(pa.float64()), True, "position of the first slice"),
+            _f("missing_slices", pa.int32()),
+            _f("gap_positions_mm", pa.list_(pa.float64()), True, "where along the normal"),
+            _f("spacing_irregular", pa.bool_()),
+            _f("interpolated_slices", pa.int32()),
+            _f("intensity_unit", pa.string(), True, "HU, the Rescale Type, dose units or stored"),
+            *(_f(name, pa.float64()) for name in FIRST_ORDER_COLUMNS),
+            _f("region_rule", pa.string()),
+            _f("region_threshold", pa.float64()),
+            _f("region_voxels", pa.int64()),
+            _f("region_volume_mm3", pa.float64(), True, "segmented region, in cubic mm"),
+            _f("axial_png", pa.binary()),
+            _f("coronal_png", pa.binary()),
+            _f("sagittal_png", pa.binary()),
+            _f("mip_png", pa.binary(), True, "maximum-intensity projection along the normal"),
+            *_RUN_FIELDS,
+        ]
+    ),
+)
+
 AUDIT = TableSpec(
     "audit",
     1,

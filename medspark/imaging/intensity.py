@@ -44,7 +44,7 @@ def _first(value) -> float | None:
         return None
 
 
-def _functional_item(dataset: Dataset, frame_index: int, sequence: str) -> Dataset | None:
+def functional_item(dataset: Dataset, frame_index: int, sequence: str) -> Dataset | None:
     """The item of a functional group macro (per-frame first, then shared) for a frame."""
     for group, index in (
         ("PerFrameFunctionalGroupsSequence", frame_index),
@@ -62,7 +62,7 @@ def rescale(dataset: Dataset, frame_index: int) -> tuple[float, float, str | Non
     """(slope, intercept, rescale type) for a frame, from the top level or functional groups."""
     source: Dataset | None = dataset if "RescaleSlope" in dataset else None
     if source is None:
-        source = _functional_item(dataset, frame_index, "PixelValueTransformationSequence")
+        source = functional_item(dataset, frame_index, "PixelValueTransformationSequence")
     if source is None:
         return 1.0, 0.0, None
     slope = _first(source.get("RescaleSlope")) or 1.0
@@ -75,7 +75,7 @@ def window(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
     """(center, width) from the header or the frame's VOI functional group, if any."""
     source: Dataset | None = dataset if "WindowCenter" in dataset else None
     if source is None:
-        source = _functional_item(dataset, frame_index, "FrameVOILUTSequence")
+        source = functional_item(dataset, frame_index, "FrameVOILUTSequence")
     if source is None:
         return None
     center, width = _first(source.get("WindowCenter")), _first(source.get("WindowWidth"))

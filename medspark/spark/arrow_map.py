@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
+from pyspark import Accumulator
 
 from medspark.dicom.reasons import Reason, Stage
 
@@ -53,10 +54,12 @@ def record_batches(
     per_row: Callable[[Row], Iterator[Row]],
     schema: pa.Schema,
     fallback: Callable[[Row, Exception], Row],
+    progress: Accumulator | None = None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """A `mapInArrow` function: each input row through `per_row`, output batched by `schema`.
 
     If `per_row` raises, `fallback` supplies a row recording that, after whatever it yielded.
+    `progress`, when given, is an accumulator counting input rows done.
     """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -65,6 +68,8 @@ def record_batches(
         for batch in batches:
             for row in batch.to_pylist():
                 pending.extend(_safe(per_row, row, fallback))
+                if progress is not None:
+                    progress.add(1)
                 if len(pending) >= OUTPUT_BATCH_ROWS:
                     yield pa.RecordBatch.from_pylist(pending, schema=schema)
                     pending = []

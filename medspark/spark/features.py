@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark import Accumulator
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -21,6 +22,7 @@ from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.encryption import write_options
+from medspark.spark.progress import StageProgress
 from medspark.spark.tables import delete_path, read_table
 from medspark.storage import join_uri
 
@@ -72,11 +74,12 @@ def feature_options(
     )
 
 
-def _extract_partition(options: FeatureOptions):
+def _extract_partition(options: FeatureOptions, progress: Accumulator | None = None):
     return record_batches(
         lambda row: extract_instance(row, options),
         FEATURE_RECORDS,
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.DECODE),
+        progress,
     )
 
 
@@ -86,6 +89,7 @@ def extract_features(
     metadata: DataFrame,
     run_id: str,
     key: PseudonymKey | None = None,
+    progress: Accumulator | None = None,
 ):
     """(feature records, image count, {non_image, held_back} counts); nothing computed yet.
 
@@ -105,7 +109,7 @@ def extract_features(
     image_count = counts.get("image", 0)
     non_image = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
     records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
-        _extract_partition(feature_options(settings, run_id, key)),
+        _extract_partition(feature_options(settings, run_id, key), progress),
         from_arrow_schema(FEATURE_RECORDS),
     )
     return records, image_count, non_image
@@ -159,9 +163,14 @@ def run_features(
     summary = RunSummary.start("features", run_id, out_uri, out_uri, settings, None)
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
-    records, images, non_image = extract_features(spark, settings, metadata, run_id, key)
+    progress = StageProgress(spark, "features")
+    records, images, non_image = extract_features(
+        spark, settings, metadata, run_id, key, progress.counter
+    )
+    progress.total = images
     encrypt = write_options(settings.deid.encryption, FEATURES.schema)
-    staged = write_features(records, out_uri, run_id, encrypt)
+    with progress:
+        staged = write_features(records, out_uri, run_id, encrypt)
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
     summary.counts(**feature_counts(staged, images, non_image))

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark import StorageLevel
+from pyspark import Accumulator, StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -23,6 +23,7 @@ from medspark.schemas import INSPECTION, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.encryption import write_options
+from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri
 
@@ -61,11 +62,12 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
     )
 
 
-def _inspect_partition(options: InspectOptions):
+def _inspect_partition(options: InspectOptions, progress: Accumulator | None = None):
     return record_batches(
         lambda row: inspect_file(row["path"], row["length"], options),
         INSPECTION,
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
+        progress,
     )
 
 
@@ -128,9 +130,10 @@ def run_ingest(
 
     began = time.monotonic()
     options = inspect_options(settings, key, run_id)
+    progress = StageProgress(spark, "ingest", file_count)
     inspected = (
         catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
-        .mapInArrow(_inspect_partition(options), from_arrow_schema(INSPECTION))
+        .mapInArrow(_inspect_partition(options, progress.counter), from_arrow_schema(INSPECTION))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     metadata, duplicates = split_duplicates(inspected.filter("outcome = 'metadata'"))
@@ -143,8 +146,9 @@ def run_ingest(
     metadata_uri = join_uri(out_uri, METADATA.name)
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
     encrypt = write_options(settings.deid.encryption, METADATA.schema)
-    metadata.write.mode("overwrite").options(**encrypt).parquet(metadata_uri)
-    quarantine.write.mode("overwrite").partitionBy("stage").parquet(quarantine_uri)
+    with progress:
+        metadata.write.mode("overwrite").options(**encrypt).parquet(metadata_uri)
+        quarantine.write.mode("overwrite").partitionBy("stage").parquet(quarantine_uri)
     summary.stage("inspect_and_write", began, files=file_count)
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 

@@ -178,3 +178,18 @@ def test_export_writes_deidentified_files_with_identical_pixels(exported):
     assert checked == 3
     for relative in (r["file"] for r in manifest if r["file"]):
         assert PATH_PHI not in relative and "CT_small" not in relative
+
+
+def test_report_page_carries_no_phi_nor_paths(spark, outputs):
+    from medspark.report.gather import gather
+    from medspark.report.page import render
+
+    out, uids, _ = outputs
+    html = render(gather(spark, str(out)))
+    assert 'id="thumbnails"' in html and "data:image/png;base64," in html
+    secrets = [*HEADER_PHI.values(), *EXTRA_PHI, *uids, PATH_PHI]
+    assert [secret for secret in secrets if secret in html] == []
+    quarantined = cells(out)["quarantine.path"]
+    assert not any(path in html for path in quarantined)
+    operator_view = render(gather(spark, str(out), show_paths=True))
+    assert any(path in operator_view for path in quarantined)  # the scan can see paths

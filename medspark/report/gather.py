@@ -1,0 +1,246 @@
+"""What the run report shows, read from an output root with Spark: counts, samples, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.spark.tables import read_table
+from medspark.storage import join_uri, open_uri
+
+log = logging.getLogger("medspark.report")
+
+DISTRIBUTION_FEATURES = (
+    "fo_mean",
+    "fo_entropy",
+    "glcm_contrast",
+    "shape_foreground_fraction",
+    "edge_density",
+)
+OPTIONAL_TABLES = ("predictions", "predictions_study", "predictions_patient")
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """One de-identified thumbnail and what the page prints under it."""
+
+    png: bytes
+    modality: str
+    window: str
+    frame: int
+    instance: str
+
+
+@dataclass
+class ReportData:
+    """Everything the page needs, already reduced to driver-sized pieces."""
+
+    out_uri: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    stage_times: list[dict[str, Any]] = field(default_factory=list)
+    thumbnails: list[Thumbnail] = field(default_factory=list)
+    distributions: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    distribution_grouping: str = "modality"
+    evaluation: dict[str, Any] | None = None
+
+
+def _exists(spark: SparkSession, uri: str) -> bool:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return bool(path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path))
+
+
+def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | None:
+    if not _exists(spark, join_uri(out_uri, spec.name)):
+        return None
+    return read_table(spark, out_uri, spec)
+
+
+def _inputs(metadata: DataFrame | None, quarantine: DataFrame | None) -> dict[str, Any]:
+    """Files and bytes that went in, and what the readable ones describe."""
+    files, total_bytes = 0, 0
+    if quarantine is not None:
+        row = (
+            quarantine.filter(F.col("stage") != "decode")
+            .agg(F.count("*").alias("n"), F.sum("file_size").alias("bytes"))
+            .first()
+        )
+        files, total_bytes = int(row["n"]), int(row["bytes"] or 0)
+    summary: dict[str, Any] = {"modalities": {}}
+    if metadata is not None:
+        row = metadata.agg(
+            F.count("*").alias("n"),
+            F.sum("file_size").alias("bytes"),
+            F.countDistinct("study_instance_uid").alias("studies"),
+            F.countDistinct("series_instance_uid").alias("series"),
+            F.countDistinct("patient_id").alias("patients"),
+            F.min(F.coalesce("study_date", "series_date", "content_date")).alias("first"),
+            F.max(F.coalesce("study_date", "series_date", "content_date")).alias("last"),
+        ).first()
+        files += int(row["n"])
+        total_bytes += int(row["bytes"] or 0)
+        summary.update(
+            studies=int(row["studies"]),
+            series=int(row["series"]),
+            patients=int(row["patients"]),
+            first_date=row["first"],
+            last_date=row["last"],
+        )
+        summary["modalities"] = {
+            (r["modality"] or "unknown"): int(r["count"])
+            for r in metadata.groupBy("modality").count().orderBy(F.desc("count")).collect()
+        }
+    summary.update(files=files, bytes=total_bytes)
+    return summary
+
+
+def _quarantine(quarantine: DataFrame, examples: int, show_paths: bool) -> list[dict[str, Any]]:
+    """Counts by stage and reason, with a few example file keys each."""
+    key = F.col("path") if show_paths else F.substring(F.coalesce("sha256", F.lit("-")), 1, 16)
+    counts = (
+        quarantine.groupBy("stage", "reason")
+        .agg(F.count("*").alias("count"), F.min("detail").alias("detail"))
+        .withColumn("detail", F.col("detail") if show_paths else F.lit(None).cast("string"))
+        .orderBy(F.desc("count"), "stage", "reason")
+        .collect()
+    )
+    picked = (
+        quarantine.select("stage", "reason", key.alias("key"))
+        .withColumn(
+            "_rank", F.row_number().over(Window.partitionBy("stage", "reason").orderBy("key"))
+        )
+        .filter(F.col("_rank") <= examples)
+        .collect()
+    )
+    keys: dict[tuple[str, str], list[str]] = {}
+    for row in sorted(picked, key=lambda r: r["_rank"]):
+        keys.setdefault((row["stage"], row["reason"]), []).append(row["key"])
+    return [
+        {**row.asDict(), "examples": keys.get((row["stage"], row["reason"]), [])} for row in counts
+    ]
+
+
+def _stage_times(spark: SparkSession, out_uri: str) -> list[dict[str, Any]]:
+    """Seconds per stage of the newest run of each job, from the run summaries."""
+    audit = _table(spark, out_uri, AUDIT)
+    if audit is None:
+        return []
+    newest = (
+        audit.groupBy("job").agg(F.max(F.struct("started_at", "run_id")).alias("newest"))
+    ).collect()
+    times = []
+    for row in sorted(newest, key=lambda r: r["newest"]["started_at"]):
+        run_id = row["newest"]["run_id"]
+        try:
+            with open_uri(join_uri(out_uri, "runs", f"{run_id}.json")) as stream:
+                summary = json.loads(stream.read())
+        except (OSError, ValueError):
+            log.warning("run summary %s is missing or unreadable; its stages are left out", run_id)
+            continue
+        for stage, values in summary.get("stages", {}).items():
+            times.append(
+                {"job": row["job"], "run_id": run_id, "stage": stage, "seconds": values["seconds"]}
+            )
+    return times
+
+
+def _thumbnails(features: DataFrame, limit: int) -> list[Thumbnail]:
+    """Up to `limit` thumbnails, spread over modalities, in a stable order."""
+    with_png = features.filter(F.col("thumbnail_png").isNotNull())
+    modalities = [r["modality"] for r in with_png.select("modality").distinct().collect()]
+    per_modality = max(1, limit // max(1, len(modalities)))
+    ranked = with_png.withColumn(
+        "_rank",
+        F.row_number().over(
+            Window.partitionBy("modality").orderBy(F.xxhash64("sop_instance_uid", "frame"))
+        ),
+    ).filter(F.col("_rank") <= per_modality)
+    rows = (
+        ranked.select("thumbnail_png", "modality", "window", "frame", "sop_instance_uid")
+        .orderBy("modality", "_rank")
+        .limit(limit)
+        .collect()
+    )
+    return [
+        Thumbnail(
+            bytes(r["thumbnail_png"]),
+            r["modality"] or "unknown",
+            r["window"] or "",
+            int(r["frame"]),
+            (r["sop_instance_uid"] or "")[-12:],
+        )
+        for r in rows
+    ]
+
+
+def _distributions(
+    features: DataFrame, group: str, per_group: int
+) -> dict[str, dict[str, list[float]]]:
+    """A bounded sample of the main features' values, by group."""
+    columns = [c for c in DISTRIBUTION_FEATURES if c in features.columns]
+    sampled = (
+        features.select(F.coalesce(F.col(group), F.lit("unknown")).alias("_group"), *columns)
+        .withColumn(
+            "_rank", F.row_number().over(Window.partitionBy("_group").orderBy(F.rand(seed=7)))
+        )
+        .filter(F.col("_rank") <= per_group)
+        .collect()
+    )
+    result: dict[str, dict[str, list[float]]] = {c: {} for c in columns}
+    for row in sampled:
+        for column in columns:
+            value = row[column]
+            if value is not None:
+                result[column].setdefault(str(row["_group"]), []).append(float(value))
+    return result
+
+
+def gather(
+    spark: SparkSession,
+    out_uri: str,
+    *,
+    thumbnails: int = 24,
+    examples: int = 3,
+    per_group: int = 5000,
+    show_paths: bool = False,
+) -> ReportData:
+    """Read OUT's tables, run summaries and evaluation into a ReportData."""
+    data = ReportData(out_uri)
+    metadata = _table(spark, out_uri, METADATA)
+    quarantine = _table(spark, out_uri, QUARANTINE)
+    features = _table(spark, out_uri, FEATURES)
+    data.inputs = _inputs(metadata, quarantine)
+    for name, table in (("metadata", metadata), ("quarantine", quarantine), ("features", features)):
+        if table is not None:
+            data.table_rows[name] = table.count()
+    for name in OPTIONAL_TABLES:
+        uri = join_uri(out_uri, name)
+        if _exists(spark, uri):
+            data.table_rows[name] = spark.read.parquet(uri).count()
+    if quarantine is not None:
+        data.quarantine = _quarantine(quarantine, examples, show_paths)
+    data.stage_times = _stage_times(spark, out_uri)
+    if features is not None:
+        data.thumbnails = _thumbnails(features, thumbnails)
+        grouped = features
+        if "predictions" in data.table_rows:
+            predictions = spark.read.parquet(join_uri(out_uri, "predictions")).select(
+                "sop_instance_uid", "frame", F.col("prediction").alias("predicted_class")
+            )
+            grouped = features.join(predictions, ["sop_instance_uid", "frame"], "left")
+            data.distribution_grouping = "predicted_class"
+        data.distributions = _distributions(grouped, data.distribution_grouping, per_group)
+    metrics_uri = join_uri(out_uri, "evaluation", "metrics.json")
+    if _exists(spark, metrics_uri):
+        with open_uri(metrics_uri) as stream:
+            data.evaluation = json.loads(stream.read())
+    return data

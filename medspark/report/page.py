@@ -1,0 +1,119 @@
+"""The run report: one self-contained HTML file with every image embedded as a data URI."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+import medspark
+from medspark.report import figures
+from medspark.report.gather import ReportData
+from medspark.storage import join_uri, write_text
+
+log = logging.getLogger("medspark.report")
+
+REASON_TEXT = {
+    "empty_file": "zero bytes",
+    "unreadable": "could not be read from storage",
+    "not_dicom": "not a DICOM file",
+    "truncated": "ends before its declared content",
+    "header_parse_error": "header cannot be parsed",
+    "missing_sop_instance_uid": "no SOP Instance UID",
+    "dicomdir": "a DICOMDIR index, not an instance",
+    "duplicate_sop_instance": "another copy of an instance already kept",
+    "archive_corrupt": "archive cannot be opened",
+    "archive_empty": "archive holds no files",
+    "archive_encrypted": "archive is password protected",
+    "archive_member_too_large": "archive member over the size limit",
+    "archive_too_deep": "archives nested too deeply",
+    "unsupported_transfer_syntax": "no decoder for its transfer syntax",
+    "pixel_data_short": "pixel data shorter than declared",
+    "decode_failed": "pixel data could not be decoded",
+    "internal_error": "medspark failed on it (a bug to report)",
+}
+
+
+def data_uri(png: bytes) -> str:
+    """A PNG as an inline data: URI."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _human_bytes(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return str(value)
+
+
+def _metrics_rows(evaluation: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    model, baseline = evaluation["model"], evaluation.get("majority_baseline", {})
+    rows = [(n, model.get(n), baseline.get(n)) for n in ("accuracy", "balanced_accuracy")]
+    rows += [(n, model.get(n), baseline.get(n)) for n in ("roc_auc", "pr_auc")]
+    for name in ("precision", "recall", "f1"):
+        rows.append((f"macro {name}", model["macro"][name], baseline.get("macro", {}).get(name)))
+    rows.append(("test frames", model["n"], baseline.get("n")))
+    return rows
+
+
+def render(data: ReportData) -> str:
+    """The report page for gathered data, as an HTML string."""
+    environment = Environment(
+        loader=PackageLoader("medspark.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["number"] = lambda v: f"{v:,}" if isinstance(v, int | float) else "-"
+    environment.filters["metric"] = lambda v: (
+        "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+    )
+    environment.filters["bytes"] = _human_bytes
+    tiles = [
+        {
+            "image": data_uri(t.png),
+            "overlay": data_uri(figures.overlay(t.png)),
+            "modality": t.modality,
+            "window": t.window,
+            "frame": t.frame,
+            "instance": t.instance,
+        }
+        for t in data.thumbnails
+    ]
+    plots: dict[str, str] = {}
+    candidates = {
+        "stages": figures.stage_times(data.stage_times),
+        "distributions": figures.feature_distributions(
+            data.distributions, data.distribution_grouping
+        ),
+    }
+    evaluation = data.evaluation
+    if evaluation is not None:
+        candidates.update(
+            roc=figures.roc_curve(evaluation),
+            pr=figures.pr_curve(evaluation),
+            confusion=figures.confusion_matrices(evaluation),
+        )
+    plots = {name: data_uri(png) for name, png in candidates.items() if png is not None}
+    template = environment.get_template("report.html.j2")
+    return template.render(
+        data=data,
+        tiles=tiles,
+        plots=plots,
+        reasons=REASON_TEXT,
+        metrics=_metrics_rows(evaluation) if evaluation else [],
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=medspark.__version__,
+    )
+
+
+def write_report(data: ReportData) -> str:
+    """Write OUT/report/index.html and return its URI."""
+    uri = join_uri(data.out_uri, "report", "index.html")
+    write_text(uri, render(data))
+    log.info("report written to %s", uri)
+    return uri

@@ -1,0 +1,92 @@
+"""The volumes job: OUT/metadata grouped by series -> OUT/volumes, one row per series."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.run_summary import RunSummary, new_run_id
+from medspark.schemas import METADATA, VOLUMES
+from medspark.spark.arrow_map import prepare_worker
+from medspark.spark.features import archive_limits, held_back
+from medspark.spark.tables import read_table
+from medspark.storage import join_uri
+from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
+
+log = logging.getLogger("medspark.volumes")
+
+
+@dataclass(frozen=True)
+class VolumesResult:
+    run_id: str
+    summary: dict[str, Any]
+    summary_uri: str
+
+
+def _per_series(options: VolumeOptions):
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        prepare_worker()
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        try:
+            record = describe_series(records, options)
+        except Exception as exc:  # a bug must not stop the other series
+            record = {
+                "series_instance_uid": records[0]["series_instance_uid"],
+                "status": "rejected",
+                "problems": [f"internal_error: {type(exc).__name__}"],
+                "n_instances": len(records),
+                "run_id": options.run_id,
+                "processed_at": pd.Timestamp.now(tz="UTC"),
+            }
+        return pd.DataFrame([{name: record.get(name) for name in VOLUMES.columns}])
+
+    return run
+
+
+def series_volumes(
+    metadata: DataFrame, settings: Settings, run_id: str, key: PseudonymKey | None = None
+) -> DataFrame:
+    """One volumes row per image series (held-back instances left out); nothing computed yet."""
+    images = metadata.filter(
+        F.col("has_pixel_data") & ~held_back(settings) & F.col("series_instance_uid").isNotNull()
+    ).select(*INPUT_COLUMNS)
+    options = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
+    return images.groupBy("series_instance_uid").applyInPandas(
+        _per_series(options), from_arrow_schema(VOLUMES.schema)
+    )
+
+
+def run_volumes(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    key: PseudonymKey | None = None,
+    run_id: str | None = None,
+) -> VolumesResult:
+    """Build every series in OUT/metadata into a volume and write OUT/volumes."""
+    run_id = run_id or new_run_id()
+    summary = RunSummary.start("volumes", run_id, out_uri, out_uri, settings, None)
+    began = time.monotonic()
+    volumes = series_volumes(read_table(spark, out_uri, METADATA), settings, run_id, key)
+    volumes.write.mode("overwrite").parquet(join_uri(out_uri, VOLUMES.name))
+    written = read_table(spark, out_uri, VOLUMES)
+    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
+    with_gaps = written.filter(F.col("missing_slices") > 0).count()
+    summary.stage("build_and_write", began, series=sum(by_status.values()))
+    summary.counts(series=sum(by_status.values()), by_status=by_status, series_with_gaps=with_gaps)
+    log.info(
+        "volumes: %s in %.1f s",
+        ", ".join(f"{k}={v}" for k, v in sorted(by_status.items())),
+        time.monotonic() - began,
+    )
+    summary_uri = summary.finish(spark.version)
+    return VolumesResult(run_id, summary.as_dict(), summary_uri)

@@ -1,0 +1,1 @@
+"""Series as volumes: slice geometry, 3D assembly, volume features, registration and fusion."""
