@@ -12,7 +12,9 @@ from medspark.config import PROFILE_NAMES, Settings, load_settings
 from medspark.dicom.keys import MissingKeyError, PseudonymKey, load_key
 from medspark.logs import setup_logging
 from medspark.ml.labels import LabelsError
+from medspark.run_lock import RunLockedError
 from medspark.spark.catalog import InputNotFoundError
+from medspark.spark.etl import IncompatibleOutputError
 from medspark.spark.features import HashedPathsError
 from medspark.spark.registration import UnknownImageError
 from medspark.spark.session import SparkStartError
@@ -22,6 +24,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SPARK = 3
+EXIT_LOCKED = 4
+EXIT_QUARANTINED = 5
 DEMO_OUTPUT = "medspark-output"
 
 log = logging.getLogger("medspark")
@@ -79,6 +83,29 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument("--labels", help="train, evaluate and predict with these labels")
     pipeline.add_argument("--model", help="model folder (default OUT/model)")
     _common(pipeline)
+
+    etl = commands.add_parser(
+        "etl", help="scheduled incremental run: only new or changed files, exactly once"
+    )
+    etl.add_argument("input", help="the landing folder PACS exports into")
+    etl.add_argument("out")
+    etl.add_argument(
+        "--settle-seconds",
+        type=float,
+        help="leave files modified more recently than this for the next run (etl.settle_seconds)",
+    )
+    etl.add_argument(
+        "--max-files",
+        type=int,
+        help="take at most this many (oldest first) per run, e.g. to back-fill in steps",
+    )
+    _common(etl)
+
+    compact_cmd = commands.add_parser(
+        "compact", help="rewrite an etl output's many small files into few (superseded rows go)"
+    )
+    compact_cmd.add_argument("out")
+    _common(compact_cmd)
 
     volumes = commands.add_parser("volumes", help="OUT/metadata series -> OUT/volumes (3D)")
     volumes.add_argument("out")
@@ -174,6 +201,12 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     )
     needs_key = input_uri is not None or labels is not None or command == "export" or hashed
     key = _key(settings, throwaway) if needs_key else None
+    if command in ("etl", "compact"):
+        from medspark.run_lock import RunLock
+
+        with RunLock(out_uri):
+            spark = build_session(settings, f"medspark {command}")
+            return _incremental(spark, args, settings, key)
     spark = build_session(settings, f"medspark {command}")
     if command == "report":
         print(f"report: {_write_report(spark, out_uri, args.show_paths)}")
@@ -222,6 +255,42 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     return EXIT_OK
 
 
+def _incremental(spark, args: argparse.Namespace, settings: Settings, key) -> int:
+    if args.command == "compact":
+        from medspark.spark.compaction import compact
+
+        report = compact(spark, settings, args.out)
+        for name, table in report["tables"].items():
+            print(
+                f"{name}: {table['rows']} rows, {table['files_before']} -> "
+                f"{table['files_after']} Parquet files"
+            )
+        return EXIT_OK
+    from medspark.spark.etl import run_etl
+
+    overrides = {
+        name: value
+        for name, value in (
+            ("settle_seconds", args.settle_seconds),
+            ("max_files_per_run", args.max_files),
+        )
+        if value is not None
+    }
+    if overrides:
+        settings = settings.model_copy(update={"etl": settings.etl.model_copy(update=overrides)})
+    result = run_etl(spark, settings, args.input, args.out, key)
+    counts = result.summary["counts"]
+    batches = counts["batches"] + [{"batch": b} for b in counts["recovered_batches"]]
+    print(
+        f"etl {result.run_id}: {counts['new_or_changed']} new or changed files, "
+        f"{counts['deferred']} still settling, {counts['quarantined']} quarantined, "
+        f"batches {', '.join(str(b['batch']) for b in batches) or 'none'}"
+        + (f" (recovered {counts['recovered_batches']})" if counts["recovered_batches"] else "")
+        + f"\nsummary: {result.summary_uri}"
+    )
+    return EXIT_QUARANTINED if result.quarantined else EXIT_OK
+
+
 def _write_report(spark, out_uri: str, show_paths: bool) -> str:
     from medspark.report.gather import gather
     from medspark.report.page import write_report
@@ -254,12 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         HashedPathsError,
         LabelsError,
         UnknownImageError,
+        IncompatibleOutputError,
     ) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, ValueError) as exc:
         print(f"medspark: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except RunLockedError as exc:
+        print(f"medspark: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except SparkStartError as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_SPARK

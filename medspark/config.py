@@ -137,6 +137,20 @@ class VolumeSettings(_Strict):
     spacing_tolerance: float = Field(0.01, gt=0, description="relative spacing deviation")
 
 
+class EtlSettings(_Strict):
+    """The scheduled incremental run (`medspark etl`)."""
+
+    settle_seconds: float = Field(
+        60.0, ge=0, description="files modified more recently are left for the next run"
+    )
+    max_files_per_run: int = Field(
+        0, ge=0, description="0: everything new; else the oldest N (for back-fills)"
+    )
+    compact_rows_per_file: int = Field(
+        1_000_000, ge=1, description="target rows per Parquet file when compacting"
+    )
+
+
 class Settings(_Strict):
     """Everything a medspark job reads from its profile."""
 
@@ -146,6 +160,7 @@ class Settings(_Strict):
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     volumes: VolumeSettings = Field(default_factory=VolumeSettings)
+    etl: EtlSettings = Field(default_factory=EtlSettings)
     source: str = "<defaults>"
     conf_dir: str | None = None
 

@@ -33,6 +33,7 @@ _IDENTITY_COLUMNS = (
     "study_instance_uid",
     "patient_id",
     "modality",
+    "sha256",  # not a features column; lets incremental runs tie rows to a file version
 )
 
 

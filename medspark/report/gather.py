@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.spark.current import read_current, state_uri
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, open_uri
 
@@ -60,8 +61,11 @@ def _exists(spark: SparkSession, uri: str) -> bool:
 
 
 def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | None:
+    """A table as it stands; for an incremental (`medspark etl`) output, its current rows."""
     if not _exists(spark, join_uri(out_uri, spec.name)):
         return None
+    if spec is not AUDIT and _exists(spark, state_uri(out_uri)):
+        return read_current(spark, out_uri, spec)
     return read_table(spark, out_uri, spec)
 
 

@@ -72,7 +72,9 @@ def _inspect_partition(options: InspectOptions, progress: Accumulator | None = N
 
 
 def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it."""
+    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it.
+
+    The kept rows have the input's columns; the duplicates are quarantine rows."""
     by_uid = Window.partitionBy("sop_instance_uid").orderBy("path")
     whole_uid = by_uid.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
     ranked = (
@@ -80,7 +82,7 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
         .withColumn("_first_path", F.first("path").over(whole_uid))
         .withColumn("_first_sha", F.first("sha256").over(whole_uid))
     )
-    kept = ranked.filter("_rank = 1").select(*METADATA.columns)
+    kept = ranked.filter("_rank = 1").drop("_rank", "_first_path", "_first_sha")
     same = F.col("sha256") == F.col("_first_sha")
     duplicates = ranked.filter("_rank > 1").select(
         "path",
@@ -99,6 +101,34 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
         "processed_at",
     )
     return kept, duplicates
+
+
+def inspect_files(
+    listed_files: DataFrame,
+    file_count: int,
+    settings: Settings,
+    key: PseudonymKey | None,
+    run_id: str,
+    progress: StageProgress | None = None,
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """(inspected records, persisted; metadata rows; quarantine rows) for listed files."""
+    options = inspect_options(settings, key, run_id)
+    counter = progress.counter if progress is not None else None
+    inspected = (
+        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
+        .mapInArrow(_inspect_partition(options, counter), from_arrow_schema(INSPECTION))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    metadata, duplicates = split_duplicates(
+        inspected.filter("outcome = 'metadata'").select(*METADATA.columns)
+    )
+    quarantine = (
+        inspected.filter("outcome = 'quarantine'")
+        .select(*QUARANTINE.columns)
+        .unionByName(duplicates)
+        .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
+    )
+    return inspected, metadata, quarantine
 
 
 def run_ingest(
@@ -129,19 +159,9 @@ def run_ingest(
     )
 
     began = time.monotonic()
-    options = inspect_options(settings, key, run_id)
     progress = StageProgress(spark, "ingest", file_count)
-    inspected = (
-        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
-        .mapInArrow(_inspect_partition(options, progress.counter), from_arrow_schema(INSPECTION))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    metadata, duplicates = split_duplicates(inspected.filter("outcome = 'metadata'"))
-    quarantine = (
-        inspected.filter("outcome = 'quarantine'")
-        .select(*QUARANTINE.columns)
-        .unionByName(duplicates)
-        .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
+    inspected, metadata, quarantine = inspect_files(
+        listed_files, file_count, settings, key, run_id, progress
     )
     metadata_uri = join_uri(out_uri, METADATA.name)
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)

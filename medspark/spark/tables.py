@@ -20,3 +20,32 @@ def delete_path(spark: SparkSession, uri: str) -> bool:
 def read_table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame:
     """A table under OUT with its declared schema (so an empty table reads as empty)."""
     return spark.read.schema(from_arrow_schema(spec.schema)).parquet(join_uri(out_uri, spec.name))
+
+
+def _filesystem(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    """True when a file or folder exists at `uri` (any filesystem Spark reaches)."""
+    path, filesystem = _filesystem(spark, uri)
+    return bool(filesystem.exists(path))
+
+
+def rename_path(spark: SparkSession, source: str, target: str) -> None:
+    """Move a folder into place in one rename (atomic on local filesystems and HDFS)."""
+    source_path, filesystem = _filesystem(spark, source)
+    target_path, _ = _filesystem(spark, target)
+    filesystem.mkdirs(target_path.getParent())
+    if not filesystem.rename(source_path, target_path):
+        raise OSError(f"could not rename {source} to {target}")
+
+
+def list_names(spark: SparkSession, uri: str) -> list[str]:
+    """Names of the entries of a folder; empty when it does not exist."""
+    path, filesystem = _filesystem(spark, uri)
+    if not filesystem.exists(path):
+        return []
+    return sorted(str(status.getPath().getName()) for status in filesystem.listStatus(path))

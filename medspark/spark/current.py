@@ -1,0 +1,135 @@
+"""The current state of an incremental output: what a from-scratch run over today's files
+would have written, computed from the append-only per-batch partitions.
+
+Per input file only the newest committed batch that processed it counts (a changed file is a
+new version; the old rows stay on disk as history until compaction). Duplicate SOP instances
+are resolved here, across all batches, with the same rule as the one-shot ingest: the first
+copy by path is kept, the others are quarantined naming it.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import IntegerType, StringType, StructType
+
+from medspark.schemas import FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.spark.ingest import split_duplicates
+from medspark.spark.tables import list_names, path_exists
+from medspark.storage import join_uri
+
+BATCH_COLUMN = "etl_batch"
+SOURCE_SHA = "source_sha256"
+SEEN_DDL = "path string, length bigint, modificationTime bigint"
+
+
+def state_uri(out_uri: str, *parts: str) -> str:
+    """Where the incremental run keeps its own state, under OUT/_etl."""
+    return join_uri(out_uri, "_etl", *parts)
+
+
+def committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
+    """Ids of the batches whose commit marker exists, ascending."""
+    return [
+        int(name)
+        for name in list_names(spark, state_uri(out_uri, "batches"))
+        if name.isdigit() and path_exists(spark, state_uri(out_uri, "batches", name, "_COMMITTED"))
+    ]
+
+
+def stored_schema(spec: TableSpec) -> StructType:
+    """A table's schema as the incremental run stores it (features keep their file version)."""
+    schema = from_arrow_schema(spec.schema)
+    if spec is FEATURES:
+        schema = schema.add(SOURCE_SHA, StringType())
+    return schema.add(BATCH_COLUMN, IntegerType())
+
+
+def seen_files(spark: SparkSession, out_uri: str, committed: list[int]) -> DataFrame:
+    """Every (path, length, modificationTime) a committed batch processed, with its batch."""
+    schema = f"{SEEN_DDL}, batch int"
+    if not committed or not path_exists(spark, state_uri(out_uri, "seen")):
+        return spark.createDataFrame([], schema)
+    return (
+        spark.read.schema(schema)
+        .parquet(state_uri(out_uri, "seen"))
+        .filter(F.col("batch").isin(committed))
+    )
+
+
+def _stored(spark: SparkSession, out_uri: str, spec: TableSpec, committed: list[int]) -> DataFrame:
+    if not committed or not path_exists(spark, join_uri(out_uri, spec.name)):
+        return spark.createDataFrame([], stored_schema(spec))
+    return (
+        spark.read.schema(stored_schema(spec))
+        .parquet(join_uri(out_uri, spec.name))
+        .filter(F.col(BATCH_COLUMN).isin(committed))
+    )
+
+
+def _newest_version(rows: DataFrame, newest: DataFrame) -> DataFrame:
+    """Rows from the newest batch that processed their input file (archives by the archive)."""
+    return (
+        rows.withColumn("_file", F.split("path", "!/").getItem(0))
+        .join(newest, ["_file", BATCH_COLUMN], "left_semi")
+        .drop("_file")
+    )
+
+
+def newest_stored(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
+    """The stored rows (with `etl_batch`, features with their file version) of the newest
+    version of every input file: what compaction keeps."""
+    committed = committed_batches(spark, out_uri)
+    newest = (
+        seen_files(spark, out_uri, committed)
+        .groupBy(F.col("path").alias("_file"))
+        .agg(F.max("batch").alias(BATCH_COLUMN))
+    )
+    instances = _newest_version(_stored(spark, out_uri, METADATA, committed), newest)
+    features = _stored(spark, out_uri, FEATURES, committed).join(
+        instances.select("sop_instance_uid", F.col("sha256").alias(SOURCE_SHA), BATCH_COLUMN),
+        ["sop_instance_uid", SOURCE_SHA, BATCH_COLUMN],
+        "left_semi",
+    )
+    return {
+        METADATA.name: instances,
+        QUARANTINE.name: _newest_version(_stored(spark, out_uri, QUARANTINE, committed), newest),
+        FEATURES.name: features,
+        "seen": newest.withColumnRenamed("_file", "path"),
+    }
+
+
+def current_tables(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
+    """metadata, quarantine and features as of the committed batches."""
+    stored = newest_stored(spark, out_uri)
+    kept, duplicates = split_duplicates(stored[METADATA.name])
+    quarantine = stored[QUARANTINE.name]
+    decode = quarantine.filter(F.col("stage") == "decode").join(
+        kept.select("path", BATCH_COLUMN), ["path", BATCH_COLUMN], "left_semi"
+    )
+    quarantine_rows = (
+        quarantine.filter(F.col("stage") != "decode")
+        .unionByName(decode)
+        .drop(BATCH_COLUMN)
+        .unionByName(duplicates)
+    )
+    features = (
+        stored[FEATURES.name]
+        .join(
+            kept.select("sop_instance_uid", F.col("sha256").alias(SOURCE_SHA), BATCH_COLUMN),
+            ["sop_instance_uid", SOURCE_SHA, BATCH_COLUMN],
+            "left_semi",
+        )
+        .dropDuplicates(["sop_instance_uid", "frame"])
+    )
+    return {
+        METADATA.name: kept.select(*METADATA.columns),
+        QUARANTINE.name: quarantine_rows.select(*QUARANTINE.columns),
+        FEATURES.name: features.select(*FEATURES.columns),
+    }
+
+
+def read_current(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame:
+    """One table of `current_tables`."""
+    return current_tables(spark, out_uri)[spec.name]

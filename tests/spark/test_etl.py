@@ -1,0 +1,356 @@
+"""Scheduled incremental ETL: three drops, a real SIGKILL mid-batch, a changed and a half-copied
+file; the current tables must equal a from-scratch run over the same files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from medspark.cli import EXIT_LOCKED, main
+from medspark.run_lock import RunLock, RunLockedError
+from medspark.schemas import FEATURES, METADATA, QUARANTINE
+from medspark.spark.compaction import compact
+from medspark.spark.current import committed_batches, current_tables
+from medspark.spark.etl import run_etl
+from medspark.spark.features import run_features
+from medspark.spark.ingest import run_ingest
+from medspark.spark.tables import read_table
+from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY
+from tests.spark.test_cli import child_env
+from tests.spark_settings import make_settings
+
+pytestmark = pytest.mark.spark
+RUN_COLUMNS = {"run_id", "processed_at"}
+HOURS_AGO = time.time() - 7200
+
+
+def _settings(settle: float = 0.0):
+    base = make_settings()
+    return base.model_copy(update={"etl": base.etl.model_copy(update={"settle_seconds": settle})})
+
+
+def _rows(df) -> list[tuple]:
+    columns = sorted(c for c in df.columns if c not in RUN_COLUMNS)
+    return sorted((tuple(repr(v) for v in row) for row in df.select(*columns).collect()), key=str)
+
+
+def _drop(files: list[Path], landing: Path) -> None:
+    for source in files:
+        target = landing / source.relative_to(PYDICOM_TEST_FILES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+        os.utime(target, (HOURS_AGO, HOURS_AGO))
+
+
+def _run(spark, landing: Path, out: Path, settle: float = 0.0):
+    return run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
+
+
+def _kill_during_batch(landing: Path, out: Path, batch: int) -> None:
+    """Start `medspark etl` in its own process group and SIGKILL it once the batch has
+    staged its metadata (mid-batch: features and the commit are still to come)."""
+    staged = out / "_etl" / "batches" / f"{batch:06d}" / "staging" / "metadata" / "_SUCCESS"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medspark.cli", "etl", str(landing), str(out),
+         "--settle-seconds", "0"],
+        env=child_env(MEDSPARK_PSEUDONYM_KEY=TEST_KEY.secret.decode()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    try:
+        while not staged.exists():
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "the batch never staged its metadata"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def incremental(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("etl")
+    landing, out = root / "landing", root / "out"
+    landing.mkdir()
+    files = sorted(p for p in PYDICOM_TEST_FILES.rglob("*") if p.is_file())
+    random.Random(11).shuffle(files)  # drops do not arrive in path order
+    drops = [files[:40], files[40:110], files[110:]]
+
+    _drop(drops[0], landing)
+    first = _run(spark, landing, out)
+
+    _drop(drops[1], landing)
+    _kill_during_batch(landing, out, batch=2)
+    killed_state = {
+        "committed": committed_batches(spark, str(out)),
+        "plan": (out / "_etl" / "batches" / "000002" / "plan").exists(),
+        "visible": sorted(p.name for p in (out / "metadata").iterdir() if p.is_dir()),
+    }
+    recovered = _run(spark, landing, out)
+
+    _drop(drops[2], landing)
+    third = _run(spark, landing, out)
+
+    changed = landing / "CT_small.dcm"
+    dataset = pydicom.dcmread(changed)
+    dataset.PixelData = bytes(len(dataset.PixelData))
+    dataset.save_as(changed)
+    os.utime(changed, (HOURS_AGO + 60, HOURS_AGO + 60))
+    half = landing / "arriving" / "MR_small"
+    half.parent.mkdir()
+    whole = (PYDICOM_TEST_FILES / "MR_small.dcm").read_bytes()
+    half.write_bytes(whole[: len(whole) // 2])  # still being copied: modified just now
+    fourth = _run(spark, landing, out, settle=600)
+    return {
+        "landing": landing,
+        "out": out,
+        "root": root,
+        "runs": [first, recovered, third, fourth],
+        "killed": killed_state,
+        "half": (half, whole),
+    }
+
+
+def test_the_kill_left_a_planned_uncommitted_batch_that_the_next_run_redid(incremental):
+    assert incremental["killed"] == {"committed": [1], "plan": True, "visible": ["etl_batch=1"]}
+    _, recovered, _, _ = incremental["runs"]
+    assert recovered.summary["counts"]["recovered_batches"] == [2]
+    assert recovered.summary["counts"]["new_or_changed"] == 0
+
+
+def test_each_run_took_only_what_was_new(incremental):
+    first, _, third, fourth = incremental["runs"]
+    assert first.summary["counts"]["new_or_changed"] == 40
+    assert third.summary["counts"]["new_or_changed"] > 0
+    assert fourth.summary["counts"]["new_or_changed"] == 1  # the changed file
+    assert fourth.summary["counts"]["deferred"] == 1  # the half-copied one waits
+    assert (incremental["out"] / "audit").is_dir()
+    assert len(list((incremental["out"] / "audit").glob("*.parquet"))) >= 4
+
+
+def _from_scratch(spark, landing: Path, out: Path, settle: float):
+    run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
+    return current_tables(spark, str(out))
+
+
+def test_current_tables_equal_a_from_scratch_run_row_for_row(spark, incremental):
+    current = current_tables(spark, str(incremental["out"]))
+    scratch = _from_scratch(spark, incremental["landing"], incremental["root"] / "scratch", 600)
+    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
+        assert _rows(current[name]) == _rows(scratch[name]), name
+    paths = [r["path"] for r in current[METADATA.name].select("path").collect()]
+    assert not any("arriving" in p for p in paths)
+    assert current[METADATA.name].count() > 50 and current[FEATURES.name].count() > 20
+
+
+def test_changed_file_is_a_new_version_and_the_old_one_is_history(spark, incremental):
+    out = incremental["out"]
+    current = current_tables(spark, str(out))[METADATA.name]
+    changed = str(incremental["landing"] / "CT_small.dcm")
+    (row,) = current.filter(current.path == changed).collect()
+    stored = spark.read.parquet(str(out / "metadata")).filter(f"path = '{changed}'")
+    assert stored.count() == 2  # both versions kept on disk
+    assert stored.select("sha256").distinct().count() == 2
+    newest = stored.orderBy("etl_batch", ascending=False).first()
+    assert row["sha256"] == newest["sha256"]
+
+
+def test_settled_copy_is_taken_and_still_equals_the_one_shot_jobs(spark, incremental):
+    half, whole = incremental["half"]
+    half.write_bytes(whole)
+    os.utime(half, (HOURS_AGO, HOURS_AGO))
+    landing, out, root = incremental["landing"], incremental["out"], incremental["root"]
+    result = _run(spark, landing, out, settle=600)
+    assert result.summary["counts"]["new_or_changed"] == 1
+    current = current_tables(spark, str(out))
+    one_shot = root / "one-shot"
+    settings = make_settings()
+    run_ingest(spark, settings, str(landing), str(one_shot), TEST_KEY)
+    run_features(spark, settings, str(one_shot), key=TEST_KEY)
+    for spec in (METADATA, QUARANTINE, FEATURES):
+        assert _rows(current[spec.name]) == _rows(read_table(spark, str(one_shot), spec)), spec.name
+
+
+def test_compaction_shrinks_files_and_changes_no_row(spark, incremental):
+    out = str(incremental["out"])
+    before = {k: _rows(v) for k, v in current_tables(spark, out).items()}
+    report = compact(spark, _settings(), out)
+    assert (
+        report["tables"]["metadata"]["files_after"] < report["tables"]["metadata"]["files_before"]
+    )
+    assert report["tables"]["seen"]["files_after"] == 1
+    after = {k: _rows(v) for k, v in current_tables(spark, out).items()}
+    assert after == before
+    again = _run(spark, incremental["landing"], incremental["out"])
+    assert again.summary["counts"]["new_or_changed"] == 0  # nothing re-read after compacting
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(incremental, capsys):
+    out = str(incremental["out"])
+    with RunLock(out):
+        code = main(["etl", str(incremental["landing"]), out, "--throwaway-key"])
+    assert code == EXIT_LOCKED
+    assert "another medspark run holds" in capsys.readouterr().err
+
+
+def test_the_lock_dies_with_a_killed_holder(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom medspark.run_lock import RunLock\n"
+         f"held = RunLock({str(tmp_path)!r}).__enter__()\n"
+         "print('held', flush=True)\ntime.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunLockedError), RunLock(str(tmp_path)):
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with RunLock(str(tmp_path)) as lock:
+        assert lock.path.is_file()
+
+
+def test_a_crash_between_table_renames_is_undone_and_redone(spark, tmp_path, monkeypatch):
+    import medspark.spark.etl as etl
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    files = sorted(p for p in PYDICOM_TEST_FILES.glob("*.dcm"))[:16]
+    _drop(files[:8], landing)
+    _run(spark, landing, out)
+    _drop(files[8:], landing)
+    renamed: list[str] = []
+    real_rename = etl.rename_path
+
+    def crash_after_first_table(session, source, target):
+        if len(renamed) == 2:  # the plan, then the first table
+            raise KeyboardInterrupt("simulated crash")  # not an Exception: nothing catches it
+        real_rename(session, source, target)
+        renamed.append(target)
+
+    monkeypatch.setattr(etl, "rename_path", crash_after_first_table)
+    with pytest.raises(KeyboardInterrupt):
+        _run(spark, landing, out)
+    monkeypatch.setattr(etl, "rename_path", real_rename)
+    assert renamed[1].endswith("metadata/etl_batch=2")
+    assert (out / "metadata" / "etl_batch=2").is_dir()  # a crash left it in place
+    assert committed_batches(spark, str(out)) == [1]
+    recovered = _run(spark, landing, out)
+    assert recovered.summary["counts"]["recovered_batches"] == [2]
+    current = current_tables(spark, str(out))
+    scratch = _from_scratch(spark, landing, tmp_path / "scratch", 0)
+    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
+        assert _rows(current[name]) == _rows(scratch[name]), name
+
+
+def test_backfill_in_steps_takes_the_oldest_first(spark, tmp_path):
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    files = sorted(p for p in PYDICOM_TEST_FILES.glob("*.dcm"))[:7]
+    _drop(files, landing)
+    for age, path in enumerate(sorted(landing.iterdir())):
+        os.utime(path, (HOURS_AGO - 60 * age, HOURS_AGO - 60 * age))
+    base = _settings()
+    limited = base.model_copy(update={"etl": base.etl.model_copy(update={"max_files_per_run": 3})})
+    taken = []
+    for _ in range(4):
+        result = run_etl(spark, limited, str(landing), str(out), TEST_KEY)
+        taken.append(result.summary["counts"]["new_or_changed"])
+    assert taken == [3, 3, 1, 0]
+    first_batch = spark.read.parquet(str(out / "_etl" / "seen" / "batch=1")).collect()
+    oldest = sorted(landing.iterdir())[-3:]  # the largest age offsets are the oldest
+    assert sorted(r["path"] for r in first_batch) == sorted(str(p) for p in oldest)
+    current = current_tables(spark, str(out))
+    scratch = _from_scratch(spark, landing, tmp_path / "scratch", 0)
+    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
+        assert _rows(current[name]) == _rows(scratch[name]), name
+
+
+def test_report_of_an_incremental_output_counts_current_rows(spark, incremental):
+    from medspark.report.gather import gather
+
+    data = gather(spark, str(incremental["out"]))
+    current = current_tables(spark, str(incremental["out"]))
+    assert data.table_rows["metadata"] == current[METADATA.name].count()
+    assert data.table_rows["features"] == current[FEATURES.name].count()
+    assert any(t["job"] == "etl" for t in data.stage_times)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _python_workers(pid: int) -> list[int]:
+    workers = []
+    for child in _descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pyspark.daemon" in command or b"pyspark.worker" in command:
+            workers.append(child)
+    return workers
+
+
+def test_a_killed_python_worker_fails_the_run_and_the_next_redoes_the_batch(spark, tmp_path):
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    files = sorted(p for p in PYDICOM_TEST_FILES.glob("*.dcm"))
+    _drop(files[:10], landing)
+    _run(spark, landing, out)
+    _drop(files[10:], landing)
+    plan = out / "_etl" / "batches" / "000002" / "plan"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medspark.cli", "etl", str(landing), str(out),
+         "--settle-seconds", "0"],
+        env=child_env(MEDSPARK_PSEUDONYM_KEY=TEST_KEY.secret.decode()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    killed: list[int] = []
+    deadline = time.monotonic() + 240
+    try:
+        # from the moment the batch is planned, every Python worker dies as soon as it appears
+        while process.poll() is None and time.monotonic() < deadline:
+            workers = _python_workers(process.pid) if plan.exists() else []
+            for worker in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker, signal.SIGKILL)
+            killed += workers
+            time.sleep(0.01)
+        code = process.wait(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert killed, "no Python worker was seen to kill"
+    assert code == 1  # failed, and said so to the scheduler
+    assert committed_batches(spark, str(out)) == [1]
+    recovered = _run(spark, landing, out)
+    assert recovered.summary["counts"]["recovered_batches"] == [2]
+    current = current_tables(spark, str(out))
+    scratch = _from_scratch(spark, landing, tmp_path / "scratch", 0)
+    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
+        assert _rows(current[name]) == _rows(scratch[name]), name
