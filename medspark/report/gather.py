@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, VOLUMES, TableSpec
 from medspark.spark.current import read_current, state_uri
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, open_uri
@@ -52,6 +52,8 @@ class ReportData:
     distributions: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     distribution_grouping: str = "modality"
     evaluation: dict[str, Any] | None = None
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+    volume_statuses: dict[str, int] = field(default_factory=dict)
 
 
 def _exists(spark: SparkSession, uri: str) -> bool:
@@ -64,7 +66,7 @@ def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | No
     """A table as it stands; for an incremental (`medspark etl`) output, its current rows."""
     if not _exists(spark, join_uri(out_uri, spec.name)):
         return None
-    if spec is not AUDIT and _exists(spark, state_uri(out_uri)):
+    if spec in (METADATA, QUARANTINE, FEATURES) and _exists(spark, state_uri(out_uri)):
         return read_current(spark, out_uri, spec)
     return read_table(spark, out_uri, spec)
 
@@ -186,6 +188,23 @@ def _thumbnails(features: DataFrame, limit: int) -> list[Thumbnail]:
     ]
 
 
+def _volumes(volumes: DataFrame, limit: int) -> list[dict[str, Any]]:
+    """The largest built volumes, with their geometry and the four PNG views."""
+    columns = (
+        "series_instance_uid", "modality", "dimensions", "spacing_mm", "missing_slices",
+        "intensity_unit", "region_volume_mm3", "problems", "axial_png", "coronal_png",
+        "sagittal_png", "mip_png",
+    )  # fmt: skip
+    rows = (
+        volumes.filter(F.col("status") == "built")
+        .orderBy(F.desc("n_slices"), "series_instance_uid")
+        .select(*columns)
+        .limit(limit)
+        .collect()
+    )
+    return [{**row.asDict(), "series": (row["series_instance_uid"] or "")[-12:]} for row in rows]
+
+
 def _distributions(
     features: DataFrame, group: str, per_group: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -243,6 +262,13 @@ def gather(
             grouped = features.join(predictions, ["sop_instance_uid", "frame"], "left")
             data.distribution_grouping = "predicted_class"
         data.distributions = _distributions(grouped, data.distribution_grouping, per_group)
+    volumes = _table(spark, out_uri, VOLUMES)
+    if volumes is not None:
+        data.table_rows["volumes"] = volumes.count()
+        data.volume_statuses = {
+            r["status"]: int(r["count"]) for r in volumes.groupBy("status").count().collect()
+        }
+        data.volumes = _volumes(volumes, limit=6)
     metrics_uri = join_uri(out_uri, "evaluation", "metrics.json")
     if _exists(spark, metrics_uri):
         with open_uri(metrics_uri) as stream:

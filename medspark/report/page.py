@@ -99,10 +99,22 @@ def render(data: ReportData) -> str:
             confusion=figures.confusion_matrices(evaluation),
         )
     plots = {name: data_uri(png) for name, png in candidates.items() if png is not None}
+    volumes = [
+        {
+            **{k: v for k, v in volume.items() if not k.endswith("_png")},
+            "views": [
+                (name, data_uri(volume[f"{name}_png"]))
+                for name in ("axial", "coronal", "sagittal", "mip")
+                if volume.get(f"{name}_png")
+            ],
+        }
+        for volume in data.volumes
+    ]
     template = environment.get_template("report.html.j2")
     return template.render(
         data=data,
         tiles=tiles,
+        volumes=volumes,
         plots=plots,
         reasons=REASON_TEXT,
         metrics=_metrics_rows(evaluation) if evaluation else [],

@@ -80,6 +80,10 @@ class StageProgress:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if kind is None:  # the last tasks' counts reach the driver a moment after the job
+            settle = time.monotonic() + 2.0
+            while self.done < self.total and time.monotonic() < settle:
+                time.sleep(0.02)
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -93,6 +97,7 @@ class StageProgress:
             while not self._stop.wait(self._poll_every):
                 bar.update(self.done - bar.n)
             bar.update(self.done - bar.n)
+            bar.refresh()
 
     def _log(self) -> None:
         last = time.monotonic()

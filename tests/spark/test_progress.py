@@ -51,3 +51,24 @@ def test_workers_counts_reach_the_log_at_a_bounded_rate(spark):
     assert lines and all(line.startswith("demo: ") and "/40 files" in line for line in lines)
     assert len(lines) == progress.lines_logged
     assert len(lines) <= 20  # the job takes well under 6 s: at most one line per 0.3 s
+
+
+def test_a_terminal_gets_one_live_tqdm_line(spark, monkeypatch):
+    import io
+    import sys
+
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", screen)
+    progress = StageProgress(spark, "demo", 12, poll_every=0.05, terminal=True)
+    counter = progress.counter
+
+    def count(rows):
+        for row in rows:
+            counter.add(1)
+            yield row
+
+    with progress:
+        spark.sparkContext.parallelize(range(12), 4).mapPartitions(count).count()
+    shown = screen.getvalue()
+    assert "demo" in shown and "12/12" in shown and "file/s" in shown
+    assert "\n" not in shown.strip("\n")  # redrawn in place with \r, not a line per update

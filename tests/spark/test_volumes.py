@@ -102,3 +102,17 @@ def test_register_refuses_an_unknown_uid(volumes_out, capsys):
     code = main(["register", str(out), "--fixed", "1.2", "--moving", "1.3", "--throwaway-key"])
     assert code == 2
     assert "no series or instance" in capsys.readouterr().err
+
+
+def test_report_shows_the_built_volumes_in_three_planes_and_a_mip(spark, volumes_out):
+    from medspark.report.gather import gather
+    from medspark.report.page import render
+
+    out = volumes_out[0]
+    data = gather(spark, str(out))
+    assert data.volume_statuses == {"built": 3, "single_image": 1}
+    html = render(data)
+    assert 'id="volumes"' in html
+    for view in ("axial", "coronal", "sagittal", "mip"):
+        assert html.count(f'alt="CT {view}"') == 2
+    assert "40 \u00d7 96 \u00d7 96 voxels" in html
