@@ -24,6 +24,15 @@ from medspark.schemas import AUDIT
 from medspark.storage import join_uri, local_path, write_text
 
 
+@dataclass(frozen=True)
+class JobResult:
+    """What a job run wrote: its id, its summary and where the summary is."""
+
+    run_id: str
+    summary: dict[str, Any]
+    summary_uri: str
+
+
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus random hex."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)

@@ -24,7 +24,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from medspark import listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE, TableSpec
 from medspark.spark import catalog
 from medspark.spark.current import (
@@ -36,6 +36,7 @@ from medspark.spark.current import (
     seen_files,
     state_uri,
 )
+from medspark.spark.encryption import write_options
 from medspark.spark.features import extract_features
 from medspark.spark.ingest import inspect_files
 from medspark.spark.progress import StageProgress
@@ -52,12 +53,8 @@ class IncompatibleOutputError(ValueError):
 
 
 @dataclass(frozen=True)
-class EtlResult:
+class EtlResult(JobResult):
     """What one scheduled run did."""
-
-    run_id: str
-    summary: dict[str, Any]
-    summary_uri: str
 
     @property
     def quarantined(self) -> int:
@@ -88,8 +85,10 @@ def _undo(spark: SparkSession, out_uri: str, batch: int) -> None:
     delete_path(spark, state_uri(out_uri, "batches", _batch_name(batch), "staging"))
 
 
-def _write_staged(df: DataFrame, uri: str, partition: str | None = None) -> None:
-    writer = df.write.mode("overwrite")
+def _write_staged(
+    df: DataFrame, uri: str, partition: str | None = None, options: dict[str, str] | None = None
+) -> None:
+    writer = df.write.mode("overwrite").options(**(options or {}))
     if partition:
         writer = writer.partitionBy(partition)
     writer.parquet(uri)
@@ -122,6 +121,7 @@ def _process(
         _write_staged(
             inspected.filter("outcome = 'metadata'").select(*METADATA.columns),
             join_uri(staging, METADATA.name),
+            options=write_options(settings.deid.encryption, METADATA.schema),
         )
         _write_staged(
             inspected.filter("outcome = 'quarantine'").select(*QUARANTINE.columns),
@@ -146,6 +146,7 @@ def _process(
             *FEATURES.columns, F.col("sha256").alias(SOURCE_SHA)
         ),
         join_uri(staging, FEATURES.name),
+        options=write_options(settings.deid.encryption, FEATURES.schema),
     )
     decode = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns)
     decode.write.mode("append").partitionBy("stage").parquet(join_uri(staging, QUARANTINE.name))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pyspark import Accumulator
@@ -17,7 +16,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.imaging.extract import FeatureOptions, extract_instance
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
@@ -46,11 +45,7 @@ class HashedPathsError(ValueError):
     """The metadata table's paths are keyed hashes, so the files cannot be opened again."""
 
 
-@dataclass(frozen=True)
-class FeaturesResult:
-    run_id: str
-    summary: dict[str, Any]
-    summary_uri: str
+FeaturesResult = JobResult
 
 
 def archive_limits(settings: Settings) -> ArchiveLimits:

@@ -18,7 +18,7 @@ from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Reason, Stage
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import INSPECTION, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
@@ -31,12 +31,8 @@ log = logging.getLogger("medspark.ingest")
 
 
 @dataclass(frozen=True)
-class IngestResult:
+class IngestResult(JobResult):
     """What an ingest run wrote and counted."""
-
-    run_id: str
-    summary: dict[str, Any]
-    summary_uri: str
 
     @property
     def quarantined(self) -> int:

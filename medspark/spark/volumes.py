@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -14,7 +12,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
 from medspark.spark.features import archive_limits, held_back
@@ -25,11 +23,7 @@ from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
 log = logging.getLogger("medspark.volumes")
 
 
-@dataclass(frozen=True)
-class VolumesResult:
-    run_id: str
-    summary: dict[str, Any]
-    summary_uri: str
+VolumesResult = JobResult
 
 
 def _per_series(options: VolumeOptions):

@@ -5,6 +5,7 @@ KMS client reads the keys from the JVM's environment)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -83,3 +84,65 @@ def test_encrypted_columns_need_the_key(tmp_path):
     again = run("read", table, with_keys=True)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "('PSEUDO-2', 'MR')" in again.stdout
+
+
+ETL_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import sys
+    from medspark.config import EncryptionSettings, load_settings
+    from medspark.dicom.keys import PseudonymKey
+    from medspark.spark.current import current_tables
+    from medspark.spark.etl import run_etl
+    from medspark.spark.session import build_session
+
+    landing, out = sys.argv[1], sys.argv[2]
+    base = load_settings("local")
+    encryption = EncryptionSettings(enabled=True, column_keys={"identifiers": ["patient_id"]})
+    settings = base.model_copy(update={
+        "deid": base.deid.model_copy(update={"encryption": encryption}),
+        "spark": base.spark.model_copy(update={"settings": {"spark.ui.enabled": "false"}}),
+        "etl": base.etl.model_copy(update={"settle_seconds": 0}),
+    })
+    spark = build_session(settings, "etl encryption test")
+    run_etl(spark, settings, landing, out, PseudonymKey(b"k" * 32, "test"))
+    tables = current_tables(spark, out)
+    patients = sorted(r[0] for r in tables["metadata"].select("patient_id").collect())
+    print("PATIENTS", json.dumps(patients))
+    print("FEATURES", tables["features"].count())
+    spark.stop()
+    """
+)
+
+
+def test_incremental_runs_encrypt_the_same_columns(tmp_path):
+    if not KMS_JAR.is_file():
+        pytest.skip("medspark-kms.jar is missing: scripts/install.sh builds it")
+    from tests.conftest import pydicom_file
+
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    landing.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        (landing / name).write_bytes(pydicom_file(name).read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSPARK_PARQUET_KEY_")}
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    env["MEDSPARK_PARQUET_KEY_IDENTIFIERS"] = base64.b64encode(b"k" * 16).decode()
+    env["MEDSPARK_PARQUET_KEY_FOOTER"] = base64.b64encode(b"f" * 16).decode()
+    result = subprocess.run(
+        [sys.executable, "-c", ETL_SCRIPT, str(landing), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    patients = next(line for line in result.stdout.splitlines() if line.startswith("PATIENTS"))
+    pseudonyms = json.loads(patients.split(" ", 1)[1])
+    assert len(pseudonyms) == 2 and "FEATURES 2" in result.stdout
+    for table in ("metadata", "features"):
+        files = list((out / table).rglob("*.parquet"))
+        assert files
+        with pytest.raises(Exception):  # noqa: B017 - pyarrow raises its own error types here
+            pq.read_table(files[0])
+        plain = b"".join(p.read_bytes() for p in files)
+        assert not any(p.encode() in plain for p in pseudonyms)

@@ -56,11 +56,9 @@ def _run(spark, landing: Path, out: Path, settle: float = 0.0):
     return run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
 
 
-def _kill_during_batch(landing: Path, out: Path, batch: int) -> None:
-    """Start `medspark etl` in its own process group and SIGKILL it once the batch has
-    staged its metadata (mid-batch: features and the commit are still to come)."""
-    staged = out / "_etl" / "batches" / f"{batch:06d}" / "staging" / "metadata" / "_SUCCESS"
-    process = subprocess.Popen(
+def _start_etl(landing: Path, out: Path) -> subprocess.Popen:
+    """`medspark etl` as its own process group, with the test key."""
+    return subprocess.Popen(
         [sys.executable, "-m", "medspark.cli", "etl", str(landing), str(out),
          "--settle-seconds", "0"],
         env=child_env(MEDSPARK_PSEUDONYM_KEY=TEST_KEY.secret.decode()),
@@ -68,6 +66,13 @@ def _kill_during_batch(landing: Path, out: Path, batch: int) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
+
+
+def _kill_during_batch(landing: Path, out: Path, batch: int) -> None:
+    """Start `medspark etl` in its own process group and SIGKILL it once the batch has
+    staged its metadata (mid-batch: features and the commit are still to come)."""
+    staged = out / "_etl" / "batches" / f"{batch:06d}" / "staging" / "metadata" / "_SUCCESS"
+    process = _start_etl(landing, out)
     deadline = time.monotonic() + 240
     try:
         while not staged.exists():
@@ -143,6 +148,16 @@ def test_each_run_took_only_what_was_new(incremental):
 def _from_scratch(spark, landing: Path, out: Path, settle: float):
     run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
     return current_tables(spark, str(out))
+
+
+def _assert_redone_and_equal(spark, landing: Path, out: Path, scratch: Path) -> None:
+    """The next run redoes batch 2, and the result equals a from-scratch run."""
+    recovered = _run(spark, landing, out)
+    assert recovered.summary["counts"]["recovered_batches"] == [2]
+    current = current_tables(spark, str(out))
+    fresh = _from_scratch(spark, landing, scratch, 0)
+    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
+        assert _rows(current[name]) == _rows(fresh[name]), name
 
 
 def test_current_tables_equal_a_from_scratch_run_row_for_row(spark, incremental):
@@ -247,12 +262,7 @@ def test_a_crash_between_table_renames_is_undone_and_redone(spark, tmp_path, mon
     assert renamed[1].endswith("metadata/etl_batch=2")
     assert (out / "metadata" / "etl_batch=2").is_dir()  # a crash left it in place
     assert committed_batches(spark, str(out)) == [1]
-    recovered = _run(spark, landing, out)
-    assert recovered.summary["counts"]["recovered_batches"] == [2]
-    current = current_tables(spark, str(out))
-    scratch = _from_scratch(spark, landing, tmp_path / "scratch", 0)
-    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
-        assert _rows(current[name]) == _rows(scratch[name]), name
+    _assert_redone_and_equal(spark, landing, out, tmp_path / "scratch")
 
 
 def test_backfill_in_steps_takes_the_oldest_first(spark, tmp_path):
@@ -322,14 +332,7 @@ def test_a_killed_python_worker_fails_the_run_and_the_next_redoes_the_batch(spar
     _run(spark, landing, out)
     _drop(files[10:], landing)
     plan = out / "_etl" / "batches" / "000002" / "plan"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "medspark.cli", "etl", str(landing), str(out),
-         "--settle-seconds", "0"],
-        env=child_env(MEDSPARK_PSEUDONYM_KEY=TEST_KEY.secret.decode()),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )  # fmt: skip
+    process = _start_etl(landing, out)
     killed: list[int] = []
     deadline = time.monotonic() + 240
     try:
@@ -348,9 +351,4 @@ def test_a_killed_python_worker_fails_the_run_and_the_next_redoes_the_batch(spar
     assert killed, "no Python worker was seen to kill"
     assert code == 1  # failed, and said so to the scheduler
     assert committed_batches(spark, str(out)) == [1]
-    recovered = _run(spark, landing, out)
-    assert recovered.summary["counts"]["recovered_batches"] == [2]
-    current = current_tables(spark, str(out))
-    scratch = _from_scratch(spark, landing, tmp_path / "scratch", 0)
-    for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
-        assert _rows(current[name]) == _rows(scratch[name]), name
+    _assert_redone_and_equal(spark, landing, out, tmp_path / "scratch")
