@@ -37,14 +37,14 @@ def join_uri(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
-def write_text(uri: str, text: str) -> None:
-    """Write a small text file atomically where the filesystem allows (rename over a temp)."""
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write a small file atomically where the filesystem allows (rename over a temp)."""
     path = local_path(uri)
     if path is not None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        temp.write_text(text)
+        temp.write_bytes(data)
         temp.replace(target)
         return
     from pyarrow import fs
@@ -52,7 +52,12 @@ def write_text(uri: str, text: str) -> None:
     filesystem, inner = fs.FileSystem.from_uri(uri)
     filesystem.create_dir(inner.rsplit("/", 1)[0], recursive=True)
     with filesystem.open_output_stream(inner) as stream:
-        stream.write(text.encode())
+        stream.write(data)
+
+
+def write_text(uri: str, text: str) -> None:
+    """Write a small text file (UTF-8) as `write_bytes` does."""
+    write_bytes(uri, text.encode())
 
 
 def require_writable(uri: str) -> None:

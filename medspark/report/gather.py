@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, VOLUMES, TableSpec
-from medspark.spark.current import read_current, state_uri
-from medspark.spark.tables import read_table
+from medspark.spark.current import TABLES, read_current, state_uri
+from medspark.spark.tables import path_exists, read_table
 from medspark.storage import join_uri, open_uri
 
 log = logging.getLogger("medspark.report")
@@ -56,17 +56,11 @@ class ReportData:
     volume_statuses: dict[str, int] = field(default_factory=dict)
 
 
-def _exists(spark: SparkSession, uri: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return bool(path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path))
-
-
 def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | None:
     """A table as it stands; for an incremental (`medspark etl`) output, its current rows."""
-    if not _exists(spark, join_uri(out_uri, spec.name)):
+    if not path_exists(spark, join_uri(out_uri, spec.name)):
         return None
-    if spec in (METADATA, QUARANTINE, FEATURES) and _exists(spark, state_uri(out_uri)):
+    if spec in TABLES and path_exists(spark, state_uri(out_uri)):
         return read_current(spark, out_uri, spec)
     return read_table(spark, out_uri, spec)
 
@@ -247,7 +241,7 @@ def gather(
             data.table_rows[name] = table.count()
     for name in OPTIONAL_TABLES:
         uri = join_uri(out_uri, name)
-        if _exists(spark, uri):
+        if path_exists(spark, uri):
             data.table_rows[name] = spark.read.parquet(uri).count()
     if quarantine is not None:
         data.quarantine = _quarantine(quarantine, examples, show_paths)
@@ -270,7 +264,7 @@ def gather(
         }
         data.volumes = _volumes(volumes, limit=6)
     metrics_uri = join_uri(out_uri, "evaluation", "metrics.json")
-    if _exists(spark, metrics_uri):
+    if path_exists(spark, metrics_uri):
         with open_uri(metrics_uri) as stream:
             data.evaluation = json.loads(stream.read())
     return data

@@ -17,26 +17,24 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from medspark.config import Settings
-from medspark.spark.current import BATCH_COLUMN, committed_batches, newest_stored, state_uri
-from medspark.spark.etl import TABLES
-from medspark.spark.tables import delete_path, list_names, path_exists, rename_path
+from medspark.spark.current import (
+    BATCH_COLUMN,
+    TABLES,
+    committed_batches,
+    newest_stored,
+    state_uri,
+)
+from medspark.spark.tables import (
+    count_parquet_files,
+    delete_path,
+    list_names,
+    path_exists,
+    rename_path,
+)
 from medspark.storage import join_uri, write_text
 
 log = logging.getLogger("medspark.compaction")
 _SEEN = "seen"
-
-
-def _count_files(spark: SparkSession, uri: str) -> int:
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    filesystem = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not filesystem.exists(path):
-        return 0
-    found, files = filesystem.listFiles(path, True), 0
-    while found.hasNext():
-        if str(found.next().getPath().getName()).endswith(".parquet"):
-            files += 1
-    return files
 
 
 def finish_compaction(spark: SparkSession, out_uri: str) -> None:
@@ -79,9 +77,9 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
         writer.parquet(target)
         report["tables"][spec.name] = {
             "rows": rows,
-            "files_before": _count_files(spark, join_uri(out_uri, spec.name)),
+            "files_before": count_parquet_files(spark, join_uri(out_uri, spec.name)),
         }
-    seen_files_before = _count_files(spark, state_uri(out_uri, _SEEN))
+    seen_files_before = count_parquet_files(spark, state_uri(out_uri, _SEEN))
     latest = stored[_SEEN].withColumnRenamed(BATCH_COLUMN, "batch")
     seen = (
         spark.read.parquet(state_uri(out_uri, _SEEN))
@@ -94,10 +92,10 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
     write_text(join_uri(staging, "_READY"), "")
     finish_compaction(spark, out_uri)
     for spec in TABLES:
-        report["tables"][spec.name]["files_after"] = _count_files(
+        report["tables"][spec.name]["files_after"] = count_parquet_files(
             spark, join_uri(out_uri, spec.name)
         )
-    report["tables"][_SEEN]["files_after"] = _count_files(spark, state_uri(out_uri, _SEEN))
+    report["tables"][_SEEN]["files_after"] = count_parquet_files(spark, state_uri(out_uri, _SEEN))
     report["seconds"] = round(time.monotonic() - began, 2)
     log.info("compacted into batch %d in %.1f s", newest, report["seconds"])
     return report

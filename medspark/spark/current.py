@@ -22,6 +22,7 @@ from medspark.storage import join_uri
 BATCH_COLUMN = "etl_batch"
 SOURCE_SHA = "source_sha256"
 SEEN_DDL = "path string, length bigint, modificationTime bigint"
+TABLES = (METADATA, QUARANTINE, FEATURES)
 
 
 def state_uri(out_uri: str, *parts: str) -> str:
@@ -29,13 +30,18 @@ def state_uri(out_uri: str, *parts: str) -> str:
     return join_uri(out_uri, "_etl", *parts)
 
 
-def committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
-    """Ids of the batches whose commit marker exists, ascending."""
+def batches_with(spark: SparkSession, out_uri: str, marker: str) -> list[int]:
+    """Ids of the batches whose folder holds `marker` (`plan`, `_COMMITTED`), ascending."""
     return [
         int(name)
         for name in list_names(spark, state_uri(out_uri, "batches"))
-        if name.isdigit() and path_exists(spark, state_uri(out_uri, "batches", name, "_COMMITTED"))
+        if name.isdigit() and path_exists(spark, state_uri(out_uri, "batches", name, marker))
     ]
+
+
+def committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
+    """Ids of the batches whose commit marker exists, ascending."""
+    return batches_with(spark, out_uri, "_COMMITTED")
 
 
 def stored_schema(spec: TableSpec) -> StructType:

@@ -27,10 +27,13 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE, TableSpec
 from medspark.spark import catalog
+from medspark.spark.compaction import finish_compaction
 from medspark.spark.current import (
     BATCH_COLUMN,
     SEEN_DDL,
     SOURCE_SHA,
+    TABLES,
+    batches_with,
     committed_batches,
     read_current,
     seen_files,
@@ -40,12 +43,10 @@ from medspark.spark.encryption import write_options
 from medspark.spark.features import extract_features
 from medspark.spark.ingest import inspect_files
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import delete_path, list_names, path_exists, rename_path
+from medspark.spark.tables import delete_path, path_exists, rename_path
 from medspark.storage import join_uri, write_text
 
 log = logging.getLogger("medspark.etl")
-
-TABLES = (METADATA, QUARANTINE, FEATURES)
 
 
 class IncompatibleOutputError(ValueError):
@@ -63,14 +64,6 @@ class EtlResult(JobResult):
 
 def _batch_name(batch: int) -> str:
     return f"{batch:06d}"
-
-
-def _planned_batches(spark: SparkSession, out_uri: str) -> list[int]:
-    return [
-        int(name)
-        for name in list_names(spark, state_uri(out_uri, "batches"))
-        if name.isdigit() and path_exists(spark, state_uri(out_uri, "batches", name, "plan"))
-    ]
 
 
 def _table_uri(out_uri: str, spec: TableSpec, batch: int) -> str:
@@ -205,14 +198,12 @@ def run_etl(
             "medspark etl tracks files by path: it cannot run with deid.hash_paths: true"
         )
     catalog.require_input(input_uri)
-    from medspark.spark.compaction import finish_compaction
-
     finish_compaction(spark, out_uri)
     committed = committed_batches(spark, out_uri)
     totals: dict[str, Any] = {"batches": [], "recovered_batches": [], "quarantined": 0}
 
     began = time.monotonic()
-    for batch in sorted(set(_planned_batches(spark, out_uri)) - set(committed)):
+    for batch in sorted(set(batches_with(spark, out_uri, "plan")) - set(committed)):
         log.warning("batch %d was planned but never committed: redoing it", batch)
         _undo(spark, out_uri, batch)
         _process(spark, settings, out_uri, batch, key, run_id)

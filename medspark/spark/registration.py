@@ -17,7 +17,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.schemas import METADATA
 from medspark.spark.features import archive_limits, held_back
 from medspark.spark.tables import read_table
-from medspark.storage import join_uri, local_path, write_text
+from medspark.storage import join_uri, write_bytes, write_text
 from medspark.volume.build import Volume
 from medspark.volume.registration import fusion_png, register_images, register_volumes, warp
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, load_series
@@ -66,19 +66,6 @@ def _volume(spark: SparkSession, settings: Settings, out_uri: str, uid: str, key
     raise UnknownImageError(f"no series or instance with pixel data has the UID {uid}")
 
 
-def _write_png(uri: str, data: bytes) -> None:
-    path = local_path(uri)
-    if path is not None:
-        with open(path, "wb") as handle:
-            handle.write(data)
-        return
-    from pyarrow import fs
-
-    filesystem, inner = fs.FileSystem.from_uri(uri)
-    with filesystem.open_output_stream(inner) as stream:
-        stream.write(data)
-
-
 def run_registration(
     spark: SparkSession,
     settings: Settings,
@@ -121,5 +108,5 @@ def run_registration(
         "transform": transform,
     }
     write_text(base + ".json", json.dumps(document, indent=2) + "\n")
-    _write_png(base + ".png", fusion_png(fixed_image, aligned))
+    write_bytes(base + ".png", fusion_png(fixed_image, aligned))
     return RegistrationResult(kind, transform, base + ".json", base + ".png")

@@ -11,9 +11,7 @@ from medspark.storage import join_uri
 
 def delete_path(spark: SparkSession, uri: str) -> bool:
     """Delete a file or folder (recursively) if it exists; True if something was deleted."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    filesystem = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    path, filesystem = _filesystem(spark, uri)
     return bool(filesystem.exists(path) and filesystem.delete(path, True))
 
 
@@ -49,3 +47,15 @@ def list_names(spark: SparkSession, uri: str) -> list[str]:
     if not filesystem.exists(path):
         return []
     return sorted(str(status.getPath().getName()) for status in filesystem.listStatus(path))
+
+
+def count_parquet_files(spark: SparkSession, uri: str) -> int:
+    """Parquet files under a folder, at any depth; 0 when it does not exist."""
+    path, filesystem = _filesystem(spark, uri)
+    if not filesystem.exists(path):
+        return 0
+    found, files = filesystem.listFiles(path, True), 0
+    while found.hasNext():
+        if str(found.next().getPath().getName()).endswith(".parquet"):
+            files += 1
+    return files
