@@ -25,7 +25,7 @@ from medspark import listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.schemas import FEATURES, METADATA, QUARANTINE, TableSpec
 from medspark.spark import catalog
 from medspark.spark.compaction import finish_compaction
 from medspark.spark.current import (
@@ -40,8 +40,8 @@ from medspark.spark.current import (
     state_uri,
 )
 from medspark.spark.encryption import write_options
-from medspark.spark.features import extract_features
-from medspark.spark.ingest import inspect_files
+from medspark.spark.features import extract_features, stage_records
+from medspark.spark.ingest import inspect_records
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import delete_path, path_exists, rename_path
 from medspark.storage import join_uri, write_text
@@ -109,7 +109,7 @@ def _process(
     )
     files = plan.count()
     progress = StageProgress(spark, "etl ingest", files)
-    inspected, _, _ = inspect_files(plan, files, settings, key, run_id, progress)
+    inspected = inspect_records(plan, files, settings, key, run_id, progress)
     with progress:
         _write_staged(
             inspected.filter("outcome = 'metadata'").select(*METADATA.columns),
@@ -130,10 +130,7 @@ def _process(
     )
     features_progress.total = images
     with features_progress:
-        _write_staged(records, join_uri(staging, "records"), "outcome")
-    staged = spark.read.schema(from_arrow_schema(FEATURE_RECORDS)).parquet(
-        join_uri(staging, "records")
-    )
+        staged = stage_records(records, join_uri(staging, "records"))
     _write_staged(
         staged.filter("outcome = 'features'").select(
             *FEATURES.columns, F.col("sha256").alias(SOURCE_SHA)

@@ -121,6 +121,13 @@ def staging_uri(out_uri: str, run_id: str) -> str:
     return join_uri(out_uri, f"_staging-features-{run_id}")
 
 
+def stage_records(records: DataFrame, staging: str) -> DataFrame:
+    """Decode once: write the feature records under `staging` by outcome and read them back."""
+    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
+    schema = from_arrow_schema(FEATURE_RECORDS)
+    return records.sparkSession.read.schema(schema).parquet(staging)
+
+
 def write_features(
     records: DataFrame, out_uri: str, run_id: str, encrypt: dict[str, str] | None = None
 ) -> DataFrame:
@@ -132,9 +139,7 @@ def write_features(
     and decoding twice: measured in benchmarks/throughput.py.
     """
     spark = records.sparkSession
-    staging = staging_uri(out_uri, run_id)
-    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
-    staged = spark.read.schema(from_arrow_schema(FEATURE_RECORDS)).parquet(staging)
+    staged = stage_records(records, staging_uri(out_uri, run_id))
     features = staged.filter("outcome = 'features'").select(*FEATURES.columns)
     features.write.mode("overwrite").options(**(encrypt or {})).parquet(
         join_uri(out_uri, FEATURES.name)

@@ -99,22 +99,26 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
     return kept, duplicates
 
 
-def inspect_files(
+def inspect_records(
     listed_files: DataFrame,
     file_count: int,
     settings: Settings,
     key: PseudonymKey | None,
     run_id: str,
     progress: StageProgress | None = None,
-) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """(inspected records, persisted; metadata rows; quarantine rows) for listed files."""
+) -> DataFrame:
+    """The per-file core's records (INSPECTION schema) for listed files, persisted."""
     options = inspect_options(settings, key, run_id)
     counter = progress.counter if progress is not None else None
-    inspected = (
+    return (
         catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
         .mapInArrow(_inspect_partition(options, counter), from_arrow_schema(INSPECTION))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+
+
+def split_records(inspected: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(metadata rows, quarantine rows) of inspected records, duplicates quarantined."""
     metadata, duplicates = split_duplicates(
         inspected.filter("outcome = 'metadata'").select(*METADATA.columns)
     )
@@ -124,7 +128,7 @@ def inspect_files(
         .unionByName(duplicates)
         .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
     )
-    return inspected, metadata, quarantine
+    return metadata, quarantine
 
 
 def run_ingest(
@@ -156,9 +160,8 @@ def run_ingest(
 
     began = time.monotonic()
     progress = StageProgress(spark, "ingest", file_count)
-    inspected, metadata, quarantine = inspect_files(
-        listed_files, file_count, settings, key, run_id, progress
-    )
+    inspected = inspect_records(listed_files, file_count, settings, key, run_id, progress)
+    metadata, quarantine = split_records(inspected)
     metadata_uri = join_uri(out_uri, METADATA.name)
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
     encrypt = write_options(settings.deid.encryption, METADATA.schema)

@@ -18,22 +18,30 @@ from medspark.spark.encryption import KMS_JAR
 
 pytestmark = pytest.mark.spark
 
-SCRIPT = textwrap.dedent(
+# Both child scripts start from these settings: patient_id encrypted, no UI, no settle time.
+ENCRYPTED_SETTINGS = textwrap.dedent(
     """
     import sys
     from medspark.config import EncryptionSettings, load_settings
-    from medspark.schemas import METADATA
-    from medspark.spark.encryption import write_options
     from medspark.spark.session import build_session
 
-    mode, path = sys.argv[1], sys.argv[2]
     base = load_settings("local")
     encryption = EncryptionSettings(enabled=True, column_keys={"identifiers": ["patient_id"]})
     settings = base.model_copy(update={
         "deid": base.deid.model_copy(update={"encryption": encryption}),
         "spark": base.spark.model_copy(update={"settings": {"spark.ui.enabled": "false"}}),
+        "etl": base.etl.model_copy(update={"settle_seconds": 0}),
     })
     spark = build_session(settings, "encryption test")
+    """
+)
+
+SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
+    """
+    from medspark.schemas import METADATA
+    from medspark.spark.encryption import write_options
+
+    mode, path = sys.argv[1], sys.argv[2]
     if mode == "write":
         frame = spark.createDataFrame([("PSEUDO-1", "CT"), ("PSEUDO-2", "MR")],
                                       "patient_id string, modality string")
@@ -46,15 +54,20 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def run(mode: str, path: str, with_keys: bool) -> subprocess.CompletedProcess:
+def _env(with_keys: bool) -> dict[str, str]:
+    """The child's environment: loopback Spark, and the master keys only when asked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSPARK_PARQUET_KEY_")}
     env["SPARK_LOCAL_IP"] = "127.0.0.1"
     if with_keys:
         env["MEDSPARK_PARQUET_KEY_IDENTIFIERS"] = base64.b64encode(b"k" * 16).decode()
         env["MEDSPARK_PARQUET_KEY_FOOTER"] = base64.b64encode(b"f" * 16).decode()
+    return env
+
+
+def run(mode: str, path: str, with_keys: bool) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", SCRIPT, mode, path],
-        env=env,
+        env=_env(with_keys),
         capture_output=True,
         text=True,
         timeout=300,
@@ -86,25 +99,14 @@ def test_encrypted_columns_need_the_key(tmp_path):
     assert "('PSEUDO-2', 'MR')" in again.stdout
 
 
-ETL_SCRIPT = textwrap.dedent(
+ETL_SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
     """
     import json
-    import sys
-    from medspark.config import EncryptionSettings, load_settings
     from medspark.dicom.keys import PseudonymKey
     from medspark.spark.current import current_tables
     from medspark.spark.etl import run_etl
-    from medspark.spark.session import build_session
 
     landing, out = sys.argv[1], sys.argv[2]
-    base = load_settings("local")
-    encryption = EncryptionSettings(enabled=True, column_keys={"identifiers": ["patient_id"]})
-    settings = base.model_copy(update={
-        "deid": base.deid.model_copy(update={"encryption": encryption}),
-        "spark": base.spark.model_copy(update={"settings": {"spark.ui.enabled": "false"}}),
-        "etl": base.etl.model_copy(update={"settle_seconds": 0}),
-    })
-    spark = build_session(settings, "etl encryption test")
     run_etl(spark, settings, landing, out, PseudonymKey(b"k" * 32, "test"))
     tables = current_tables(spark, out)
     patients = sorted(r[0] for r in tables["metadata"].select("patient_id").collect())
@@ -124,13 +126,9 @@ def test_incremental_runs_encrypt_the_same_columns(tmp_path):
     landing.mkdir()
     for name in ("CT_small.dcm", "MR_small.dcm"):
         (landing / name).write_bytes(pydicom_file(name).read_bytes())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSPARK_PARQUET_KEY_")}
-    env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    env["MEDSPARK_PARQUET_KEY_IDENTIFIERS"] = base64.b64encode(b"k" * 16).decode()
-    env["MEDSPARK_PARQUET_KEY_FOOTER"] = base64.b64encode(b"f" * 16).decode()
     result = subprocess.run(
         [sys.executable, "-c", ETL_SCRIPT, str(landing), str(out)],
-        env=env,
+        env=_env(with_keys=True),
         capture_output=True,
         text=True,
         timeout=300,
