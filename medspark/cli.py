@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from medspark.config import PROFILE_NAMES, Settings, load_settings
+from medspark.config import PROFILE_NAMES, Settings, load_settings, with_overrides
 from medspark.dicom.keys import MissingKeyError, PseudonymKey, load_key
 from medspark.logs import setup_logging
 from medspark.ml.labels import LabelsError
-from medspark.run_lock import RunLockedError
+from medspark.run_lock import RunLock, RunLockedError
 from medspark.spark.catalog import InputNotFoundError
+from medspark.spark.encryption import EncryptionUnavailableError
 from medspark.spark.etl import IncompatibleOutputError
 from medspark.spark.features import HashedPathsError
 from medspark.spark.registration import UnknownImageError
@@ -152,10 +154,65 @@ def _key(settings: Settings, throwaway: bool) -> PseudonymKey | None:
     return key
 
 
+class UsageError(ValueError):
+    """The command line names locations that cannot work together."""
+
+
+_ONE_SHOT_WRITERS = ("ingest", "features", "pipeline", "demo")
+
+
 def _check_local_input(uri: str) -> None:
     path = local_path(uri)
     if path is not None and not Path(path).exists():
         raise InputNotFoundError(f"input does not exist: {uri}")
+
+
+def _normalised(uri: str) -> str:
+    path = local_path(uri)
+    if path is not None:
+        return os.path.realpath(path)
+    return uri.rstrip("/")
+
+
+def _within(inner: str, outer: str) -> bool:
+    inner, outer = _normalised(inner), _normalised(outer)
+    return inner == outer or inner.startswith(outer.rstrip("/") + "/")
+
+
+def check_locations(args: argparse.Namespace) -> None:
+    """Refuse empty or root locations, and an OUT or DEST that overlaps INPUT or OUT."""
+    named = {
+        "OUT": getattr(args, "out", None),
+        "INPUT": getattr(args, "input", None),
+        "DEST": getattr(args, "destination", None),
+    }
+    for name, value in named.items():
+        if value is None:
+            continue
+        if not value.strip():
+            raise UsageError(f"{name} is empty")
+        path = local_path(value)
+        if path is not None and os.path.realpath(path) == os.path.realpath(os.sep):
+            raise UsageError(f"{name} is the filesystem root ({value})")
+    out, source, destination = named["OUT"], named["INPUT"], named["DEST"]
+    if source is not None and (_within(out, source) or _within(source, out)):
+        raise UsageError(
+            f"OUT ({out}) and INPUT ({source}) overlap: every run would read its own output. "
+            "Choose an OUT outside INPUT."
+        )
+    if destination is not None and (_within(destination, out) or _within(out, destination)):
+        raise UsageError(f"DEST ({destination}) and OUT ({out}) overlap: choose a separate DEST.")
+
+
+def _refuse_incremental_output(command: str, out_uri: str) -> None:
+    from medspark.spark.current import state_uri
+
+    state = local_path(state_uri(out_uri))
+    if command in _ONE_SHOT_WRITERS and state is not None and Path(state).exists():
+        raise IncompatibleOutputError(
+            f"{out_uri} is an incremental output of `medspark etl`; `medspark {command}` would "
+            "overwrite its batches. Give it its own OUT."
+        )
 
 
 def _print_ingest(result, out_uri: str) -> None:
@@ -181,16 +238,15 @@ def _print_features(result, out_uri: str) -> None:
 
 def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -> int:
     """Validate, start Spark, run the command's stages; return the process exit code."""
-    from medspark.spark.classify import predict, train_and_evaluate
-    from medspark.spark.features import run_features
-    from medspark.spark.ingest import run_ingest
     from medspark.spark.session import build_session
 
     command, out_uri = args.command, args.out
     input_uri = getattr(args, "input", None)
     labels = getattr(args, "labels", None)
+    check_locations(args)
     if input_uri is not None:
         _check_local_input(input_uri)
+    _refuse_incremental_output(command, out_uri)
     require_writable(out_uri)
     hashed = settings.deid.hash_paths and command in (
         "features",
@@ -202,15 +258,27 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     needs_key = input_uri is not None or labels is not None or command == "export" or hashed
     key = _key(settings, throwaway) if needs_key else None
     if command in ("etl", "compact"):
-        from medspark.run_lock import RunLock
-
         with RunLock(out_uri):
             spark = build_session(settings, f"medspark {command}")
             return _incremental(spark, args, settings, key)
-    spark = build_session(settings, f"medspark {command}")
     if command == "report":
+        spark = build_session(settings, f"medspark {command}")
         print(f"report: {_write_report(spark, out_uri, args.show_paths)}")
         return EXIT_OK
+    with RunLock(out_uri):
+        return _one_shot(args, settings, key)
+
+
+def _one_shot(args: argparse.Namespace, settings: Settings, key: PseudonymKey | None) -> int:
+    from medspark.spark.classify import predict, train_and_evaluate
+    from medspark.spark.features import run_features
+    from medspark.spark.ingest import run_ingest
+    from medspark.spark.session import build_session
+
+    command, out_uri = args.command, args.out
+    input_uri = getattr(args, "input", None)
+    labels = getattr(args, "labels", None)
+    spark = build_session(settings, f"medspark {command}")
     if command == "volumes":
         from medspark.spark.volumes import run_volumes
 
@@ -268,16 +336,6 @@ def _incremental(spark, args: argparse.Namespace, settings: Settings, key) -> in
         return EXIT_OK
     from medspark.spark.etl import run_etl
 
-    overrides = {
-        name: value
-        for name, value in (
-            ("settle_seconds", args.settle_seconds),
-            ("max_files_per_run", args.max_files),
-        )
-        if value is not None
-    }
-    if overrides:
-        settings = settings.model_copy(update={"etl": settings.etl.model_copy(update=overrides)})
     result = run_etl(spark, settings, args.input, args.out, key)
     counts = result.summary["counts"]
     batches = counts["batches"] + [{"batch": b} for b in counts["recovered_batches"]]
@@ -315,7 +373,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
             args.input = demo_input()
             return run_command(args, settings, throwaway=True)
-        return run_command(args, _settings(args), args.throwaway_key)
+        settings = _settings(args)
+        if args.command == "etl":
+            settings = with_overrides(
+                settings,
+                "etl",
+                settle_seconds=args.settle_seconds,
+                max_files_per_run=args.max_files,
+            )
+        return run_command(args, settings, args.throwaway_key)
     except (
         InputNotFoundError,
         OutputNotWritableError,
@@ -324,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         LabelsError,
         UnknownImageError,
         IncompatibleOutputError,
+        UsageError,
+        EncryptionUnavailableError,
     ) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -38,13 +38,23 @@ class IngestSettings(_Strict):
     in_memory_limit_mb: int = Field(64, ge=1)
     bulk_data_threshold_bytes: int = Field(1024, ge=0)
     archive_member_limit_mb: int = Field(4096, ge=1)
+    archive_inflated_limit_mb: int = Field(
+        16384, ge=1, description="bytes one archive may inflate in all, nested ones included"
+    )
     archive_max_depth: int = Field(2, ge=0)
+    max_value_bytes: int = Field(
+        65536, ge=64, description="longer non-binary values become a bulk-data reference"
+    )
 
 
 class FeatureSettings(_Strict):
     """How images are decoded, preprocessed and described."""
 
     files_per_task: int = Field(50, ge=1)
+    max_decoded_frame_mb: int = Field(256, ge=1, description="larger frames are not decoded")
+    max_decoded_instance_mb: int = Field(
+        4096, ge=1, description="instances whose frames decode to more are not decoded"
+    )
     frames: Literal["all", "first", "middle"] = "all"
     max_frames: int = Field(0, ge=0, description="0: no limit; else an evenly spaced subset")
     window: str | tuple[float, float] = "header"
@@ -197,13 +207,32 @@ def load_settings(profile: str = "local", conf_file: str | Path | None = None) -
         path = Path(conf_file)
         if not path.is_file():
             raise FileNotFoundError(f"configuration file not found: {path}")
-        text, source, folder = path.read_text(), str(path), str(path.resolve().parent)
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"configuration file cannot be read: {path} ({exc})") from None
+        source, folder = str(path), str(path.resolve().parent)
     else:
         if profile not in PROFILE_NAMES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
         resource = default_conf_dir() / f"{profile}.yaml"
         text, source, folder = resource.read_text(), f"{PACKAGED}/{profile}.yaml", PACKAGED
-    raw = yaml.safe_load(text) or {}
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ValueError(f"{source}: not valid YAML{at}") from None
     if not isinstance(raw, dict):
         raise ValueError(f"{source}: expected a mapping at the top level")
     return Settings.model_validate({**raw, "source": source, "conf_dir": folder})
+
+
+def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:
+    """The settings with some keys of one section replaced, validated like the file."""
+    given = {name: value for name, value in values.items() if value is not None}
+    if not given:
+        return settings
+    raw = settings.model_dump()
+    raw[section] = {**raw[section], **given}
+    return Settings.model_validate(raw)

@@ -19,10 +19,12 @@ class RunLockedError(RuntimeError):
 
 
 def lock_file(out_uri: str) -> Path:
-    """OUT/_etl/run.lock for a local OUT; a per-OUT file in ~/.medspark/locks otherwise."""
+    """OUT/.medspark-run.lock for a local OUT; a per-OUT file in ~/.medspark/locks otherwise.
+
+    Every job that writes into OUT takes the same lock, one-shot and incremental alike."""
     path = local_path(out_uri)
     if path is not None:
-        return Path(path) / "_etl" / "run.lock"
+        return Path(path) / ".medspark-run.lock"
     digest = hashlib.sha256(out_uri.encode()).hexdigest()[:24]
     return Path.home() / ".medspark" / "locks" / f"{digest}.lock"
 

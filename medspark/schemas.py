@@ -86,6 +86,7 @@ _INSTANCE_FIELDS = [
     _f("had_overlays", pa.bool_()),
     _f("had_curves", pa.bool_()),
     _f("header_warnings", pa.int32(), True, "warnings pydicom raised reading the header"),
+    _f("oversized_values", pa.int32(), True, "values over ingest.max_value_bytes, left out"),
     _f("header_json", pa.string(), True, "de-identified header, DICOM JSON model (PS3.18 F)"),
 ]
 
@@ -96,7 +97,7 @@ _RUN_FIELDS = [
 
 METADATA = TableSpec(
     "metadata",
-    1,
+    2,
     ("sop_instance_uid",),
     pa.schema(_FILE_FIELDS + _HEADER_FIELDS + _INSTANCE_FIELDS + _RUN_FIELDS),
 )

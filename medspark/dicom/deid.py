@@ -10,18 +10,21 @@ per-patient offset derived from the key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib.resources import files
 
 import yaml
+from pydicom.datadict import get_entry, keyword_for_tag
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.tag import BaseTag
+from pydicom.uid import UID_dictionary
 
 from medspark.dicom.keys import PseudonymKey
 
@@ -30,10 +33,6 @@ ACTION_TABLE_SOURCE = "dicom-anonymizer, dicomfields_2026c (DICOM standard relea
 METHOD = f"medspark: {PROFILE_NAME}; keyed pseudonyms; dates shifted per patient"
 
 _PATIENT_ID = 0x00100020
-# File meta AE titles name the sending and receiving systems; the profile's table covers the
-# dataset only, so medspark removes these too.
-_META_AE_TITLES = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                   "ReceivingApplicationEntityTitle")  # fmt: skip
 _PATIENT_BIRTH_DATE = 0x00100030
 _DUMMY = {
     "PN": "ANONYMIZED",
@@ -45,6 +44,19 @@ _DUMMY = {
     "DT": "19000101000000",
 }
 _TEXT_VRS = frozenset(("AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"))
+# The safe default for attributes the profile's table does not name: free text and person
+# names are removed, attributes the standard dictionary does not know are removed, and
+# UIDs are replaced unless they name a definition (a class, a transfer syntax, a coding
+# scheme, a template) rather than an instance.
+_FREE_TEXT_VRS = frozenset(("LT", "ST", "UT", "UC", "PN"))
+_DEFINITION_UID = re.compile(
+    r"(SOPClass|TransferSyntax|CodingSchemeUID$|^ContextUID$|ContextGroupExtensionCreatorUID$"
+    r"|MappingResourceUID$|TemplateUID$|^ImplementationClassUID$|^PrivateInformationCreatorUID$"
+    r"|^CreatorVersionUID$)"
+)
+# medspark's own implementation class UID (a 2.25 UID derived from a fixed UUID).
+IMPLEMENTATION_CLASS_UID = "2.25.256935508560803762355563958192052261990"
+IMPLEMENTATION_VERSION_NAME = "MEDSPARK_0_1"
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,28 @@ def action_table() -> tuple[dict[int, str], tuple[_MaskedRule, ...]]:
             else:
                 masked.append(_MaskedRule(entry[0], entry[1], entry[2], entry[3], action))
     return exact, tuple(masked)
+
+
+def default_action(tag: int, vr: str, value: object = None) -> str | None:
+    """medspark's action for an attribute the profile's table does not name (None: keep).
+
+    Unknown public attributes, free text and person names are removed ("X"); UIDs that can
+    name an instance are replaced ("U"); coded, numeric and short string values are kept.
+    """
+    try:
+        get_entry(tag)
+    except KeyError:
+        return "X"
+    if vr == "UI":
+        if _DEFINITION_UID.search(keyword_for_tag(tag) or ""):
+            return None
+        values = [value] if isinstance(value, str) or value is None else list(value)
+        if all(str(v) in UID_dictionary for v in values if v):
+            return None
+        return "U"
+    if vr in _FREE_TEXT_VRS:
+        return "X"
+    return None
 
 
 def action_for(tag: int) -> str | None:
@@ -202,11 +236,7 @@ def deidentify(dataset: Dataset, policy: DeidPolicy) -> DeidReport:
         dataset.PatientID = report.patient_pseudonym
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
-        for keyword in _META_AE_TITLES:
-            if keyword in meta:
-                del meta[keyword]
-    if meta is not None and meta.get("MediaStorageSOPInstanceUID") and not policy.retain_uids:
-        meta.MediaStorageSOPInstanceUID = policy.key.uid(str(meta.MediaStorageSOPInstanceUID))
+        dataset.file_meta = rebuilt_file_meta(dataset, meta, policy)
     dataset.PatientIdentityRemoved = "YES"
     dataset.DeidentificationMethod = METHOD[:64]
     method_items = []
@@ -224,14 +254,42 @@ def deidentify(dataset: Dataset, policy: DeidPolicy) -> DeidReport:
     return report
 
 
+def rebuilt_file_meta(
+    dataset: Dataset, original: FileMetaDataset, policy: DeidPolicy
+) -> FileMetaDataset:
+    """File meta made anew with only what PS3.10 requires: nothing of the original's optional
+    elements (AE titles, private information, source application) is carried over."""
+    meta = FileMetaDataset()
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    sop_class = dataset.get("SOPClassUID") or original.get("MediaStorageSOPClassUID")
+    if sop_class:
+        meta.MediaStorageSOPClassUID = sop_class
+    instance = dataset.get("SOPInstanceUID")
+    if not instance and original.get("MediaStorageSOPInstanceUID"):
+        instance = str(original.MediaStorageSOPInstanceUID)
+        if not policy.retain_uids:
+            instance = policy.key.uid(instance)
+    if instance:
+        meta.MediaStorageSOPInstanceUID = instance
+    if original.get("TransferSyntaxUID"):
+        meta.TransferSyntaxUID = original.TransferSyntaxUID
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    return meta
+
+
 def _clean(dataset: Dataset, policy: DeidPolicy, report: DeidReport) -> None:
     for tag in list(dataset.keys()):
         tag_int = int(tag)
         group = tag_int >> 16
-        if group & 0xFF00 == 0x6000:
-            report.had_overlays = True
-        elif group & 0xFF00 == 0x5000:
-            report.had_curves = True
+        if group & 0xFF00 in (0x6000, 0x5000):
+            if group & 0xFF00 == 0x6000:
+                report.had_overlays = True
+            else:
+                report.had_curves = True
+            del dataset[tag]
+            report.removed += 1
+            continue
         if BaseTag(tag_int).is_private:
             if tag_int in policy.keep_private_tags:
                 report.kept_private.append(f"({group:04X},{tag_int & 0xFFFF:04X})")
@@ -264,6 +322,8 @@ def _apply(
         element.value = None
         report.emptied += 1
         return
+    if action is None:
+        action = default_action(int(element.tag), vr, element.value)
     if vr == "SQ":
         if action is None or action.endswith("U*"):
             for item in element.value or ():

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
-from medspark.dicom.sources import ArchiveLimits, read_bytes, readable_path
+from medspark.dicom.sources import ArchiveLimits, read_verified
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_PSEUDONYM = re.compile(r"^[0-9A-Za-z]+$")
+_PREAMBLE = b"\0" * 128
 
 
-def _safe(part: str | None) -> str:
-    """A path component made only of UID/pseudonym characters."""
-    text = "".join(ch for ch in (part or "unknown") if ch.isalnum() or ch in ".-_")
-    return text or "unknown"
+def path_component(value: str | None, pattern: re.Pattern[str] = _UID) -> str:
+    """A folder or file name from a data value: the value when it is a well-formed UID (or
+    pseudonym), else a digest of it, so no value can climb out of the destination."""
+    text = (value or "").strip()
+    if text and len(text) <= 64 and pattern.match(text):
+        return text
+    return "x" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _inside(target: Path, root: Path) -> bool:
+    return os.path.commonpath([os.path.realpath(target), os.path.realpath(root)]) == str(
+        os.path.realpath(root)
+    )
 
 
 def export_instance(
@@ -25,34 +41,32 @@ def export_instance(
     """De-identify the file behind a metadata row and write it under `destination`.
 
     The file lands at PATIENT/STUDY/SERIES/SOP.dcm, all pseudonyms; returns a manifest row.
+    The bytes are checked against the row (size and SHA-256) before anything is written.
     """
-    try:
-        data = read_bytes(readable_path(row, policy.key), limits)
-    except (OSError, KeyError, OverflowError, ValueError) as exc:
-        raise Rejection(
-            Stage.DECODE, Reason.UNREADABLE, f"cannot re-read for export ({type(exc).__name__})"
-        ) from None
+    data = read_verified(row, policy.key, limits)
     dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
-    meta = dataset.file_meta
-    if not meta.get("MediaStorageSOPClassUID") and dataset.get("SOPClassUID"):
-        meta.MediaStorageSOPClassUID = dataset.SOPClassUID
-    if not meta.get("MediaStorageSOPInstanceUID") and dataset.get("SOPInstanceUID"):
-        meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    del data
     deidentify(dataset, policy)
+    dataset.preamble = _PREAMBLE
     relative = "/".join(
         [
-            _safe(row.get("patient_id")),
-            _safe(row.get("study_instance_uid")),
-            _safe(row.get("series_instance_uid")),
-            f"{_safe(str(dataset.SOPInstanceUID))}.dcm",
+            path_component(row.get("patient_id"), _PSEUDONYM),
+            path_component(row.get("study_instance_uid")),
+            path_component(row.get("series_instance_uid")),
+            f"{path_component(str(dataset.get('SOPInstanceUID', '')))}.dcm",
         ]
     )
+    root = Path(destination)
+    target = root / relative
+    if not _inside(target.parent, root):
+        raise Rejection(Stage.DECODE, Reason.INTERNAL_ERROR, "the file would land outside DEST.")
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
     body = buffer.getvalue()
-    target = Path(destination) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(body)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(body)
+    temporary.replace(target)
     return {
         "sop_instance_uid": row.get("sop_instance_uid"),
         "file": relative,

@@ -12,18 +12,20 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
 
+_MAX_COLUMN_TEXT = 1024  # every typed text column is far shorter by its VR
+
 
 def _text(dataset: Dataset, keyword: str) -> str | None:
     try:
         value = dataset.get(keyword)
     except Exception:
         return None
-    if value is None:
+    if value is None or isinstance(value, bytes):
         return None
     if isinstance(value, MultiValue):
         value = "\\".join(str(item) for item in value)
     text = str(value).strip()
-    return text or None
+    return text if text and len(text) <= _MAX_COLUMN_TEXT else None
 
 
 def _first_number(dataset: Dataset, keyword: str, kind: Callable[[Any], Any]) -> Any:
@@ -118,11 +120,62 @@ def header_row(dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def header_json(dataset: Dataset, bulk_data_threshold: int) -> str:
+TagPath = tuple[int, ...]  # tag, item index, tag, item index, ..., tag
+_BINARY_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
+
+
+def _value_length(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, MultiValue | list | tuple):
+        return sum(len(str(item)) + 1 for item in value)
+    return len(str(value)) if value is not None else 0
+
+
+def bound_values(dataset: Dataset, limit: int, _path: TagPath = ()) -> list[TagPath]:
+    """Empty every non-binary value longer than `limit` characters, at any depth.
+
+    Returns where each one was, so the JSON can name them; binary values are bounded by the
+    JSON's bulk-data threshold instead.
+    """
+    emptied: list[TagPath] = []
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+        except Exception:
+            continue  # an unparseable value: the JSON step leaves it out
+        path = (*_path, int(element.tag))
+        if element.VR == "SQ":
+            for index, item in enumerate(element.value or ()):
+                emptied += bound_values(item, limit, (*path, index))
+        elif element.VR not in _BINARY_VRS and _value_length(element.value) > limit:
+            element.value = None
+            emptied.append(path)
+    return emptied
+
+
+def _mark_omitted(body: dict[str, Any], path: TagPath) -> None:
+    node: Any = body
+    for step, part in enumerate(path):
+        if step % 2 == 0:
+            key = f"{part:08X}"
+            if step == len(path) - 1:
+                vr = node.get(key, {}).get("vr", "UN")
+                node[key] = {"vr": vr, "BulkDataURI": f"urn:medspark:omitted:{part:08X}"}
+                return
+            node = node[key]["Value"]
+        else:
+            node = node[part]
+
+
+def header_json(
+    dataset: Dataset, bulk_data_threshold: int, oversized: list[TagPath] | None = None
+) -> str:
     """The whole header in the DICOM JSON model (PS3.18 Annex F), file meta included.
 
-    Binary values longer than `bulk_data_threshold` bytes are left out and marked with a
-    BulkDataURI naming the omission; pixel data is never read in the first place.
+    Binary values longer than `bulk_data_threshold` bytes, and the values `bound_values`
+    emptied (`oversized`), are left out and marked with a BulkDataURI naming the omission;
+    pixel data is never read in the first place.
     """
 
     def omit(element: DataElement) -> str:
@@ -133,6 +186,8 @@ def header_json(dataset: Dataset, bulk_data_threshold: int) -> str:
         bulk_data_element_handler=omit,
         suppress_invalid_tags=True,
     )
+    for path in oversized or ():
+        _mark_omitted(body, path)
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and len(meta):
         body.update(meta.to_json_dict(bulk_data_threshold, omit, suppress_invalid_tags=True))

@@ -13,20 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from medspark.dicom import input_keys
 from medspark.dicom.burned_in import may_carry_burned_in
 from medspark.dicom.deid import DeidPolicy, deidentify
-from medspark.dicom.header import header_json, header_row
+from medspark.dicom.header import bound_values, header_json, header_row
 from medspark.dicom.keys import seal
 from medspark.dicom.read import read_header, reject_if_not_instance
 from medspark.dicom.reasons import Reason, Rejection, Stage
-from medspark.dicom.sniff import HEAD_BYTES, ContentKind, sniff
+from medspark.dicom.sniff import HEAD_BYTES, ContentKind, describe_non_dicom, sniff
 from medspark.dicom.sources import (
     HASHED_PREFIX,
     ArchiveLimits,
     Source,
-    gzip_member,
+    archive_members,
     hash_stream,
-    zip_members,
 )
 from medspark.storage import open_uri
 
@@ -41,22 +41,42 @@ class InspectOptions:
     in_memory_limit_bytes: int = 64 << 20
     bulk_data_threshold: int = 1024
     archive_member_limit_bytes: int = 4 << 30
+    archive_inflated_limit_bytes: int = 16 << 30
     archive_max_depth: int = 2
+    max_value_bytes: int = 65536
     deid: DeidPolicy | None = None
     hash_paths: bool = False
 
     @property
     def archive_limits(self) -> ArchiveLimits:
         return ArchiveLimits(
-            self.archive_member_limit_bytes, self.archive_max_depth, self.in_memory_limit_bytes
+            self.archive_member_limit_bytes,
+            self.archive_max_depth,
+            self.in_memory_limit_bytes,
+            self.archive_inflated_limit_bytes,
         )
 
 
-def inspect_file(uri: str, size: int, options: InspectOptions) -> Iterator[Record]:
-    """Records for one listed file: one, or one per member when it is an archive."""
+def inspect_file(
+    key: str,
+    size: int,
+    options: InspectOptions,
+    problem: str | None = None,
+    detail: str | None = None,
+) -> Iterator[Record]:
+    """Records for one listed entry: one, or one per member when it is an archive.
+
+    An entry the listing recorded with a `problem` (a FIFO, a link not followed, a folder that
+    cannot be read) becomes its quarantine row without being opened.
+    """
     now = dt.datetime.now(dt.UTC)
-    source = Source(uri, size, lambda: open_uri(uri))
-    for record in _inspect_source(source, options):
+    if problem:
+        rejection = Rejection(Stage.CATALOG, Reason(problem), detail or problem)
+        records: Iterator[Record] = iter([_quarantine(key, None, None, rejection)])
+    else:
+        location = input_keys.unescape(key)
+        records = _inspect_source(Source(key, size, lambda: open_uri(location)), options)
+    for record in records:
         record["run_id"] = options.run_id
         record["processed_at"] = now
         if options.hash_paths and options.deid is not None:
@@ -129,7 +149,7 @@ def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]
                 source.path,
                 size,
                 sha256,
-                Rejection(Stage.CATALOG, Reason.NOT_DICOM, _describe_non_dicom(head)),
+                Rejection(Stage.CATALOG, Reason.NOT_DICOM, describe_non_dicom(head)),
             )
             return
         # pydicom's warnings can quote element values (names, IDs): count them, never print them.
@@ -151,6 +171,7 @@ def _instance_record(
     dataset = parsed.dataset
     reject_if_not_instance(dataset)
     report = deidentify(dataset, options.deid) if options.deid is not None else None
+    oversized = bound_values(dataset, options.max_value_bytes)
     pixels = parsed.pixel_data
     header = header_row(dataset)
     record: Record = {
@@ -169,7 +190,8 @@ def _instance_record(
         "private_tags_removed": report.private_removed if report else 0,
         "had_overlays": report.had_overlays if report else None,
         "had_curves": report.had_curves if report else None,
-        "header_json": header_json(dataset, options.bulk_data_threshold),
+        "oversized_values": len(oversized),
+        "header_json": header_json(dataset, options.bulk_data_threshold, oversized),
         "outcome": "metadata",
     }
     return record
@@ -188,13 +210,8 @@ def _expand_archive(source: Source, kind: ContentKind, options: InspectOptions) 
             ),
         )
         return
-    limits = options.archive_limits
     try:
-        if kind == ContentKind.GZIP:
-            members: Any = [gzip_member(source, limits)]
-        else:
-            members = zip_members(source, limits)
-        for member in members:
+        for member in archive_members(source, kind, options.archive_limits):
             if isinstance(member, Source):
                 yield from _inspect_source(member, options)
             else:
@@ -202,27 +219,3 @@ def _expand_archive(source: Source, kind: ContentKind, options: InspectOptions) 
                 yield _quarantine(path, size, None, rejection)
     except Rejection as rejection:
         yield _quarantine(source.path, source.size, None, rejection)
-
-
-def _describe_non_dicom(head: bytes) -> str:
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        kind = "JSON or other structured text"
-    elif stripped[:5].lower() in (b"<?xml", b"<html", b"<!doc"):
-        kind = "XML or HTML"
-    elif head[:4] == b"%PDF":
-        kind = "a PDF document"
-    elif _mostly_text(head):
-        kind = "plain text"
-    else:
-        kind = "binary data"
-    return f"no DICM signature and no DICOM dataset at the start; the content looks like {kind}."
-
-
-def _mostly_text(head: bytes) -> bool:
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    return printable >= 0.95 * len(text)

@@ -40,25 +40,47 @@ def _truncated(detail: str) -> Rejection:
     return Rejection(Stage.HEADER, Reason.TRUNCATED, detail)
 
 
-def check_header_complete(dataset: Dataset) -> None:
-    """Reject a dataset any of whose elements, at any depth, holds fewer bytes than it declares."""
-    for tag in list(dataset.keys()):
-        raw = dataset.get_item(tag)
-        if isinstance(raw, RawDataElement):
-            if raw.value is not None and raw.length != _UNDEFINED and len(raw.value) < raw.length:
-                raise _truncated(
-                    f"element {tag} declares {raw.length} bytes but the file ends after "
-                    f"{len(raw.value)}."
-                )
-            if raw.VR != "SQ" and not (raw.VR is None and raw.length == _UNDEFINED):
-                continue
-        try:
-            element = dataset[tag]
-        except Exception:
-            continue  # unparseable values are reported by the JSON step, not as truncation
-        if element.VR == "SQ" and element.value:
-            for item in element.value:
-                check_header_complete(item)
+MAX_SEQUENCE_DEPTH = 64
+
+
+def check_header_complete(dataset: Dataset, max_depth: int = MAX_SEQUENCE_DEPTH) -> None:
+    """Reject a dataset any of whose elements, at any depth, holds fewer bytes than it declares,
+    or whose sequences nest deeper than `max_depth` levels (walked without recursion)."""
+    pending: list[tuple[Dataset, int]] = [(dataset, 0)]
+    while pending:
+        current, depth = pending.pop()
+        for tag in list(current.keys()):
+            raw = current.get_item(tag)
+            if isinstance(raw, RawDataElement):
+                if (
+                    raw.value is not None
+                    and raw.length != _UNDEFINED
+                    and len(raw.value) < raw.length
+                ):
+                    raise _truncated(
+                        f"element {tag} declares {raw.length} bytes but the file ends after "
+                        f"{len(raw.value)}."
+                    )
+                if raw.VR != "SQ" and not (raw.VR is None and raw.length == _UNDEFINED):
+                    continue
+            try:
+                element = current[tag]
+            except RecursionError:
+                raise _too_deep(max_depth) from None
+            except Exception:
+                continue  # unparseable values are reported by the JSON step, not as truncation
+            if element.VR == "SQ" and element.value:
+                if depth + 1 > max_depth:
+                    raise _too_deep(max_depth)
+                pending += [(item, depth + 1) for item in element.value]
+
+
+def _too_deep(limit: int) -> Rejection:
+    return Rejection(
+        Stage.HEADER,
+        Reason.SEQUENCE_NESTING_TOO_DEEP,
+        f"sequences nest deeper than {limit} levels.",
+    )
 
 
 def inspect_pixel_data(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MIN_KEY_BYTES = 16
+MIN_DISTINCT_BYTES = 8
 
 
 class MissingKeyError(RuntimeError):
@@ -88,7 +89,12 @@ def load_key(
         path = Path(key_file).expanduser()
         if not path.is_file():
             raise MissingKeyError(f"pseudonym key file not found: {path}")
-        secret = path.read_bytes().strip()
+        try:
+            secret = path.read_bytes().strip()
+        except OSError as exc:
+            raise MissingKeyError(
+                f"pseudonym key file cannot be read: {path} ({exc.strerror or exc})"
+            ) from None
         origin = f"key file {path}"
     elif allow_throwaway:
         return PseudonymKey(secrets.token_bytes(32), "throwaway (random, not kept)", True)
@@ -97,8 +103,20 @@ def load_key(
             f"no pseudonym key: set {env_name} or deid.key_file in the profile, "
             "or pass --throwaway-key for a one-off run whose pseudonyms cannot be linked later."
         )
-    if len(secret) < MIN_KEY_BYTES:
-        raise MissingKeyError(
-            f"the pseudonym key from {origin} is shorter than {MIN_KEY_BYTES} bytes"
-        )
+    check_key_strength(secret, origin)
     return PseudonymKey(secret, origin)
+
+
+def check_key_strength(secret: bytes, origin: str) -> None:
+    """Refuse keys that are short, blank or one pattern repeated (MissingKeyError)."""
+    meaningful = secret.strip()
+    if len(meaningful) < MIN_KEY_BYTES:
+        raise MissingKeyError(
+            f"the pseudonym key from {origin} is shorter than {MIN_KEY_BYTES} bytes "
+            "(white space not counted)"
+        )
+    if len(set(meaningful)) < MIN_DISTINCT_BYTES:
+        raise MissingKeyError(
+            f"the pseudonym key from {origin} has fewer than {MIN_DISTINCT_BYTES} different "
+            "characters: use a random secret (e.g. `openssl rand -base64 32`)"
+        )

@@ -6,6 +6,7 @@ import io
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pydicom
@@ -42,6 +43,45 @@ def frame_count(dataset: Dataset) -> int:
         return 1
 
 
+@dataclass(frozen=True)
+class DecodeLimits:
+    """The most decoded bytes one frame, and one instance (all its frames), may take."""
+
+    frame_bytes: int = 256 << 20
+    instance_bytes: int = 4 << 30
+
+
+def decoded_frame_bytes(dataset: Dataset) -> int:
+    """Bytes one decoded frame takes, from the header (bit-packed data unpacks to a byte)."""
+    try:
+        rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
+        samples = int(dataset.get("SamplesPerPixel") or 1)
+        bits = int(dataset.get("BitsAllocated") or 8)
+    except (TypeError, ValueError):
+        raise decode_rejection(
+            Reason.DECODE_FAILED, "an image pixel attribute (rows, columns, bits) is not a number."
+        ) from None
+    return max(rows, 0) * max(columns, 0) * max(samples, 1) * max(-(-bits // 8), 1)
+
+
+def check_decoded_size(dataset: Dataset, limits: DecodeLimits) -> None:
+    """Reject, before any decoding, an instance whose header declares more than the limits."""
+    frame = decoded_frame_bytes(dataset)
+    frames = frame_count(dataset)
+    if frame > limits.frame_bytes:
+        raise decode_rejection(
+            Reason.DECODED_SIZE_OVER_LIMIT,
+            f"one frame would decode to {frame} bytes, over the configured "
+            f"{limits.frame_bytes} (features.max_decoded_frame_mb).",
+        )
+    if frame * frames > limits.instance_bytes:
+        raise decode_rejection(
+            Reason.DECODED_SIZE_OVER_LIMIT,
+            f"{frames} frames would decode to {frame * frames} bytes, over the configured "
+            f"{limits.instance_bytes} (features.max_decoded_instance_mb).",
+        )
+
+
 def select_frames(count: int, mode: str, max_frames: int) -> list[int]:
     """0-based frame indices: all, first or middle; evenly thinned to `max_frames` when set."""
     if mode == "first":
@@ -62,12 +102,15 @@ def _inflate_frames(dataset: Dataset) -> Dataset:
     pydicom 3.0 cannot decode it; the frames are inflated into a native copy of the dataset.
     """
     count = frame_count(dataset)
+    expected = decoded_frame_bytes(dataset) or DecodeLimits().frame_bytes
     frames = []
     for compressed in generate_frames(dataset.PixelData, number_of_frames=count):
         try:
-            frames.append(zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed))
-        except zlib.error:
-            frames.append(zlib.decompress(compressed))  # a zlib-wrapped stream, seen in the wild
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            frames.append(inflater.decompress(compressed, expected + 1)[:expected])
+        except zlib.error:  # a zlib-wrapped stream, seen in the wild
+            inflater = zlib.decompressobj(zlib.MAX_WBITS)
+            frames.append(inflater.decompress(compressed, expected + 1)[:expected])
     native = pydicom.Dataset()
     native.update(dataset)
     native.file_meta = pydicom.dataset.FileMetaDataset(dataset.file_meta)

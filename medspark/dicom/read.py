@@ -61,6 +61,12 @@ def read_header(stream: BinaryIO, size: int, kind: ContentKind) -> ParsedHeader:
             raise Rejection(
                 Stage.HEADER, Reason.TRUNCATED, f"header ends early ({type(exc).__name__})."
             ) from None
+        except RecursionError:
+            raise Rejection(
+                Stage.HEADER,
+                Reason.SEQUENCE_NESTING_TOO_DEEP,
+                "sequences nest too deep to parse.",
+            ) from None
         except Exception as exc:  # pydicom raises many kinds on malformed input
             raise Rejection(
                 Stage.HEADER,

@@ -35,6 +35,13 @@ class Reason(StrEnum):
     UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
     PIXEL_DATA_SHORT = "pixel_data_short"
     DECODE_FAILED = "decode_failed"
+    NOT_A_REGULAR_FILE = "not_a_regular_file"
+    SYMLINK_NOT_FOLLOWED = "symlink_not_followed"
+    ARCHIVE_INFLATED_OVER_LIMIT = "archive_inflated_over_limit"
+    SEQUENCE_NESTING_TOO_DEEP = "sequence_nesting_too_deep"
+    CHANGED_SINCE_INGEST = "changed_since_ingest"
+    DECODED_SIZE_OVER_LIMIT = "decoded_size_over_limit"
+    INVALID_PIXEL_ATTRIBUTE = "invalid_pixel_attribute"
     INTERNAL_ERROR = "internal_error"
 
 

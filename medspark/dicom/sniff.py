@@ -57,3 +57,28 @@ def sniff(head: bytes) -> ContentKind:
     if _looks_like_raw_dataset(head):
         return ContentKind.DICOM_RAW
     return ContentKind.OTHER
+
+
+def describe_non_dicom(head: bytes) -> str:
+    """A sentence for people on what a non-DICOM file's first bytes look like."""
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        kind = "JSON or other structured text"
+    elif stripped[:5].lower() in (b"<?xml", b"<html", b"<!doc"):
+        kind = "XML or HTML"
+    elif head[:4] == b"%PDF":
+        kind = "a PDF document"
+    elif _mostly_text(head):
+        kind = "plain text"
+    else:
+        kind = "binary data"
+    return f"no DICM signature and no DICOM dataset at the start; the content looks like {kind}."
+
+
+def _mostly_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * len(text)

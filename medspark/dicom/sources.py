@@ -1,4 +1,8 @@
-"""Open input files by URI and expand archives, so every member is accounted on its own."""
+"""Open inputs by key and expand archives, so every member is accounted on its own.
+
+Members are read as streams: the first bytes decide what a member is, and only members that
+may be DICOM (or are archives to open) are inflated further, within a per-archive budget.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,29 @@ import hashlib
 import io
 import tempfile
 import zipfile
+import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from medspark.dicom import input_keys
+from medspark.dicom.input_keys import ARCHIVE_SEPARATOR, member_key
 from medspark.dicom.reasons import Reason, Rejection, Stage
+from medspark.dicom.sniff import HEAD_BYTES, ContentKind, describe_non_dicom, sniff
 
-ARCHIVE_SEPARATOR = "!/"
+__all__ = ["ARCHIVE_SEPARATOR", "ArchiveLimits", "Source", "archive_members", "read_verified"]
+
 _CHUNK = 1 << 20
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error)
+
+
+@dataclass
+class InflationBudget:
+    """Bytes one top-level archive may still inflate, nested archives included."""
+
+    remaining: int
 
 
 @dataclass
@@ -26,6 +44,7 @@ class Source:
     size: int
     opener: Callable[[], BinaryIO]
     depth: int = 0
+    budget: InflationBudget | None = field(default=None, repr=False)
 
     def open(self) -> BinaryIO:
         return self.opener()
@@ -41,11 +60,39 @@ def hash_stream(stream: BinaryIO) -> tuple[str, int]:
     return digest.hexdigest(), total
 
 
-def _spooled_copy(reader: BinaryIO, limit: int, in_memory_limit: int) -> BinaryIO:
-    """Copy a non-seekable stream (a zip member, a gzip body) to a seekable buffer, bounded."""
-    spool = tempfile.SpooledTemporaryFile(max_size=in_memory_limit)  # noqa: SIM115
-    copied = 0
-    while chunk := reader.read(_CHUNK):
+@dataclass
+class ArchiveLimits:
+    """Guards against zip bombs and endless nesting."""
+
+    member_limit_bytes: int
+    max_depth: int
+    in_memory_limit_bytes: int
+    inflated_limit_bytes: int = 16 << 30
+
+    def new_budget(self) -> InflationBudget:
+        return InflationBudget(self.inflated_limit_bytes)
+
+
+Member = Source | tuple[str, int, Rejection]
+
+
+def _archive(reason: Reason, detail: str) -> Rejection:
+    return Rejection(Stage.ARCHIVE, reason, detail)
+
+
+def _read_head(reader: BinaryIO) -> bytes:
+    head = b""
+    while len(head) < HEAD_BYTES and (chunk := reader.read(HEAD_BYTES - len(head))):
+        head += chunk
+    return head
+
+
+def _spool(head: bytes, reader: BinaryIO, limit: int, in_memory: int) -> BinaryIO:
+    """The whole member (head already read) in a seekable buffer; OverflowError past `limit`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=in_memory)  # noqa: SIM115
+    spool.write(head)
+    copied = len(head)
+    while chunk := reader.read(min(_CHUNK, limit - copied + 1)):
         copied += len(chunk)
         if copied > limit:
             spool.close()
@@ -55,46 +102,82 @@ def _spooled_copy(reader: BinaryIO, limit: int, in_memory_limit: int) -> BinaryI
     return spool
 
 
-@dataclass
-class ArchiveLimits:
-    """Guards against zip bombs and endless nesting."""
+def _member(
+    parent: Source, path: str, declared: int, reader: BinaryIO, limits: ArchiveLimits
+) -> Member:
+    """Sniff a member's stream, and inflate it only when it may be DICOM or an archive."""
+    budget = parent.budget or limits.new_budget()
+    head = _read_head(reader)
+    kind = sniff(head)
+    if kind == ContentKind.EMPTY:
+        return path, 0, Rejection(Stage.CATALOG, Reason.EMPTY_FILE, "the file is empty.")
+    if kind == ContentKind.OTHER:
+        return path, declared, Rejection(Stage.CATALOG, Reason.NOT_DICOM, describe_non_dicom(head))
+    if kind in (ContentKind.ZIP, ContentKind.GZIP) and parent.depth + 1 >= limits.max_depth:
+        return (
+            path,
+            declared,
+            _archive(
+                Reason.ARCHIVE_TOO_DEEP,
+                f"archive nested deeper than the configured {limits.max_depth} levels.",
+            ),
+        )
+    limit = min(limits.member_limit_bytes, budget.remaining)
+    try:
+        spooled = _spool(head, reader, limit, limits.in_memory_limit_bytes)
+    except OverflowError:
+        if limit < limits.member_limit_bytes:
+            return (
+                path,
+                declared,
+                _archive(
+                    Reason.ARCHIVE_INFLATED_OVER_LIMIT,
+                    f"the archive inflates past the configured {limits.inflated_limit_bytes} bytes "
+                    "in all; the rest of its members are not read.",
+                ),
+            )
+        return (
+            path,
+            declared,
+            _archive(Reason.ARCHIVE_MEMBER_TOO_LARGE, "member inflates past the configured limit."),
+        )
+    spooled.seek(0, io.SEEK_END)
+    size = spooled.tell()
+    budget.remaining -= size
+    return _buffered_source(path, spooled, parent.depth + 1, budget)
 
-    member_limit_bytes: int
-    max_depth: int
-    in_memory_limit_bytes: int
+
+def _is_folder_entry(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() and info.file_size == 0
 
 
-def zip_members(
-    source: Source, limits: ArchiveLimits
-) -> Iterator[Source | tuple[str, int, Rejection]]:
-    """Each file in a zip archive as a Source, or (path, size, Rejection) for one set aside."""
+def _zip_members(source: Source, limits: ArchiveLimits) -> Iterator[Member]:
     with source.open() as handle:
         try:
             archive = zipfile.ZipFile(handle)
-            infos = [info for info in archive.infolist() if not info.is_dir()]
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise Rejection(
-                Stage.ARCHIVE,
-                Reason.ARCHIVE_CORRUPT,
-                f"zip archive cannot be opened ({type(exc).__name__}).",
+            infos = [info for info in archive.infolist() if not _is_folder_entry(info)]
+        except _ZIP_ERRORS as exc:
+            raise _archive(
+                Reason.ARCHIVE_CORRUPT, f"zip archive cannot be opened ({type(exc).__name__})."
             ) from None
         if not infos:
-            raise Rejection(Stage.ARCHIVE, Reason.ARCHIVE_EMPTY, "zip archive holds no files.")
+            raise _archive(Reason.ARCHIVE_EMPTY, "zip archive holds no files.")
+        seen: Counter[str] = Counter()
         for info in infos:
-            member_path = f"{source.path}{ARCHIVE_SEPARATOR}{info.filename}"
+            seen[info.filename] += 1
+            path = member_key(source.path, info.filename, seen[info.filename])
             if info.flag_bits & 0x1:
                 yield (
-                    member_path,
+                    path,
                     info.file_size,
-                    Rejection(Stage.ARCHIVE, Reason.ARCHIVE_ENCRYPTED, "zip member is encrypted."),
+                    _archive(Reason.ARCHIVE_ENCRYPTED, "zip member is encrypted."),
                 )
                 continue
             if info.file_size > limits.member_limit_bytes:
                 yield (
-                    member_path,
+                    path,
                     info.file_size,
-                    Rejection(
-                        Stage.ARCHIVE,
+                    _archive(
                         Reason.ARCHIVE_MEMBER_TOO_LARGE,
                         f"zip member declares {info.file_size} bytes, over the configured limit of "
                         f"{limits.member_limit_bytes}.",
@@ -103,59 +186,47 @@ def zip_members(
                 continue
             try:
                 with archive.open(info) as reader:
-                    spooled = _spooled_copy(
-                        reader, limits.member_limit_bytes, limits.in_memory_limit_bytes
-                    )
-            except OverflowError:
+                    yield _member(source, path, info.file_size, reader, limits)
+            except _ZIP_ERRORS as exc:
                 yield (
-                    member_path,
+                    path,
                     info.file_size,
-                    Rejection(
-                        Stage.ARCHIVE,
-                        Reason.ARCHIVE_MEMBER_TOO_LARGE,
-                        "zip member inflates past the configured limit.",
-                    ),
-                )
-                continue
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                yield (
-                    member_path,
-                    info.file_size,
-                    Rejection(
-                        Stage.ARCHIVE,
+                    _archive(
                         Reason.ARCHIVE_CORRUPT,
                         f"zip member cannot be extracted ({type(exc).__name__}).",
                     ),
                 )
-                continue
-            yield _buffered_source(member_path, spooled, source.depth + 1)
 
 
-def gzip_member(source: Source, limits: ArchiveLimits) -> Source:
+def _gzip_member(source: Source, limits: ArchiveLimits) -> Iterator[Member]:
     """The single file inside a gzip stream, named after the archive without `.gz`."""
-    stem = PurePosixPath(source.path.rsplit(ARCHIVE_SEPARATOR, 1)[-1]).name
+    last = source.path.rsplit(ARCHIVE_SEPARATOR, 1)[-1].split("!#", 1)[0]
+    stem = PurePosixPath(input_keys.unescape(last)).name
     if stem.lower().endswith(".gz"):
         stem = stem[:-3]
-    member_path = f"{source.path}{ARCHIVE_SEPARATOR}{stem or 'content'}"
+    path = member_key(source.path, stem or "content")
     try:
         with source.open() as handle, gzip.GzipFile(fileobj=handle) as reader:
-            spooled = _spooled_copy(reader, limits.member_limit_bytes, limits.in_memory_limit_bytes)
-    except OverflowError:
-        raise Rejection(
-            Stage.ARCHIVE,
-            Reason.ARCHIVE_MEMBER_TOO_LARGE,
-            "gzip content inflates past the configured limit.",
+            yield _member(source, path, source.size, reader, limits)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise _archive(
+            Reason.ARCHIVE_CORRUPT, f"gzip stream cannot be inflated ({type(exc).__name__})."
         ) from None
-    except (OSError, EOFError, ValueError) as exc:
-        raise Rejection(
-            Stage.ARCHIVE,
-            Reason.ARCHIVE_CORRUPT,
-            f"gzip stream cannot be inflated ({type(exc).__name__}).",
-        ) from None
-    return _buffered_source(member_path, spooled, source.depth + 1)
 
 
-def _buffered_source(path: str, spooled: BinaryIO, depth: int) -> Source:
+def archive_members(source: Source, kind: ContentKind, limits: ArchiveLimits) -> Iterator[Member]:
+    """Each member of a zip or gzip archive as a Source, or (key, size, Rejection) if set aside.
+
+    Raises Rejection when the archive as a whole cannot be read.
+    """
+    if source.budget is None:
+        source.budget = limits.new_budget()
+    if kind == ContentKind.GZIP:
+        return _gzip_member(source, limits)
+    return _zip_members(source, limits)
+
+
+def _buffered_source(path: str, spooled: BinaryIO, depth: int, budget: InflationBudget) -> Source:
     spooled.seek(0, io.SEEK_END)
     size = spooled.tell()
 
@@ -163,7 +234,7 @@ def _buffered_source(path: str, spooled: BinaryIO, depth: int) -> Source:
         spooled.seek(0)
         return _Unclosable(spooled)
 
-    return Source(path=path, size=size, opener=opener, depth=depth)
+    return Source(path=path, size=size, opener=opener, depth=depth, budget=budget)
 
 
 class _Unclosable(io.BufferedIOBase):
@@ -204,7 +275,7 @@ HASHED_PREFIX = "hmac:"
 
 
 def readable_path(row: dict, key) -> str:
-    """The path to re-open for a metadata row: as written, or unsealed when paths are hashed."""
+    """The key to re-open for a metadata row: as written, or unsealed when paths are hashed."""
     path = row["path"]
     if not path.startswith(HASHED_PREFIX):
         return path
@@ -216,20 +287,68 @@ def readable_path(row: dict, key) -> str:
     return unseal(key, token)
 
 
-def read_bytes(path: str, limits: ArchiveLimits) -> bytes:
-    """The bytes of a listed file or of an archive member named `archive!/member[!/...]`."""
+def _gunzip(data: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    body = inflater.decompress(data, limit + 1)
+    if len(body) > limit:
+        raise OverflowError(f"gzip content over {limit} bytes")
+    return body
+
+
+def _zip_member_bytes(data: bytes, member: input_keys.MemberRef, limit: int) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        named = [
+            info
+            for info in archive.infolist()
+            if info.filename == member.name and not _is_folder_entry(info)
+        ]
+        if len(named) < member.occurrence:
+            raise FileNotFoundError(f"the archive no longer holds member {member.occurrence}")
+        info = named[member.occurrence - 1]
+        if info.file_size > limit:
+            raise OverflowError(f"archive member over {limit} bytes")
+        with archive.open(info) as reader:
+            body = reader.read(limit + 1)
+    if len(body) > limit:
+        raise OverflowError(f"archive member over {limit} bytes")
+    return body
+
+
+def read_bytes(key: str, limits: ArchiveLimits) -> bytes:
+    """The bytes of the listed file or archive member a key names."""
     from medspark.storage import open_uri
 
-    outer, *members = path.split(ARCHIVE_SEPARATOR)
-    with open_uri(outer) as handle:
+    location, members = input_keys.parse(key)
+    with open_uri(location) as handle:
         data = handle.read()
     for member in members:
         if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
-            continue
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo(member)
-            if info.file_size > limits.member_limit_bytes:
-                raise OverflowError(f"archive member over {limits.member_limit_bytes} bytes")
-            data = archive.read(info)
+            data = _gunzip(data, limits.member_limit_bytes)
+        else:
+            data = _zip_member_bytes(data, member, limits.member_limit_bytes)
+    return data
+
+
+def read_verified(row: dict, key, limits: ArchiveLimits, stage: Stage = Stage.DECODE) -> bytes:
+    """The bytes behind a metadata row, checked against the row's size and SHA-256.
+
+    Raises Rejection: `unreadable` when they cannot be read, `changed_since_ingest` when the
+    input now holds other bytes than the ones the row describes.
+    """
+    try:
+        data = read_bytes(readable_path(row, key), limits)
+    except (OSError, KeyError, OverflowError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise Rejection(
+            stage, Reason.UNREADABLE, f"the input cannot be read again ({type(exc).__name__})."
+        ) from None
+    expected_size, expected_sha = row.get("file_size"), row.get("sha256")
+    if (expected_size is not None and len(data) != expected_size) or (
+        expected_sha and hashlib.sha256(data).hexdigest() != expected_sha
+    ):
+        raise Rejection(
+            stage,
+            Reason.CHANGED_SINCE_INGEST,
+            "the input holds other bytes than when it was ingested (size or SHA-256 differ); "
+            "ingest it again.",
+        )
     return data

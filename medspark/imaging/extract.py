@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,9 +15,16 @@ from pydicom.dataset import Dataset
 
 from medspark.config import FeatureSettings
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicom.pixels import frame_count, iter_frames, read_image_dataset, select_frames
-from medspark.dicom.reasons import Reason, Rejection, Stage
-from medspark.dicom.sources import ArchiveLimits, read_bytes, readable_path
+from medspark.dicom.pixels import (
+    DecodeLimits,
+    check_decoded_size,
+    frame_count,
+    iter_frames,
+    read_image_dataset,
+    select_frames,
+)
+from medspark.dicom.reasons import Rejection, Stage
+from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.imaging.first_order import first_order
 from medspark.imaging.intensity import intensities
 from medspark.imaging.preprocess import Frame, apply_steps, describe
@@ -45,6 +52,7 @@ class FeatureOptions:
     settings: FeatureSettings
     archive_limits: ArchiveLimits
     key: PseudonymKey | None = None  # unseals paths when the metadata holds hashed paths
+    decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
 
 
 def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
@@ -124,16 +132,10 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
     identity = {column: row.get(column) for column in _IDENTITY_COLUMNS}
     current: int | None = None
     try:
-        try:
-            data = read_bytes(readable_path(row, options.key), options.archive_limits)
-        except (OSError, KeyError, OverflowError, ValueError) as exc:
-            raise Rejection(
-                Stage.DECODE,
-                Reason.UNREADABLE,
-                f"the file cannot be read again ({type(exc).__name__}).",
-            ) from None
+        data = read_verified(row, options.key, options.archive_limits)
         dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
         del data
+        check_decoded_size(dataset, options.decode_limits)
         indices = select_frames(frame_count(dataset), settings.frames, settings.max_frames)
         steps_json = describe(settings.preprocess)
         for index, pixels in iter_frames(dataset, indices):

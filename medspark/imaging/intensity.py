@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_voi_lut
+
+from medspark.dicom.reasons import Reason, Rejection, Stage
 
 # Common CT windows in Hounsfield units, as (center, width).
 WINDOW_PRESETS: dict[str, tuple[float, float]] = {
@@ -67,6 +70,12 @@ def rescale(dataset: Dataset, frame_index: int) -> tuple[float, float, str | Non
         return 1.0, 0.0, None
     slope = _first(source.get("RescaleSlope")) or 1.0
     intercept = _first(source.get("RescaleIntercept")) or 0.0
+    if not (math.isfinite(slope) and math.isfinite(intercept)):
+        raise Rejection(
+            Stage.DECODE,
+            Reason.INVALID_PIXEL_ATTRIBUTE,
+            "Rescale Slope or Rescale Intercept is not a finite number.",
+        )
     kind = str(source.get("RescaleType", "") or "") or None
     return slope, intercept, kind
 
@@ -79,7 +88,9 @@ def window(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
     if source is None:
         return None
     center, width = _first(source.get("WindowCenter")), _first(source.get("WindowWidth"))
-    if center is None or width is None or width < 1:
+    if center is None or width is None or not math.isfinite(center) or not width >= 1:
+        return None
+    if not math.isfinite(width):
         return None
     return center, width
 

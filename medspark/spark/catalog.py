@@ -15,9 +15,11 @@ LISTING_SCHEMA = pa.schema(
         pa.field("path", pa.string(), nullable=False),
         pa.field("length", pa.int64(), nullable=False),
         pa.field("modificationTime", pa.int64()),
+        pa.field("problem", pa.string()),
+        pa.field("detail", pa.string()),
     ]
 )
-LISTING_DDL = "path string, length bigint, modificationTime bigint"
+LISTING_DDL = "path string, length bigint, modificationTime bigint, problem string, detail string"
 _DIRECTORIES_PER_CORE = 4
 
 
@@ -31,40 +33,48 @@ def require_input(uri: str) -> None:
         raise InputNotFoundError(f"input does not exist: {uri}")
 
 
-def _rows(files: list[listing.ListedFile]) -> list[tuple[str, int, int | None]]:
-    return [(f.path, f.length, f.modification_time_ms) for f in files]
+def _rows(
+    files: list[listing.ListedFile],
+) -> list[tuple[str, int, int | None, str | None, str | None]]:
+    return [(f.path, f.length, f.modification_time_ms, f.problem, f.detail) for f in files]
 
 
-def _walk_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        for directory in batch.column("directory").to_pylist():
-            found = list(listing.walk(directory))
-            for start in range(0, len(found), 4096):
-                chunk = found[start : start + 4096]
-                yield pa.RecordBatch.from_pylist(
-                    [
-                        {
-                            "path": f.path,
-                            "length": f.length,
-                            "modificationTime": f.modification_time_ms,
-                        }
-                        for f in chunk
-                    ],
-                    schema=LISTING_SCHEMA,
-                )
+def _walker(root_key: str):
+    def walk_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        chunk: list[tuple] = []
+        for batch in batches:
+            for directory in batch.column("directory").to_pylist():
+                for entry in listing.walk(directory, root_key):
+                    chunk.append(entry)
+                    if len(chunk) >= 4096:
+                        yield _listing_batch(chunk)
+                        chunk = []
+        if chunk:
+            yield _listing_batch(chunk)
+
+    return walk_batches
 
 
-def list_files(spark: SparkSession, root: str) -> DataFrame:
-    """One row per file under `root`, at any depth, whatever its name or size."""
+def _listing_batch(entries: list) -> pa.RecordBatch:
+    columns = list(zip(*_rows(entries), strict=True))
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values, type=f.type) for values, f in zip(columns, LISTING_SCHEMA, strict=True)],
+        schema=LISTING_SCHEMA,
+    )
+
+
+def list_files(spark: SparkSession, root_key: str) -> DataFrame:
+    """One row per entry under the root (a key from `listing.root_path`), at any depth,
+    whatever its name or size; entries that are not readable files carry a `problem`."""
     parallelism = spark.sparkContext.defaultParallelism
-    near_root, directories = listing.list_top(root, _DIRECTORIES_PER_CORE * parallelism)
+    near_root, directories = listing.list_top(root_key, _DIRECTORIES_PER_CORE * parallelism)
     shallow = spark.createDataFrame(_rows(near_root), LISTING_DDL)
     if not directories:
         return shallow
     walked = (
         spark.createDataFrame([(d,) for d in directories], "directory string")
         .repartition(min(len(directories), _DIRECTORIES_PER_CORE * parallelism))
-        .mapInArrow(_walk_batches, LISTING_DDL)
+        .mapInArrow(_walker(root_key), LISTING_DDL)
     )
     return shallow.unionByName(walked)
 

@@ -15,13 +15,14 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import IntegerType, StringType, StructType
 
 from medspark.schemas import FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.spark.catalog import LISTING_DDL
 from medspark.spark.ingest import split_duplicates
 from medspark.spark.tables import list_names, path_exists
 from medspark.storage import join_uri
 
 BATCH_COLUMN = "etl_batch"
 SOURCE_SHA = "source_sha256"
-SEEN_DDL = "path string, length bigint, modificationTime bigint"
+SEEN_DDL = LISTING_DDL
 TABLES = (METADATA, QUARANTINE, FEATURES)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
@@ -37,8 +39,10 @@ EXPORT_MANIFEST = pa.schema(
         pa.field("exported_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-_COLUMNS = ("path", "path_token", "sop_instance_uid", "study_instance_uid", "series_instance_uid",
-            "patient_id", "transfer_syntax_uid")  # fmt: skip
+_COLUMNS = ("path", "path_token", "file_size", "sha256", "sop_instance_uid", "study_instance_uid",
+            "series_instance_uid", "patient_id", "transfer_syntax_uid")  # fmt: skip
+SHARED_MANIFEST = "manifest.csv"
+_SHARED_COLUMNS = ("sop_instance_uid", "file", "file_size", "sha256")
 
 
 def _export_rows(policy: DeidPolicy, destination: str, limits: ArchiveLimits, run_id: str):
@@ -61,6 +65,18 @@ def _export_rows(policy: DeidPolicy, destination: str, limits: ArchiveLimits, ru
     return record_batches(per_row, EXPORT_MANIFEST, fallback)
 
 
+def _write_shared_manifest(manifest: DataFrame, target: Path) -> None:
+    """DEST/manifest.csv: pseudonymous keys, file names, sizes and digests of what was shared."""
+    exported = manifest.filter("status = 'exported'").select(*_SHARED_COLUMNS).orderBy("file")
+    temporary = target.with_name(f".{target.name}.tmp")
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(_SHARED_COLUMNS)
+        for row in exported.toLocalIterator():
+            writer.writerow([row[name] for name in _SHARED_COLUMNS])
+    temporary.replace(target)
+
+
 def run_export(
     spark: SparkSession, settings: Settings, out_uri: str, destination: str, key: PseudonymKey
 ) -> dict[str, Any]:
@@ -68,7 +84,7 @@ def run_export(
     if local_path(destination) is None:
         raise ValueError("export writes to a local or mounted folder shared by all workers")
     run_id = new_run_id()
-    summary = RunSummary.start("export", run_id, out_uri, destination, settings, key)
+    summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
     held = held_back(settings)
@@ -86,13 +102,14 @@ def run_export(
     )
     manifest_uri = join_uri(out_uri, "exports")
     manifest.write.mode("overwrite").parquet(manifest_uri)
-    by_status = {
-        r["status"]: int(r["count"])
-        for r in spark.read.parquet(manifest_uri).groupBy("status").count().collect()
-    }
+    written = spark.read.parquet(manifest_uri)
+    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
+    _write_shared_manifest(written, Path(local_path(destination)) / SHARED_MANIFEST)
     summary.stage("export", began, instances=count)
     summary.counts(
-        held_back_burned_in=held_count, **{f"{k}_files": v for k, v in by_status.items()}
+        destination=destination,
+        held_back_burned_in=held_count,
+        **{f"{k}_files": v for k, v in by_status.items()},
     )
     summary.finish(spark.version)
     return summary.as_dict()["counts"]

@@ -13,6 +13,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.pixels import DecodeLimits
 from medspark.dicom.reasons import Stage
 from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.imaging.extract import FeatureOptions, extract_instance
@@ -55,6 +56,7 @@ def archive_limits(settings: Settings) -> ArchiveLimits:
         ingest.archive_member_limit_mb << 20,
         ingest.archive_max_depth,
         ingest.in_memory_limit_mb << 20,
+        ingest.archive_inflated_limit_mb << 20,
     )
 
 
@@ -66,6 +68,10 @@ def feature_options(
         settings=settings.features,
         archive_limits=archive_limits(settings),
         key=key,
+        decode_limits=DecodeLimits(
+            settings.features.max_decoded_frame_mb << 20,
+            settings.features.max_decoded_instance_mb << 20,
+        ),
     )
 
 

@@ -52,7 +52,9 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
         in_memory_limit_bytes=ingest.in_memory_limit_mb << 20,
         bulk_data_threshold=ingest.bulk_data_threshold_bytes,
         archive_member_limit_bytes=ingest.archive_member_limit_mb << 20,
+        archive_inflated_limit_bytes=ingest.archive_inflated_limit_mb << 20,
         archive_max_depth=ingest.archive_max_depth,
+        max_value_bytes=ingest.max_value_bytes,
         deid=deid,
         hash_paths=settings.deid.hash_paths,
     )
@@ -60,7 +62,9 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
 
 def _inspect_partition(options: InspectOptions, progress: Accumulator | None = None):
     return record_batches(
-        lambda row: inspect_file(row["path"], row["length"], options),
+        lambda row: inspect_file(
+            row["path"], row["length"], options, row.get("problem"), row.get("detail")
+        ),
         INSPECTION,
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
         progress,

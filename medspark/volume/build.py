@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydicom.dataset import Dataset
 
-from medspark.dicom.pixels import frame_count, iter_frames, read_image_dataset
+from medspark.dicom.pixels import (
+    DecodeLimits,
+    check_decoded_size,
+    frame_count,
+    iter_frames,
+    read_image_dataset,
+)
 from medspark.imaging.intensity import rescale, to_grey, window
 from medspark.volume.geometry import NotAVolume, Plane, SliceOrder, order_planes, planes_of
 
@@ -103,6 +109,7 @@ def build_volume(
     for number, (source, syntax) in enumerate(zip(instances, transfer_syntaxes, strict=True)):
         data = source() if callable(source) else source
         dataset = read_image_dataset(data, syntax)
+        check_decoded_size(dataset, DecodeLimits())
         datasets.append(dataset)
         planes += planes_of(dataset, number, frame_count(dataset))
     voxels = sum(p.rows * p.columns for p in planes)

@@ -9,7 +9,7 @@ from typing import Any
 
 from medspark.config import VolumeSettings
 from medspark.dicom.reasons import Rejection
-from medspark.dicom.sources import ArchiveLimits, read_bytes, readable_path
+from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.volume.build import Volume, VolumeTooLarge, build_volume
 from medspark.volume.describe import describe_volume
 from medspark.volume.geometry import NotAVolume
@@ -26,6 +26,8 @@ INPUT_COLUMNS = (
     "sop_instance_uid",
     "path",
     "path_token",
+    "file_size",
+    "sha256",
     "transfer_syntax_uid",
     "number_of_frames",
 )
@@ -45,8 +47,7 @@ def load_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> Volum
     """Read and assemble the volume of a series' metadata rows."""
     ordered = sorted(rows, key=lambda r: (r["path"], r.get("sop_instance_uid") or ""))
     readers = [
-        (lambda row=row: read_bytes(readable_path(row, options.key), options.archive_limits))
-        for row in ordered
+        (lambda row=row: read_verified(row, options.key, options.archive_limits)) for row in ordered
     ]
     settings = options.settings
     return build_volume(
