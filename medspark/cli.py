@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from medspark.config import PROFILE_NAMES, Settings, load_settings, with_overrides
 from medspark.dicom.keys import MissingKeyError, PseudonymKey, load_key
 from medspark.logs import setup_logging
@@ -204,14 +206,24 @@ def check_locations(args: argparse.Namespace) -> None:
         raise UsageError(f"DEST ({destination}) and OUT ({out}) overlap: choose a separate DEST.")
 
 
-def _refuse_incremental_output(command: str, out_uri: str) -> None:
+def refuse_foreign_output(command: str, out_uri: str) -> None:
+    """One-shot jobs refuse an `etl` OUT and `etl`/`compact` refuse a one-shot OUT (local OUTs
+    here, before anything is written; `run_etl` checks remote ones)."""
     from medspark.spark.current import state_uri
 
-    state = local_path(state_uri(out_uri))
-    if command in _ONE_SHOT_WRITERS and state is not None and Path(state).exists():
+    root = local_path(out_uri)
+    if root is None:
+        return
+    incremental = Path(local_path(state_uri(out_uri)) or "").exists()
+    one_shot = (Path(root) / "metadata").exists() and not incremental
+    if command in _ONE_SHOT_WRITERS and incremental:
         raise IncompatibleOutputError(
             f"{out_uri} is an incremental output of `medspark etl`; `medspark {command}` would "
             "overwrite its batches. Give it its own OUT."
+        )
+    if command in ("etl", "compact") and one_shot:
+        raise IncompatibleOutputError(
+            f"{out_uri} holds tables from `medspark ingest`; give `medspark {command}` its own OUT."
         )
 
 
@@ -246,7 +258,7 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     check_locations(args)
     if input_uri is not None:
         _check_local_input(input_uri)
-    _refuse_incremental_output(command, out_uri)
+    refuse_foreign_output(command, out_uri)
     require_writable(out_uri)
     hashed = settings.deid.hash_paths and command in (
         "features",
@@ -356,6 +368,15 @@ def _write_report(spark, out_uri: str, show_paths: bool) -> str:
     return write_report(gather(spark, out_uri, show_paths=show_paths))
 
 
+def _one_line(error: ValidationError) -> str:
+    """A validation error as one line: each wrong setting, what is wrong, and the value given."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']} "
+        f"(given: {problem.get('input')!r})"
+        for problem in error.errors()
+    )
+
+
 def demo_input() -> str:
     """The folder of real DICOM test files that pydicom installs (with its deliberate junk)."""
     import pydicom
@@ -394,6 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         EncryptionUnavailableError,
     ) as exc:
         print(f"medspark: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as exc:
+        print(f"medspark: configuration error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, ValueError) as exc:
         print(f"medspark: configuration error: {exc}", file=sys.stderr)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import (
     EncapsulatedPDFStorage,
     ExplicitVRLittleEndian,
@@ -53,8 +55,19 @@ def to_bytes(ds: Dataset, preamble: bytes | None = None) -> bytes:
     buffer = io.BytesIO()
     if preamble is not None:
         ds.preamble = preamble.ljust(128, b"\0")[:128]
+    if ds.file_meta.get("TransferSyntaxUID") == DeflatedImageFrameCompression:
+        return _explicit_little_by_hand(ds)  # pydicom 3.0 will not write this syntax
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def _explicit_little_by_hand(ds: Dataset) -> bytes:
+    fp = DicomBytesIO()
+    fp.write(b"\0" * 128 + b"DICM")
+    write_file_meta_info(fp, ds.file_meta, enforce_standard=True)
+    fp.is_little_endian, fp.is_implicit_VR = True, False
+    write_dataset(fp, ds)
+    return fp.getvalue()
 
 
 def instance(name: str, suffix: str, patient: str) -> bytes:
