@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,16 +29,29 @@ def _text(dataset: Dataset, keyword: str) -> str | None:
     return text if text and len(text) <= _MAX_COLUMN_TEXT else None
 
 
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+_INT32_COLUMNS = frozenset(("Rows", "Columns", "NumberOfFrames", "SamplesPerPixel",
+                            "BitsAllocated", "BitsStored", "PixelRepresentation"))  # fmt: skip
+
+
 def _first_number(dataset: Dataset, keyword: str, kind: Callable[[Any], Any]) -> Any:
+    """The first value as `kind`; None when absent, unparseable or outside the column's type."""
     try:
         value = dataset.get(keyword)
         if value is None or value == "":
             return None
         if isinstance(value, MultiValue):
             value = value[0] if len(value) else None
-        return None if value is None or value == "" else kind(value)
+        number = None if value is None or value == "" else kind(value)
     except Exception:
         return None
+    if isinstance(number, int):
+        low, high = _INT32 if keyword in _INT32_COLUMNS else _INT64
+        return number if low <= number <= high else None
+    if isinstance(number, float) and not math.isfinite(number):
+        return None
+    return number
 
 
 def _numbers(dataset: Dataset, keyword: str) -> list[float] | None:

@@ -64,16 +64,36 @@ def record_batches(
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         prepare_worker()
-        pending: list[Row] = []
+        pending: list[tuple[Row, Row]] = []
         for batch in batches:
             for row in batch.to_pylist():
-                pending.extend(_safe(per_row, row, fallback))
+                pending += [(row, out) for out in _safe(per_row, row, fallback)]
                 if progress is not None:
                     progress.add(1)
                 if len(pending) >= OUTPUT_BATCH_ROWS:
-                    yield pa.RecordBatch.from_pylist(pending, schema=schema)
+                    yield _to_batch(pending, schema, fallback)
                     pending = []
         if pending:
-            yield pa.RecordBatch.from_pylist(pending, schema=schema)
+            yield _to_batch(pending, schema, fallback)
 
     return run
+
+
+def _to_batch(
+    pending: list[tuple[Row, Row]],
+    schema: pa.Schema,
+    fallback: Callable[[Row, Exception], Row],
+) -> pa.RecordBatch:
+    """The output rows as one batch; a row the schema cannot hold becomes its fallback row."""
+    try:
+        return pa.RecordBatch.from_pylist([out for _, out in pending], schema=schema)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        kept = []
+        for row, out in pending:
+            try:
+                pa.RecordBatch.from_pylist([out], schema=schema)
+                kept.append(out)
+            except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+                own = {k: out[k] for k in ("path", "file_size", "sha256") if out.get(k) is not None}
+                kept.append(fallback({**row, **own}, exc))
+        return pa.RecordBatch.from_pylist(kept, schema=schema)
