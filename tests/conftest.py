@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pydicom
@@ -24,6 +25,20 @@ def pydicom_data_files() -> list[Path]:
 
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def required_everywhere() -> bool:
+    """True in CI (and with MEDSPARK_REQUIRE_ALL): a test that cannot run there fails."""
+    return bool(os.environ.get("CI") or os.environ.get("MEDSPARK_REQUIRE_ALL"))
+
+
+def needs(available: bool, what: str) -> None:
+    """Skip when `what` is missing on a developer's machine; fail when it is missing in CI."""
+    if available:
+        return
+    if required_everywhere():
+        pytest.fail(f"{what} is required here (CI or MEDSPARK_REQUIRE_ALL) but missing")
+    pytest.skip(f"{what} is missing")
 
 
 def pydicom_file(name: str) -> Path:

@@ -283,3 +283,14 @@ def test_zip_with_a_corrupt_member_is_accounted(tmp_path):
     rows = list(inspect_file(str(path), len(body), InspectOptions(run_id="t")))
     assert [r["path"].rsplit("!/", 1)[1] for r in rows] == ["ok.dcm", "bad.dcm"]
     assert rows[0]["outcome"] == "metadata" and rows[1]["reason"] == "archive_corrupt"
+
+
+def test_hidden_and_underscore_names_are_listed_at_every_depth(tmp_path):
+    root = tmp_path / "in"
+    names = ["_x", ".x", "_SUCCESS", "a/b/c/.hidden/_deep", "a/b/c/d/e/f/.y", ".dir/_z"]
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    rows = by_key(inspect_tree(root))
+    assert sorted(Path(k).relative_to(root).as_posix() for k in rows) == sorted(names)
+    assert {r["reason"] for r in rows.values()} == {"empty_file"}

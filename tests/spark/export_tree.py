@@ -65,6 +65,18 @@ def build_export(root: Path) -> ExportTree:
     tree.planted["no_preamble"] = odd / "IM 0001"
     tree.planted["no_preamble"].write_bytes(buffer.getvalue()[128:])
 
+    # names Spark's own file index would drop, at the top and deep in worker-walked subtrees
+    hidden = {
+        "hidden_top_underscore": root / "_x",
+        "hidden_top_dot": root / ".x",
+        "hidden_success": root / "pacs" / "_SUCCESS",
+        "hidden_deep": root / "pacs" / "dicomdirtests" / ".hidden" / "deep" / "_IM0001",
+    }
+    for name, path in hidden.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ct if name == "hidden_deep" else b"")
+        tree.planted[name] = path
+
     tree.planted["zip"] = root / "cd-export.zip"
     with zipfile.ZipFile(tree.planted["zip"], "w", zipfile.ZIP_DEFLATED) as archive:
         rt = pydicom.dcmread(pydicom_file("rtplan.dcm"))

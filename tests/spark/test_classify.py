@@ -14,7 +14,7 @@ from medspark.config import FeatureSettings
 from medspark.spark.classify import load_model, predict, train_and_evaluate
 from medspark.spark.features import run_features
 from medspark.spark.ingest import run_ingest
-from tests.conftest import SHARED_DATA, TEST_KEY
+from tests.conftest import SHARED_DATA, TEST_KEY, needs
 from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
@@ -38,8 +38,7 @@ wrap = _wrapper()
 
 @pytest.fixture(scope="module")
 def trained(spark, tmp_path_factory):
-    if not NPZ.is_file():
-        pytest.skip("shared/data/pneumoniamnist is not beside this checkout")
+    needs(NPZ.is_file(), "shared/data/pneumoniamnist")
     root = tmp_path_factory.mktemp("classify")
     labels_file = wrap(NPZ, root, PER_CLASS)
     inputs = root / "images"
@@ -76,6 +75,31 @@ def test_no_patient_is_on_both_sides_of_the_split(trained):
     split = result.metrics["split"]
     assert split["patients_in_both"] == 0
     assert split["test_patients"] > 50 and split["train_patients"] > 200
+
+
+def test_the_split_keeps_every_frame_of_a_patient_on_one_side(spark):
+    """40 patients with 5 frames each: the actual train and test rows, not a count."""
+    from medspark.config import ModelSettings
+    from medspark.spark.classify import _GROUP, split_by_patient
+
+    rows = [(f"P{p:02d}", f"1.2.3.{p}.{f}", 1) for p in range(40) for f in range(5)]
+    frames = spark.createDataFrame(rows, f"{_GROUP} string, sop_instance_uid string, frame int")
+    train, test = split_by_patient(frames, ModelSettings(test_fraction=0.25, folds=3))
+    train_rows = {(r[_GROUP], r["sop_instance_uid"], r["fold"]) for r in train.collect()}
+    test_rows = {(r[_GROUP], r["sop_instance_uid"]) for r in test.collect()}
+    assert len(train_rows) + len(test_rows) == 200
+    train_patients = {patient for patient, _, _ in train_rows}
+    test_patients = {patient for patient, _ in test_rows}
+    assert train_patients.isdisjoint(test_patients)
+    assert train_patients | test_patients == {f"P{p:02d}" for p in range(40)}
+    assert 4 <= len(test_patients) <= 18
+    for patient in test_patients:
+        assert sum(1 for p, _ in test_rows if p == patient) == 5
+    folds = {}
+    for patient, _, fold in train_rows:
+        folds.setdefault(patient, set()).add(fold)
+    assert all(len(f) == 1 for f in folds.values())
+    assert {min(f) for f in folds.values()} <= {0, 1, 2}
 
 
 def test_metrics_and_sidecar_are_written(trained):

@@ -106,3 +106,17 @@ def test_spark_submit_runs_the_ingest_job(tmp_path):
     assert quarantine.column("reason").to_pylist() == ["not_dicom"]
     assert "2 metadata rows, 1 quarantined" in result.stdout
     assert "spark-submit-test-key" not in result.stdout + result.stderr
+
+
+def test_etl_that_quarantined_files_exits_with_its_own_code(spark, tmp_path, monkeypatch):
+    from medspark.cli import EXIT_OK, EXIT_QUARANTINED
+
+    monkeypatch.setenv("MEDSPARK_PSEUDONYM_KEY", "cli-etl-key-0123456789abcdef")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copyfile(pydicom_file("CT_small.dcm"), landing / "ct")
+    (landing / "notes.txt").write_text("not an image\n")
+    out = tmp_path / "out"
+    argv = ["etl", str(landing), str(out), "--settle-seconds", "0"]
+    assert main(argv) == EXIT_QUARANTINED
+    assert main(argv) == EXIT_OK  # nothing new: nothing quarantined by this run

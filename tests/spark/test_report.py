@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medspark.cli import main
-from tests.conftest import PYDICOM_TEST_FILES
+from tests.conftest import PYDICOM_TEST_FILES, needs
 from tests.spark.test_classify import NPZ, wrap
 
 pytestmark = pytest.mark.spark
@@ -24,8 +24,7 @@ ARTIFACTS = Path(
 @pytest.fixture(scope="module")
 def pipeline_run(spark, tmp_path_factory):
     """`medspark pipeline --labels` over pydicom's files and 80 labelled chest X-rays."""
-    if not NPZ.is_file():
-        pytest.skip("shared/data/pneumoniamnist is not beside this checkout")
+    needs(NPZ.is_file(), "shared/data/pneumoniamnist")
     root = tmp_path_factory.mktemp("report")
     labels = wrap(NPZ, root / "xrays", 40)
     shutil.copytree(PYDICOM_TEST_FILES, root / "xrays" / "images" / "pydicom")
@@ -54,9 +53,7 @@ def test_pipeline_writes_the_report_and_prints_its_path(pipeline_run):
 
 def _browser():
     if not Path(CHROMIUM).exists():
-        if os.environ.get("MEDSPARK_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (MEDSPARK_REQUIRE_BROWSER) but not installed")
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        needs(False, "Debian's chromium (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     return sync_playwright()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -78,10 +79,33 @@ def test_archive_members_are_read_back(tmp_path):
     assert missing[0]["reason"] == "unreadable"
 
 
-@pytest.mark.parametrize("window", ["header", "none", "lung", (40.0, 400.0)])
-def test_window_settings(window):
+@pytest.mark.parametrize(
+    "window,expected",
+    [
+        ("header", "auto"),  # CT_small has no window of its own: 0.5-99.5 percentiles
+        ("none", "auto"),
+        ("lung", "preset lung"),
+        ((40.0, 400.0), "explicit 40.0/400.0"),
+    ],
+)
+def test_window_settings(window, expected):
     (row,) = extract(pydicom_file("CT_small.dcm"), window=window)
-    assert row["outcome"] == "features" and row["window"]
+    assert row["outcome"] == "features"
+    assert row["window"] == expected
+
+
+@pytest.mark.parametrize("center,width", [(40.0, 400.0), (-600.0, 1500.0)])
+def test_an_explicit_window_saturates_what_lies_above_it(center, width):
+    """The share of white thumbnail pixels is the share of HU above the window's top,
+    computed here from the stored pixels and the rescale."""
+    import cv2
+
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    hu = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    above = float(np.mean(hu >= center - 0.5 + (width - 1) / 2))
+    (row,) = extract(pydicom_file("CT_small.dcm"), window=(center, width))
+    thumbnail = cv2.imdecode(np.frombuffer(row["thumbnail_png"], np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert float(np.mean(thumbnail == 255)) == pytest.approx(above, abs=0.02)
 
 
 def test_bad_window_is_a_config_error():

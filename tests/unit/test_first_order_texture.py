@@ -10,7 +10,7 @@ from skimage.feature import graycomatrix, graycoprops
 from medspark.imaging.discretise import fixed_bin_number
 from medspark.imaging.first_order import first_order
 from medspark.imaging.texture import glcm_features_of_levels
-from tests.conftest import SHARED_DATA, pydicom_file
+from tests.conftest import SHARED_DATA, needs, pydicom_file
 
 PHANTOM = SHARED_DATA / "ibsi_digital_phantom"
 
@@ -40,9 +40,9 @@ IBSI_FIRST_ORDER = {
 
 @pytest.fixture(scope="module")
 def phantom():
-    nibabel = pytest.importorskip("nibabel")
-    if not (PHANTOM / "image.nii.gz").is_file():
-        pytest.skip("shared/data/ibsi_digital_phantom is not beside this checkout")
+    needs((PHANTOM / "image.nii.gz").is_file(), "shared/data/ibsi_digital_phantom")
+    import nibabel
+
     image = np.asarray(nibabel.load(PHANTOM / "image.nii.gz").dataobj).astype(np.float64)
     mask = np.asarray(nibabel.load(PHANTOM / "mask.nii.gz").dataobj) > 0
     return image, mask
@@ -72,13 +72,8 @@ SKIMAGE_EQUIVALENTS = {
 }
 
 
-@pytest.mark.parametrize("image_name", ["CT_small.dcm", "MR_small.dcm"])
-def test_glcm_matches_scikit_image_on_real_images(image_name):
-    """Whole-image GLCM, four directions averaged, against skimage's graycoprops (rtol 1e-9)."""
-    bins = 16
-    ds = pydicom.dcmread(pydicom_file(image_name))
-    levels = fixed_bin_number(ds.pixel_array.astype(np.float64), bins)
-    ours = glcm_features_of_levels(levels, np.ones(levels.shape, dtype=bool), bins, 1)
+def skimage_glcm(levels: np.ndarray, bins: int) -> dict[str, float]:
+    """scikit-image's GLCM properties of a whole image, four directions averaged, IBSI names."""
     matrix = graycomatrix(
         (levels - 1).astype(np.uint8),
         distances=[1],
@@ -87,23 +82,37 @@ def test_glcm_matches_scikit_image_on_real_images(image_name):
         symmetric=True,
         normed=True,
     )
-    for name, prop in SKIMAGE_EQUIVALENTS.items():
-        theirs = graycoprops(matrix, prop).mean()
-        if prop == "mean":
-            theirs += 1  # skimage counts levels from 0, IBSI from 1
-        assert ours[name] == pytest.approx(theirs, rel=1e-9), name
+    props = {name: graycoprops(matrix, prop).mean() for name, prop in SKIMAGE_EQUIVALENTS.items()}
+    props["glcm_joint_average"] += 1  # skimage counts levels from 0, IBSI from 1
+    return props
+
+
+@pytest.mark.parametrize("image_name", ["CT_small.dcm", "MR_small.dcm"])
+def test_glcm_matches_scikit_image_on_real_images(image_name):
+    """Whole-image GLCM, four directions averaged, against skimage's graycoprops (rtol 1e-9)."""
+    bins = 16
+    ds = pydicom.dcmread(pydicom_file(image_name))
+    levels = fixed_bin_number(ds.pixel_array.astype(np.float64), bins)
+    ours = glcm_features_of_levels(levels, np.ones(levels.shape, dtype=bool), bins, 1)
+    for name, value in skimage_glcm(levels, bins).items():
+        assert ours[name] == pytest.approx(value, rel=1e-9), name
+    matrix = graycomatrix(
+        (levels - 1).astype(np.uint8), [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], bins,
+        symmetric=True, normed=True,
+    )  # fmt: skip
     entropy = -np.nansum(matrix * np.log2(np.where(matrix > 0, matrix, 1)), axis=(0, 1)).mean()
     assert ours["glcm_joint_entropy"] == pytest.approx(entropy, rel=1e-9)
 
 
 def test_glcm_respects_the_mask():
+    """A square mask over the image gives scikit-image's values for the cropped square."""
     levels = real_levels()
     mask = np.zeros(levels.shape, dtype=bool)
     mask[32:96, 32:96] = True
-    inside = glcm_features_of_levels(levels[32:96, 32:96], mask[32:96, 32:96], 16, 1)
     masked = glcm_features_of_levels(levels, mask, 16, 1)
-    for name in inside:
-        assert masked[name] == pytest.approx(inside[name], rel=1e-12)
+    expected = skimage_glcm(levels[32:96, 32:96], 16)
+    for name, value in expected.items():
+        assert masked[name] == pytest.approx(value, rel=1e-9), name
 
 
 def test_constant_image_has_zero_spread():
@@ -113,22 +122,90 @@ def test_constant_image_has_zero_spread():
 
 
 def test_fixed_bin_width_on_the_phantom_reproduces_its_levels(phantom):
-    """The phantom holds integers 1..6: width 1 from the minimum gives back the same levels."""
+    """The phantom holds integers 1..6: width 1 from the minimum gives back the same levels,
+    and the histogram entropy and uniformity are IBSI's (TLU2 1.27, BJ5W 0.512)."""
     from medspark.imaging.discretise import discretise
 
     image, mask = phantom
     np.testing.assert_array_equal(discretise(image[mask], 32, 1.0), image[mask].astype(int))
-    assert first_order(image, mask, bin_width=1.0)["fo_entropy"] == pytest.approx(
-        first_order(image, mask, bins=6)["fo_entropy"]
-    )
+    features = first_order(image, mask, bin_width=1.0)
+    assert features["fo_entropy"] == pytest.approx(1.27, abs=0.005)
+    assert features["fo_uniformity"] == pytest.approx(0.512, abs=0.0005)
 
 
-def test_glcm_by_bin_width_matches_levels_given_directly():
+def test_glcm_by_bin_width_matches_scikit_image_on_levels_computed_here():
     from medspark.imaging.texture import glcm_features
 
-    levels = real_levels(16).astype(np.float64)
-    whole = np.ones(levels.shape, dtype=bool)
-    by_width = glcm_features(levels, whole, bins=99, bin_width=1.0)
-    direct = glcm_features_of_levels(levels.astype(int), whole, int(levels.max()), 1)
-    for name, value in direct.items():
-        assert by_width[name] == pytest.approx(value, rel=1e-12), name
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    values = ds.pixel_array.astype(np.float64)
+    width = 64.0
+    levels = np.floor((values - values.min()) / width).astype(np.int64) + 1  # IBSI 2.7, FBS
+    bins = int(levels.max())
+    by_width = glcm_features(values, np.ones(values.shape, dtype=bool), bins=99, bin_width=width)
+    for name, value in skimage_glcm(levels, bins).items():
+        assert by_width[name] == pytest.approx(value, rel=1e-9), name
+
+
+def reference_rows(family: str, aggregation: str = "") -> dict[str, tuple[str, float, float]]:
+    """ibsi_name -> (ibsi_id, value, tolerance: half a unit of the last digit given)."""
+    import csv
+
+    path = PHANTOM / "reference_values.csv"
+    needs(path.is_file(), "shared/data/ibsi_digital_phantom/reference_values.csv")
+    rows = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["family"] == family and row["aggregation"] == aggregation:
+                text = row["value"]
+                digits = len(text.split(".")[1]) if "." in text else 0
+                rows[row["ibsi_name"]] = (row["ibsi_id"], float(text), 0.5 * 10**-digits)
+    return rows
+
+
+IBSI_GLCM_NAMES = {
+    "cm.joint.max": "joint_max", "cm.joint.avg": "joint_average",
+    "cm.joint.var": "joint_variance", "cm.joint.entr": "joint_entropy",
+    "cm.diff.avg": "difference_average", "cm.diff.var": "difference_variance",
+    "cm.diff.entr": "difference_entropy", "cm.sum.avg": "sum_average",
+    "cm.sum.var": "sum_variance", "cm.sum.entr": "sum_entropy",
+    "cm.energy": "angular_second_moment", "cm.contrast": "contrast",
+    "cm.dissimilarity": "dissimilarity", "cm.inv.diff": "inverse_difference",
+    "cm.inv.diff.norm": "inverse_difference_normalised",
+    "cm.inv.diff.mom": "inverse_difference_moment",
+    "cm.inv.diff.mom.norm": "inverse_difference_moment_normalised",
+    "cm.inv.var": "inverse_variance", "cm.corr": "correlation",
+    "cm.auto.corr": "autocorrelation", "cm.clust.tend": "cluster_tendency",
+    "cm.clust.shade": "cluster_shade", "cm.clust.prom": "cluster_prominence",
+    "cm.info.corr.1": "information_correlation_1", "cm.info.corr.2": "information_correlation_2",
+}  # fmt: skip
+
+
+def test_every_glcm_feature_matches_the_ibsi_2d_averaged_reference(phantom):
+    """Per axial slice of the phantom (its levels 1..6 as they are), then averaged over slices:
+    IBSI's "2D, averaged" aggregation. All 25 reference rows, at the precision given."""
+    image, mask = phantom
+    reference = reference_rows("Grey level co-occurrence based features", "2D, averaged")
+    assert set(reference) == set(IBSI_GLCM_NAMES)
+    per_slice = [
+        glcm_features_of_levels(
+            np.where(mask[:, :, k], image[:, :, k], 1).astype(int), mask[:, :, k], 6, 1
+        )
+        for k in range(image.shape[2])
+        if mask[:, :, k].any()
+    ]
+    wrong = {}
+    for ibsi_name, (ibsi_id, value, tolerance) in reference.items():
+        column = f"glcm_{IBSI_GLCM_NAMES[ibsi_name]}"
+        ours = float(np.mean([features[column] for features in per_slice]))
+        if abs(ours - value) > tolerance + 1e-12:
+            wrong[f"{ibsi_id} {column}"] = (ours, value)
+    assert wrong == {}
+
+
+def test_histogram_entropy_and_uniformity_match_the_ibsi_reference(phantom):
+    image, mask = phantom
+    reference = reference_rows("Intensity histogram features")
+    features = first_order(image, mask, bins=6)
+    for ibsi_name, column in (("ih.entropy", "fo_entropy"), ("ih.uniformity", "fo_uniformity")):
+        _, value, tolerance = reference[ibsi_name]
+        assert features[column] == pytest.approx(value, abs=tolerance + 1e-12), column

@@ -4,7 +4,7 @@ import numpy as np
 import pydicom
 from pydicom.pixels import apply_modality_lut, apply_windowing
 
-from medspark.imaging.intensity import WINDOW_PRESETS, intensities, linear_window
+from medspark.imaging.intensity import intensities
 from tests.conftest import pydicom_file
 
 
@@ -31,14 +31,22 @@ def test_window_matches_pydicom_linear_windowing():
     np.testing.assert_allclose(ours.display, theirs, atol=1e-5)
 
 
+# PS3.3 C.11.2.1.2.1 by hand for the lung window (center -600, width 1500): values at or
+# below -1350 are 0, above 149 are 1, else (x + 600.5) / 1499 + 0.5.
+LUNG_POINTS = {-2000.0: 0.0, -1350.0: 0.0, -1000.0: 0.2334890, -600.0: 0.5003336, 149.0: 1.0}
+
+
 def test_presets_and_explicit_windows():
     ds = ct()
-    lung = intensities(ds.pixel_array, ds, 0, "lung")
-    center, width = WINDOW_PRESETS["lung"]
-    np.testing.assert_allclose(lung.display, linear_window(lung.values, center, width))
-    explicit = intensities(ds.pixel_array, ds, 0, [40, 400])
+    ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    stored = np.array([list(LUNG_POINTS)], dtype=np.int16)
+    for setting in ("lung", [-600, 1500]):
+        rendered = intensities(stored, ds, 0, setting)
+        np.testing.assert_allclose(rendered.display[0], list(LUNG_POINTS.values()), atol=1e-6)
+    assert intensities(stored, ds, 0, "lung").window == "preset lung"
+    explicit = intensities(stored, ds, 0, [40, 400])
     assert explicit.window == "explicit 40.0/400.0"
-    assert explicit.display.min() >= 0.0 and explicit.display.max() <= 1.0
+    np.testing.assert_allclose(explicit.display[0], [0, 0, 0, 0, 109.5 / 399 + 0.5], atol=1e-6)
 
 
 def test_monochrome1_is_inverted_for_display_only():

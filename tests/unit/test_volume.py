@@ -16,7 +16,7 @@ from medspark.volume.describe import describe_volume, otsu_threshold
 from medspark.volume.geometry import NotAVolume
 from medspark.volume.registration import fusion_png, register_images, register_volumes
 from tests import synthetic_series as synth
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, needs
 
 
 def _build(paths, **options) -> Volume:
@@ -37,8 +37,14 @@ def test_shuffled_oblique_series_is_ordered_along_the_normal(series):
     np.testing.assert_array_equal(volume.values, series.volume_hu)
     assert volume.spacing_mm == pytest.approx((synth.SLICE_MM, *synth.PIXEL_MM))
     assert volume.unit == "HU" and volume.problems == []
-    numbers = [pydicom.dcmread(f, stop_before_pixels=True).InstanceNumber for f in files]
-    assert sorted(numbers) != [numbers[i] for i in range(len(numbers))]  # not by number
+    positions = list(volume.order.positions_mm)
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    normal = np.cross(synth.orientation()[:3], synth.orientation()[3:])
+    along = [
+        float(np.dot(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient, normal))
+        for f in files
+    ]
+    assert positions == pytest.approx(sorted(along))  # the files' own positions, in order
 
 
 def test_region_volume_of_a_known_sphere_within_two_percent(series):
@@ -118,10 +124,11 @@ def test_multi_frame_without_geometry_keeps_file_order_and_says_so():
 
 
 def test_ibsi_phantom_written_as_a_series_reads_back_identically(tmp_path):
-    nibabel = pytest.importorskip("nibabel")
+    import nibabel
+
     image = SHARED_DATA / "ibsi_digital_phantom" / "image.nii.gz"
     if not image.is_file():
-        pytest.skip("shared/data/ibsi_digital_phantom is not beside this checkout")
+        needs(False, "shared/data/ibsi_digital_phantom")
     data = np.asarray(nibabel.load(image).dataobj).astype(np.float32)  # (x, y, z)
     slices = np.stack([data[:, :, k].T for k in range(data.shape[2])])  # (z, rows=y, cols=x)
     written = synth_like(tmp_path, slices)
