@@ -41,7 +41,7 @@ def main(path: str) -> int:
         score = killed / total if total else 1.0
         failing += score < TARGET
         print(f"{module:36} {killed:>7} {total:>6} {score:>6.1%}")
-    for module, statuses in sorted(by_module.items()):
+    for _, statuses in sorted(by_module.items()):
         for status, names in sorted(statuses.items()):
             if status not in _KILLED and status != "skipped":
                 for name in names:
