@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install --quiet 'mutmut==3.8.1'
 rm -rf mutants
+MEDSPARK_SHARED_DATA="$(cd .. && pwd)/shared/data"
+export MEDSPARK_SHARED_DATA MEDSPARK_REQUIRE_ALL=1  # the IBSI tests must run, not skip
 .venv/bin/mutmut run --max-children "${MUTATION_WORKERS:-2}" >/dev/null 2>&1 || true
 .venv/bin/mutmut results --all true > mutants/results.txt
 .venv/bin/python benchmarks/mutation_scores.py mutants/results.txt

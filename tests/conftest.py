@@ -24,7 +24,12 @@ def pydicom_data_files() -> list[Path]:
     return sorted(Path(data_store.__file__).parent.joinpath("data").rglob("*.dcm"))
 
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the checkout; MEDSPARK_SHARED_DATA names it when the tests run from a
+# copy elsewhere (mutation testing runs them from mutants/).
+SHARED_DATA = Path(
+    os.environ.get("MEDSPARK_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def required_everywhere() -> bool:

@@ -382,7 +382,7 @@ def _shift_dates(element: DataElement, days: int) -> bool:
     """Shift every value of a DA or DT element; values that do not parse are emptied."""
     if not element.value or days == 0:
         return False
-    values = element.value if isinstance(element.value, (list, tuple)) else [element.value]
+    values = [element.value] if isinstance(element.value, str) else list(element.value)
     shifted = [_shift_one(str(value), element.VR, days) for value in values]
     element.value = shifted if len(shifted) > 1 else shifted[0]
     return True

@@ -209,3 +209,59 @@ def test_histogram_entropy_and_uniformity_match_the_ibsi_reference(phantom):
     for ibsi_name, column in (("ih.entropy", "fo_entropy"), ("ih.uniformity", "fo_uniformity")):
         _, value, tolerance = reference[ibsi_name]
         assert features[column] == pytest.approx(value, abs=tolerance + 1e-12), column
+
+
+@pytest.mark.parametrize("image_name", ["CT_small.dcm", "MR_small.dcm"])
+def test_first_order_matches_scipy_and_numpy_on_real_images(image_name):
+    """Every statistic against an independent computation on a real image's stored values."""
+    from scipy import stats
+
+    x = pydicom.dcmread(pydicom_file(image_name)).pixel_array.astype(np.float64).ravel()
+    ours = first_order(x.reshape(-1, 1), bins=32)
+    p10, p25, p50, p75, p90 = (float(np.quantile(x, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9))
+    inner = x[(x >= p10) & (x <= p90)]
+    counts, _ = np.histogram(x, bins=32, range=(x.min(), x.max()))
+    probabilities = counts[counts > 0] / x.size
+    expected = {
+        "fo_mean": x.mean(),
+        "fo_variance": x.var(),
+        "fo_skewness": stats.skew(x),
+        "fo_kurtosis": stats.kurtosis(x, fisher=True),
+        "fo_median": p50,
+        "fo_minimum": x.min(),
+        "fo_p10": p10,
+        "fo_p90": p90,
+        "fo_maximum": x.max(),
+        "fo_iqr": p75 - p25,
+        "fo_range": np.ptp(x),
+        "fo_mad": np.mean(np.abs(x - x.mean())),
+        "fo_rmad": np.mean(np.abs(inner - inner.mean())),
+        "fo_medad": np.mean(np.abs(x - p50)),
+        "fo_cov": x.std() / x.mean(),
+        "fo_qcod": (p75 - p25) / (p75 + p25),
+        "fo_energy": np.sum(x * x),
+        "fo_rms": np.sqrt(np.mean(x * x)),
+        "fo_entropy": -np.sum(probabilities * np.log2(probabilities)),
+        "fo_uniformity": np.sum(probabilities**2),
+    }
+    assert set(ours) == set(expected)
+    for name, value in expected.items():
+        assert ours[name] == pytest.approx(float(value), rel=1e-9, abs=1e-12), name
+
+
+def test_degenerate_regions():
+    assert first_order(np.zeros((4, 4)), np.zeros((4, 4), dtype=bool)) == {}
+    flat = first_order(np.full((8, 8), 7.0))
+    assert (flat["fo_skewness"], flat["fo_kurtosis"], flat["fo_rmad"]) == (0.0, 0.0, 0.0)
+    assert flat["fo_cov"] == 0.0 and flat["fo_qcod"] == 0.0
+    zeros = first_order(np.zeros((8, 8)))
+    assert zeros["fo_cov"] is None and zeros["fo_qcod"] is None
+    one = first_order(np.array([[1.0, 1.0, 1.0, 1.0]]))
+    assert one["fo_cov"] == 0.0  # a mean of one is an ordinary mean
+    symmetric = first_order(np.array([[-1.0, 1.0, -1.0, 1.0]]))
+    assert symmetric["fo_cov"] is None and symmetric["fo_qcod"] is None
+    assert symmetric["fo_skewness"] == 0.0 and symmetric["fo_kurtosis"] == pytest.approx(-2.0)
+    small = first_order(np.array([[0.0, 0.5, 0.5, 1.0]]))  # variance below one
+    assert small["fo_skewness"] == pytest.approx(0.0) and small["fo_kurtosis"] == pytest.approx(
+        -1.0
+    )
