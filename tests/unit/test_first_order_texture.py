@@ -197,7 +197,7 @@ def test_every_glcm_feature_matches_the_ibsi_2d_averaged_reference(phantom):
     for ibsi_name, (ibsi_id, value, tolerance) in reference.items():
         column = f"glcm_{IBSI_GLCM_NAMES[ibsi_name]}"
         ours = float(np.mean([features[column] for features in per_slice]))
-        if abs(ours - value) > tolerance + 1e-12:
+        if not abs(ours - value) <= tolerance + 1e-12:  # written so that NaN fails too
             wrong[f"{ibsi_id} {column}"] = (ours, value)
     assert wrong == {}
 
@@ -265,3 +265,12 @@ def test_degenerate_regions():
     assert small["fo_skewness"] == pytest.approx(0.0) and small["fo_kurtosis"] == pytest.approx(
         -1.0
     )
+
+
+def test_glcm_of_a_flat_region_is_finite():
+    """One grey level: no spread, so correlation and information correlation are 0, not NaN."""
+    flat = glcm_features_of_levels(np.full((6, 6), 3), np.ones((6, 6), dtype=bool), 4, 1)
+    assert all(np.isfinite(v) for v in flat.values())
+    assert flat["glcm_correlation"] == 0.0 and flat["glcm_information_correlation_1"] == 0.0
+    assert flat["glcm_joint_max"] == 1.0 and flat["glcm_contrast"] == 0.0
+    assert flat["glcm_sum_average"] == 6.0 and flat["glcm_difference_average"] == 0.0
