@@ -269,28 +269,25 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     )
     needs_key = input_uri is not None or labels is not None or command == "export" or hashed
     key = _key(settings, throwaway) if needs_key else None
-    if command in ("etl", "compact"):
-        with RunLock(out_uri):
-            spark = build_session(settings, f"medspark {command}")
-            return _incremental(spark, args, settings, key)
-    if command == "report":
+    if command == "report":  # reads only: it may run beside a job that holds the lock
         spark = build_session(settings, f"medspark {command}")
         print(f"report: {_write_report(spark, out_uri, args.show_paths)}")
         return EXIT_OK
     with RunLock(out_uri):
-        return _one_shot(args, settings, key)
+        spark = build_session(settings, f"medspark {command}")
+        if command in ("etl", "compact"):
+            return _incremental(spark, args, settings, key)
+        return _one_shot(spark, args, settings, key)
 
 
-def _one_shot(args: argparse.Namespace, settings: Settings, key: PseudonymKey | None) -> int:
+def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: PseudonymKey | None) -> int:
     from medspark.spark.classify import predict, train_and_evaluate
     from medspark.spark.features import run_features
     from medspark.spark.ingest import run_ingest
-    from medspark.spark.session import build_session
 
     command, out_uri = args.command, args.out
     input_uri = getattr(args, "input", None)
     labels = getattr(args, "labels", None)
-    spark = build_session(settings, f"medspark {command}")
     if command == "volumes":
         from medspark.spark.volumes import run_volumes
 
