@@ -26,17 +26,20 @@ def first_order(
         return {}
     mean = x.mean()
     deviation = x - mean
-    m2 = float(np.mean(deviation**2))
+    squared = deviation * deviation  # products, not `**`: numpy's pow is several times slower
+    m2 = float(np.mean(squared))
+    m3 = float(np.mean(squared * deviation))
+    m4 = float(np.mean(squared * squared))
     p10, p25, median, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
     inner = x[(x >= p10) & (x <= p90)]
-    energy = float(np.sum(x**2))
+    energy = float(np.dot(x, x))
     counts = np.bincount(discretise(x, bins, bin_width) - 1).astype(np.float64)
     probabilities = counts[counts > 0] / x.size
     return {
         "fo_mean": float(mean),
         "fo_variance": m2,
-        "fo_skewness": float(np.mean(deviation**3) / m2**1.5) if m2 > 0 else 0.0,
-        "fo_kurtosis": float(np.mean(deviation**4) / m2**2 - 3.0) if m2 > 0 else 0.0,
+        "fo_skewness": m3 / m2**1.5 if m2 > 0 else 0.0,
+        "fo_kurtosis": m4 / (m2 * m2) - 3.0 if m2 > 0 else 0.0,
         "fo_median": float(median),
         "fo_minimum": float(x.min()),
         "fo_p10": float(p10),
