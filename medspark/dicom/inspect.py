@@ -198,18 +198,6 @@ def _instance_record(
 
 
 def _expand_archive(source: Source, kind: ContentKind, options: InspectOptions) -> Iterator[Record]:
-    if source.depth >= options.archive_max_depth:
-        yield _quarantine(
-            source.path,
-            source.size,
-            None,
-            Rejection(
-                Stage.ARCHIVE,
-                Reason.ARCHIVE_TOO_DEEP,
-                f"archive nested deeper than the configured {options.archive_max_depth} levels.",
-            ),
-        )
-        return
     try:
         for member in archive_members(source, kind, options.archive_limits):
             if isinstance(member, Source):

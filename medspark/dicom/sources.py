@@ -80,6 +80,13 @@ def _archive(reason: Reason, detail: str) -> Rejection:
     return Rejection(Stage.ARCHIVE, reason, detail)
 
 
+def _too_deep(limits: ArchiveLimits) -> Rejection:
+    return _archive(
+        Reason.ARCHIVE_TOO_DEEP,
+        f"archive nested deeper than the configured {limits.max_depth} levels.",
+    )
+
+
 def _read_head(reader: BinaryIO) -> bytes:
     head = b""
     while len(head) < HEAD_BYTES and (chunk := reader.read(HEAD_BYTES - len(head))):
@@ -106,7 +113,8 @@ def _member(
     parent: Source, path: str, declared: int, reader: BinaryIO, limits: ArchiveLimits
 ) -> Member:
     """Sniff a member's stream, and inflate it only when it may be DICOM or an archive."""
-    budget = parent.budget or limits.new_budget()
+    budget = parent.budget
+    assert budget is not None, "archive_members gives every archive its budget"
     head = _read_head(reader)
     kind = sniff(head)
     if kind == ContentKind.EMPTY:
@@ -114,14 +122,7 @@ def _member(
     if kind == ContentKind.OTHER:
         return path, declared, Rejection(Stage.CATALOG, Reason.NOT_DICOM, describe_non_dicom(head))
     if kind in (ContentKind.ZIP, ContentKind.GZIP) and parent.depth + 1 >= limits.max_depth:
-        return (
-            path,
-            declared,
-            _archive(
-                Reason.ARCHIVE_TOO_DEEP,
-                f"archive nested deeper than the configured {limits.max_depth} levels.",
-            ),
-        )
+        return path, declared, _too_deep(limits)
     limit = min(limits.member_limit_bytes, budget.remaining)
     try:
         spooled = _spool(head, reader, limit, limits.in_memory_limit_bytes)
@@ -141,10 +142,9 @@ def _member(
             declared,
             _archive(Reason.ARCHIVE_MEMBER_TOO_LARGE, "member inflates past the configured limit."),
         )
-    spooled.seek(0, io.SEEK_END)
-    size = spooled.tell()
-    budget.remaining -= size
-    return _buffered_source(path, spooled, parent.depth + 1, budget)
+    member = _buffered_source(path, spooled, parent.depth + 1, budget)
+    budget.remaining -= member.size
+    return member
 
 
 def _is_folder_entry(info: zipfile.ZipInfo) -> bool:
@@ -217,8 +217,10 @@ def _gzip_member(source: Source, limits: ArchiveLimits) -> Iterator[Member]:
 def archive_members(source: Source, kind: ContentKind, limits: ArchiveLimits) -> Iterator[Member]:
     """Each member of a zip or gzip archive as a Source, or (key, size, Rejection) if set aside.
 
-    Raises Rejection when the archive as a whole cannot be read.
+    Raises Rejection when the archive as a whole cannot be read, or lies deeper than allowed.
     """
+    if source.depth >= limits.max_depth:
+        raise _too_deep(limits)
     if source.budget is None:
         source.budget = limits.new_budget()
     if kind == ContentKind.GZIP:
