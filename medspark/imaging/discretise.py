@@ -14,16 +14,26 @@ def fixed_bin_number(values: np.ndarray, bins: int) -> np.ndarray:
     return np.minimum(levels, bins)
 
 
-def discretise(values: np.ndarray, bins: int, bin_width: float | None = None) -> np.ndarray:
-    """Levels from 1: by fixed bin width when one is given, else by fixed bin number."""
+def discretise(
+    values: np.ndarray,
+    bins: int,
+    bin_width: float | None = None,
+    lower_bound: float | None = None,
+) -> np.ndarray:
+    """Levels from 1: by fixed bin width from `lower_bound` when a width is given, else by
+    fixed bin number."""
     if bin_width:
-        return fixed_bin_width(values, bin_width)
+        return fixed_bin_width(values, bin_width, lower_bound)
     return fixed_bin_number(values, bins)
 
 
 def fixed_bin_width(
     values: np.ndarray, width: float, lower_bound: float | None = None
 ) -> np.ndarray:
-    """Levels 1..: floor((x - lower) / width) + 1, with lower the minimum unless given."""
+    """Levels 1..: floor((x - lower) / width) + 1, with lower the minimum unless given.
+
+    With a fixed lower bound (IBSI 2.7) one value gets the same level in every image; values
+    below the bound fall in level 1.
+    """
     lower = float(np.min(values)) if lower_bound is None else lower_bound
-    return np.floor((values - lower) / width).astype(np.int64) + 1
+    return np.maximum(np.floor((values - lower) / width).astype(np.int64) + 1, 1)

@@ -90,7 +90,9 @@ def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
         "height": int(frame.values.shape[0]),
         "width": int(frame.values.shape[1]),
         "pixel_spacing_mm": list(frame.spacing) if frame.spacing else None,
-        **first_order(frame.values, region, settings.bins, settings.bin_width),
+        **first_order(
+            frame.values, region, settings.bins, settings.bin_width, settings.bin_lower_bound
+        ),
         **shape_features(mask, frame.spacing),
         **edge_features(display8),
         **hu_moment_features(display8),
@@ -98,7 +100,12 @@ def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
     if settings.texture:
         record.update(
             glcm_features(
-                frame.values, region, settings.bins, settings.glcm_distance, settings.bin_width
+                frame.values,
+                region,
+                settings.bins,
+                settings.glcm_distance,
+                settings.bin_width,
+                settings.bin_lower_bound,
             )
         )
     if settings.keypoints:

@@ -16,10 +16,12 @@ def first_order(
     mask: np.ndarray | None = None,
     bins: int = 32,
     bin_width: float | None = None,
+    lower_bound: float | None = None,
 ) -> dict:
     """`fo_*` features of the masked values (the whole array when mask is None).
 
-    Entropy and uniformity use the histogram of the values discretised by `bins` or `bin_width`.
+    Entropy and uniformity use the histogram of the values discretised by `bins` or by
+    `bin_width` from `lower_bound`.
     """
     x = (values[mask] if mask is not None else values.ravel()).astype(np.float64)
     if x.size == 0:
@@ -33,7 +35,7 @@ def first_order(
     p10, p25, median, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
     inner = x[(x >= p10) & (x <= p90)]
     energy = float(np.dot(x, x))
-    counts = np.bincount(discretise(x, bins, bin_width) - 1).astype(np.float64)
+    counts = np.bincount(discretise(x, bins, bin_width, lower_bound) - 1).astype(np.float64)
     probabilities = counts[counts > 0] / x.size
     return {
         "fo_mean": float(mean),

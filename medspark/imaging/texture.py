@@ -121,12 +121,14 @@ def glcm_features(
     bins: int = 32,
     distance: int = 1,
     bin_width: float | None = None,
+    lower_bound: float | None = None,
 ) -> dict[str, float]:
-    """`glcm_*` features of a 2D image, discretised inside the mask by bin number or width."""
+    """`glcm_*` features of a 2D image, discretised inside the mask by bin number, or by bin
+    width from `lower_bound`."""
     if mask is None:
         mask = np.ones(values.shape, dtype=bool)
     if not mask.any():
         return {}
     levels = np.ones(values.shape, dtype=np.int64)
-    levels[mask] = discretise(values[mask], bins, bin_width)
+    levels[mask] = discretise(values[mask], bins, bin_width, lower_bound)
     return glcm_features_of_levels(levels, mask, int(levels[mask].max()), distance)

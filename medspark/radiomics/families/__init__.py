@@ -1,0 +1,1 @@
+"""One module per IBSI feature family; `medspark.radiomics.catalogue` lists them."""
