@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     volumes.add_argument("out")
     _common(volumes)
 
+    radiomics = commands.add_parser(
+        "radiomics",
+        help="IBSI features of the SEG / RTSTRUCT regions in OUT/metadata -> OUT/roi_features",
+    )
+    radiomics.add_argument("out")
+    _common(radiomics)
+
     register = commands.add_parser(
         "register", help="rigidly align two series (or two instances) and write a fusion PNG"
     )
@@ -266,8 +273,12 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
         "demo",
         "volumes",
         "register",
+        "radiomics",
     )
-    needs_key = input_uri is not None or labels is not None or command == "export" or hashed
+    regions = command == "radiomics" and settings.deid.enabled
+    needs_key = (
+        input_uri is not None or labels is not None or command == "export" or hashed or regions
+    )
     key = _key(settings, throwaway) if needs_key else None
     if command == "report":  # reads only: it may run beside a job that holds the lock
         spark = build_session(settings, f"medspark {command}")
@@ -284,6 +295,7 @@ def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: Pseudony
     from medspark.spark.classify import predict, train_and_evaluate
     from medspark.spark.features import run_features
     from medspark.spark.ingest import run_ingest
+    from medspark.spark.radiomics import holds_regions, run_radiomics
 
     command, out_uri = args.command, args.out
     input_uri = getattr(args, "input", None)
@@ -298,6 +310,9 @@ def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: Pseudony
             + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items()))
             + f"\ntable: {out_uri}/volumes\nsummary: {result.summary_uri}"
         )
+        return EXIT_OK
+    if command == "radiomics":
+        _print_radiomics(run_radiomics(spark, settings, out_uri, key), out_uri)
         return EXIT_OK
     if command == "register":
         from medspark.spark.registration import run_registration
@@ -315,6 +330,8 @@ def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: Pseudony
         _print_ingest(run_ingest(spark, settings, input_uri, out_uri, key), out_uri)
     if command in ("features", "pipeline", "demo"):
         _print_features(run_features(spark, settings, out_uri, key=key), out_uri)
+    if command in ("pipeline", "demo") and holds_regions(spark, out_uri):
+        _print_radiomics(run_radiomics(spark, settings, out_uri, key), out_uri)
     model_dir = getattr(args, "model", None) or f"{out_uri.rstrip('/')}/model"
     if labels is not None:
         result = train_and_evaluate(spark, settings, out_uri, labels, model_dir, key)
@@ -330,6 +347,16 @@ def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: Pseudony
     if command in ("pipeline", "demo"):
         print(f"report: {_write_report(spark, out_uri, show_paths=False)}")
     return EXIT_OK
+
+
+def _print_radiomics(result, out_uri: str) -> None:
+    counts = result.summary["counts"]
+    print(
+        f"radiomics {result.run_id}: {counts['regions']} regions described, "
+        f"{counts['quarantined']} set aside"
+        + (f" ({counts['quarantined_by_reason']})" if counts["quarantined"] else "")
+        + f"\ntable: {out_uri}/roi_features\nsummary: {result.summary_uri}"
+    )
 
 
 def _incremental(spark, args: argparse.Namespace, settings: Settings, key) -> int:

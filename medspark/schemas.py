@@ -235,6 +235,48 @@ VOLUMES = TableSpec(
     ),
 )
 
+
+def _roi_features() -> TableSpec:
+    from medspark.radiomics.catalogue import feature_fields
+
+    return TableSpec(
+        "roi_features",
+        1,
+        ("segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "aggregation"),
+        pa.schema(
+            [
+                _f("segmentation_sop_instance_uid", pa.string(), True, "the SEG or RTSTRUCT"),
+                _f("roi_number", pa.int32(), False, "segment or ROI number; 0 for otsu"),
+                _f("roi_label", pa.string(), True, "segment label or ROI name, de-identified"),
+                _f("roi_source", pa.string(), False, "seg, rtstruct or otsu"),
+                _f("series_instance_uid", pa.string(), False, "the image series described"),
+                _f("study_instance_uid", pa.string()),
+                _f("patient_id", pa.string()),
+                _f("modality", pa.string()),
+                _f("aggregation", pa.string(), False, "IBSI aggregation; 3d for families without"),
+                _f("voxel_count", pa.int64(), False, "voxels of the region after resampling"),
+                _f("volume_mm3", pa.float64(), False, "voxel count x voxel volume"),
+                _f("intensity_voxel_count", pa.int64(), False, "voxels after re-segmentation"),
+                _f("grey_levels", pa.int32(), False, "number of discretised grey levels"),
+                _f("resample_mm", pa.list_(pa.float64()), True, "[x, y, z]; null: image grid"),
+                _f("interpolation", pa.string()),
+                _f("resegment_low", pa.float64()),
+                _f("resegment_high", pa.float64()),
+                _f("discretisation", pa.string(), False, "fixed_bin_number or fixed_bin_width"),
+                _f("bins", pa.int32()),
+                _f("bin_width", pa.float64()),
+                _f("lower_bound", pa.float64(), True, "first bin's lower edge; null: ROI min"),
+                _f("glcm_distance", pa.int32(), False),
+                _f("problems", pa.list_(pa.string()), True, "what the series build noted"),
+                *feature_fields(),
+                *_RUN_FIELDS,
+            ]
+        ),
+    )
+
+
+ROI_FEATURES = _roi_features()
+
 AUDIT = TableSpec(
     "audit",
     1,

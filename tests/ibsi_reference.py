@@ -41,6 +41,7 @@ ID_EXCEPTIONS = {("ih_p10", "1PR8"), ("ih_p90", "GPMT")}
 class ReferenceRow:
     family: str
     column: str
+    ibsi_name: str
     ibsi_id: str
     column_ibsi_id: str
     aggregation: str
@@ -76,6 +77,7 @@ def reference_rows(path: Path) -> list[ReferenceRow]:
                 ReferenceRow(
                     key,
                     family.column(feature),
+                    row["ibsi_name"],
                     row["ibsi_id"],
                     feature.ibsi_id,
                     AGGREGATIONS[row["aggregation"]],

@@ -13,7 +13,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.pixels import iter_pixels
-from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
 from medspark.dicom.reasons import Reason, Rejection, Stage
 
@@ -154,12 +154,71 @@ def _classify(exc: Exception, transfer_syntax: str) -> Rejection:
     )
 
 
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def rle_header(header: bytes) -> list[int]:
+    """Segment offsets from an RLE frame's 64-byte header (PS3.5 G.5)."""
+    values = np.frombuffer(header[:64].ljust(64, b"\0"), dtype="<u4")
+    count = int(values[0])
+    if not 1 <= count <= 15:
+        raise ValueError(f"RLE header declares {count} segments")
+    return [int(v) for v in values[1 : count + 1]]
+
+
+def rle_segment(data: bytes) -> bytearray:
+    """One PackBits-decoded RLE segment (PS3.5 G.3.2)."""
+    out = bytearray()
+    position, end = 0, len(data)
+    while position < end:
+        control = data[position]
+        position += 1
+        if control < 128:
+            out += data[position : position + control + 1]
+            position += control + 1
+        elif control > 128:
+            if position < end:
+                out += bytes((data[position],)) * (257 - control)
+            position += 1
+    return out
+
+
+def rle_one_bit_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[np.ndarray]:
+    """The frames of a one-bit RLE image (segmentations), which pydicom 3.0 cannot decode.
+
+    A decoded segment holds either the frame bit-packed (least significant bit first) or one
+    byte per pixel; both occur in the wild and are told apart by their length.
+    """
+    rows, columns = int(dataset.Rows), int(dataset.Columns)
+    pixels = rows * columns
+    frames = list(generate_frames(dataset.PixelData, number_of_frames=frame_count(dataset)))
+    for index in indices:
+        encoded = frames[index]
+        offsets = rle_header(encoded[:64])
+        if len(offsets) != 1:
+            raise ValueError(f"one-bit RLE frame with {len(offsets)} segments")
+        decoded = np.frombuffer(bytes(rle_segment(encoded[offsets[0] :])), dtype=np.uint8)
+        if decoded.size >= pixels:
+            yield (decoded[:pixels] != 0).astype(np.uint8).reshape(rows, columns)
+        elif decoded.size * 8 >= pixels:
+            bits = np.unpackbits(decoded, bitorder="little")[:pixels]
+            yield bits.reshape(rows, columns)
+        else:
+            raise ValueError("less than expected: the RLE segment is shorter than the frame")
+
+
 def iter_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
-    """(0-based index, array) for each selected frame, as pydicom returns it (RGB for colour)."""
+    """(0-based index, array) for each selected frame, as pydicom returns it (RGB for colour).
+
+    Float and double-float pixel data (parametric maps) come back as float arrays.
+    """
     transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", ""))
-    if "PixelData" not in dataset:
-        raise decode_rejection(Reason.DECODE_FAILED, "the instance has no Pixel Data element.")
+    if not any(keyword in dataset for keyword in PIXEL_KEYWORDS):
+        raise decode_rejection(Reason.DECODE_FAILED, "the instance has no pixel data element.")
     try:
+        if transfer_syntax == RLELossless and int(dataset.get("BitsAllocated") or 0) == 1:
+            yield from zip(indices, rle_one_bit_frames(dataset, indices), strict=True)
+            return
         source = (
             _inflate_frames(dataset)
             if transfer_syntax == DEFLATED_IMAGE_FRAME_COMPRESSION

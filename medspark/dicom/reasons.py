@@ -14,6 +14,7 @@ class Stage(StrEnum):
     HEADER = "header"
     DEDUPLICATE = "deduplicate"
     DECODE = "decode"
+    RADIOMICS = "radiomics"
 
 
 class Reason(StrEnum):

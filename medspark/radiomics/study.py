@@ -1,0 +1,281 @@
+"""One study's metadata rows -> roi_features rows and radiomics quarantine rows (no Spark).
+
+Region objects (SEG, RTSTRUCT) are read again from the input, de-identified with the run's
+policy (so their references carry the same pseudonymous UIDs as OUT/metadata, and their labels
+no more than the metadata shows), matched to an image series by the references they hold, then
+placed on that series' grid by geometry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from medspark.config import RadiomicsSettings
+from medspark.dicom.deid import DeidPolicy, deidentify
+from medspark.dicom.pixels import read_image_dataset
+from medspark.dicom.reasons import Rejection, Stage
+from medspark.dicom.sources import read_verified
+from medspark.radiomics.describe import describe_region, settings_columns
+from medspark.radiomics.processing import RegionRejected, prepare_region
+from medspark.radiomics.segmentation import place_segment, read_segmentation
+from medspark.radiomics.series_grid import SeriesGrid, grid_of
+from medspark.radiomics.structure_set import rasterise, read_structure_set
+from medspark.volume.build import Volume, VolumeTooLarge
+from medspark.volume.describe import region_mask
+from medspark.volume.geometry import NotAVolume
+from medspark.volume.series import VolumeOptions, load_series
+
+REGION_MODALITIES = {"SEG": "seg", "RTSTRUCT": "rtstruct"}
+SERIES_COLUMNS = (
+    "series_instance_uid",
+    "study_instance_uid",
+    "patient_id",
+    "modality",
+)
+INPUT_COLUMNS = (
+    *SERIES_COLUMNS,
+    "frame_of_reference_uid",
+    "sop_instance_uid",
+    "path",
+    "path_token",
+    "file_size",
+    "sha256",
+    "transfer_syntax_uid",
+    "number_of_frames",
+    "has_pixel_data",
+)
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RadiomicsOptions:
+    """What the per-study core needs besides its rows."""
+
+    run_id: str
+    settings: RadiomicsSettings
+    volume: VolumeOptions
+    deid: DeidPolicy | None = None
+
+
+@dataclass
+class _Series:
+    rows: list[Row]
+    grid: SeriesGrid | None = None
+    volume: Volume | None = None
+    failure: RegionRejected | None = None
+
+
+def _load(series: _Series, options: RadiomicsOptions) -> tuple[Volume, SeriesGrid]:
+    if series.failure is None and series.volume is None:
+        try:
+            volume = load_series(series.rows, options.volume)
+            series.grid, series.volume = grid_of(volume), volume
+        except RegionRejected as exc:
+            series.failure = exc
+        except Rejection as exc:
+            series.failure = RegionRejected(str(exc.reason), f"the series: {exc.detail}")
+        except VolumeTooLarge as exc:
+            series.failure = RegionRejected("roi_series_too_large", str(exc))
+        except NotAVolume as exc:
+            series.failure = RegionRejected("roi_geometry_mismatch", f"the series: {exc}")
+    if series.failure is not None:
+        raise series.failure
+    return series.volume, series.grid
+
+
+def _candidates(references, frame_of_reference, series: dict[str, _Series]) -> list[str]:
+    """Series the object references by series UID, else by instance, else by frame of
+    reference (then geometry decides); never by file order."""
+    by_series = [uid for uid in references[0] if uid in series]
+    if by_series:
+        return by_series
+    by_instance = [
+        uid
+        for uid, s in series.items()
+        if references[1] & {r.get("sop_instance_uid") for r in s.rows}
+    ]
+    if by_instance:
+        return by_instance
+    if references[0] or references[1]:
+        return []
+    return [
+        uid
+        for uid, s in series.items()
+        if frame_of_reference and s.rows[0].get("frame_of_reference_uid") in frame_of_reference
+    ]
+
+
+def _quarantine(row: Row, reason: str, detail: str, run_id: str, now) -> Row:
+    return {
+        "path": row.get("path"),
+        "file_size": row.get("file_size"),
+        "sha256": row.get("sha256"),
+        "stage": str(Stage.RADIOMICS),
+        "reason": reason,
+        "detail": detail,
+        "run_id": run_id,
+        "processed_at": now,
+    }
+
+
+def _feature_rows(
+    volume: Volume,
+    grid: SeriesGrid,
+    mask: np.ndarray,
+    identity: Row,
+    options: RadiomicsOptions,
+    now,
+) -> list[Row]:
+    region = prepare_region(volume.values, mask, grid.spacing, options.settings)
+    common = {
+        **identity,
+        **settings_columns(options.settings),
+        "voxel_count": int(region.morphology_mask.sum()),
+        "volume_mm3": float(region.morphology_mask.sum()) * region.voxel_volume,
+        "intensity_voxel_count": int(region.intensity_mask.sum()),
+        "grey_levels": int(region.n_levels),
+        "problems": list(volume.problems),
+        "run_id": options.run_id,
+        "processed_at": now,
+    }
+    return [
+        {**common, "aggregation": aggregation, **values}
+        for aggregation, values in describe_region(region, options.settings).items()
+    ]
+
+
+def _regions_of(dataset, source: str) -> tuple[Any, list[tuple[int, str, Callable]]]:
+    """(references, frame of reference, [(number, label, mask on a grid)]) of a region object."""
+    if source == "seg":
+        seg = read_segmentation(dataset)
+        regions = [
+            (n, s.label or f"segment {n}", lambda g, s=s: place_segment(s, seg, g))
+            for n, s in sorted(seg.segments.items())
+        ]
+        frames = {seg.frame_of_reference} if seg.frame_of_reference else set()
+        return (seg.referenced_series, seg.referenced_instances), frames, regions
+    structure = read_structure_set(dataset)
+    regions = [
+        (n, roi.name or f"ROI {n}", lambda g, roi=roi: rasterise(roi, g))
+        for n, roi in sorted(structure.rois.items())
+    ]
+    return (
+        (structure.referenced_series, structure.referenced_instances),
+        structure.frames_of_reference,
+        regions,
+    )
+
+
+def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list[Row], list[Row]]:
+    """roi_features rows and quarantine rows of one study; problems are recorded, not raised."""
+    now = dt.datetime.now(dt.UTC)
+    settings = options.settings
+    by_series: dict[str, list[Row]] = defaultdict(list)
+    region_rows: list[tuple[str, Row]] = []
+    for row in rows:
+        source = REGION_MODALITIES.get(str(row.get("modality") or ""))
+        if source is not None:
+            if source in settings.roi_sources:
+                region_rows.append((source, row))
+        elif row.get("has_pixel_data") and row.get("series_instance_uid"):
+            by_series[row["series_instance_uid"]].append(row)
+    series = {uid: _Series(sorted(r, key=lambda x: x["path"])) for uid, r in by_series.items()}
+    described, quarantined = [], []
+    with_regions: set[str] = set()
+    for source, row in sorted(region_rows, key=lambda item: item[1]["path"]):
+        try:
+            dataset = read_image_dataset(
+                read_verified(
+                    row, options.volume.key, options.volume.archive_limits, Stage.RADIOMICS
+                ),
+                row.get("transfer_syntax_uid"),
+            )
+            if options.deid is not None:
+                deidentify(dataset, options.deid)
+            references, frames, regions = _regions_of(dataset, source)
+        except (RegionRejected, Rejection) as exc:
+            quarantined.append(_quarantine(row, str(exc.reason), exc.detail, options.run_id, now))
+            continue
+        except Exception as exc:  # one malformed object must not lose the study's others
+            quarantined.append(
+                _quarantine(row, "internal_error", type(exc).__name__, options.run_id, now)
+            )
+            continue
+        candidates = _candidates(references, frames, series)
+        if not candidates:
+            quarantined.append(
+                _quarantine(
+                    row,
+                    "roi_reference_missing",
+                    "the series the regions were drawn on is not in OUT/metadata",
+                    options.run_id,
+                    now,
+                )
+            )
+            continue
+        if not regions:
+            quarantined.append(
+                _quarantine(row, "roi_empty", "the object holds no region", options.run_id, now)
+            )
+        for number, label, place in regions:
+            failure: RegionRejected | None = None
+            for uid in candidates:
+                try:
+                    volume, grid = _load(series[uid], options)
+                    mask = place(grid)
+                    identity = {name: series[uid].rows[0].get(name) for name in SERIES_COLUMNS} | {
+                        "segmentation_sop_instance_uid": row.get("sop_instance_uid"),
+                        "roi_number": number,
+                        "roi_label": label,
+                        "roi_source": source,
+                    }
+                    described += _feature_rows(volume, grid, mask, identity, options, now)
+                    with_regions.add(uid)
+                    failure = None
+                    break
+                except RegionRejected as exc:
+                    failure = failure or exc
+                except Exception as exc:
+                    failure = failure or RegionRejected("internal_error", type(exc).__name__)
+            if failure is not None:
+                quarantined.append(
+                    _quarantine(
+                        row,
+                        failure.reason,
+                        f"{source} region {number}: {failure.detail}",
+                        options.run_id,
+                        now,
+                    )
+                )
+    if "otsu" in settings.roi_sources:
+        for uid in sorted(set(series) - with_regions):
+            frames = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series[uid].rows)
+            if frames < 2:
+                continue
+            try:
+                volume, grid = _load(series[uid], options)
+                mask, _ = region_mask(volume.values, "otsu", True)
+                identity = {name: series[uid].rows[0].get(name) for name in SERIES_COLUMNS} | {
+                    "segmentation_sop_instance_uid": None,
+                    "roi_number": 0,
+                    "roi_label": "otsu",
+                    "roi_source": "otsu",
+                }
+                described += _feature_rows(volume, grid, mask, identity, options, now)
+            except RegionRejected as exc:
+                quarantined.append(
+                    _quarantine(
+                        series[uid].rows[0],
+                        exc.reason,
+                        f"otsu region: {exc.detail}",
+                        options.run_id,
+                        now,
+                    )
+                )
+    return described, quarantined

@@ -1,0 +1,183 @@
+"""The radiomics job: OUT/metadata grouped by study -> OUT/roi_features and radiomics quarantine.
+
+One task describes one study: its image series and the SEG / RTSTRUCT objects drawn on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructField, StructType
+
+from medspark.config import Settings
+from medspark.dicom.deid import policy_from_settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.reasons import Stage
+from medspark.radiomics.study import (
+    INPUT_COLUMNS,
+    REGION_MODALITIES,
+    RadiomicsOptions,
+    describe_study,
+)
+from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
+from medspark.spark.arrow_map import prepare_worker
+from medspark.spark.encryption import write_options
+from medspark.spark.features import archive_limits, held_back
+from medspark.spark.tables import delete_path, read_table
+from medspark.storage import join_uri
+from medspark.volume.series import VolumeOptions
+
+log = logging.getLogger("medspark.radiomics")
+
+_QUARANTINE_ONLY = ("stage", "reason", "detail", "path", "file_size", "sha256")
+RECORDS = pa.schema(
+    [
+        *(f.with_nullable(True) for f in ROI_FEATURES.schema),
+        *(f.with_nullable(True) for f in QUARANTINE.schema if f.name in _QUARANTINE_ONLY),
+        pa.field("outcome", pa.string(), nullable=False),
+    ]
+)
+
+
+def spark_schema(schema: pa.Schema) -> StructType:
+    """The Spark schema of an Arrow schema, field metadata (IBSI ids) kept."""
+    converted = from_arrow_schema(schema)
+    return StructType(
+        [
+            StructField(
+                field.name,
+                field.dataType,
+                field.nullable,
+                {
+                    k.decode(): v.decode()
+                    for k, v in (schema.field(field.name).metadata or {}).items()
+                },
+            )
+            for field in converted.fields
+        ]
+    )
+
+
+def _per_study(options: RadiomicsOptions):
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        prepare_worker()
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        try:
+            described, quarantined = describe_study(records, options)
+        except Exception as exc:  # a bug must not stop the other studies
+            now = pd.Timestamp.now(tz="UTC")
+            described, quarantined = (
+                [],
+                [
+                    {
+                        "path": r["path"],
+                        "file_size": r.get("file_size"),
+                        "sha256": r.get("sha256"),
+                        "stage": str(Stage.RADIOMICS),
+                        "reason": "internal_error",
+                        "detail": type(exc).__name__,
+                        "run_id": options.run_id,
+                        "processed_at": now,
+                    }
+                    for r in records
+                    if r.get("modality") in REGION_MODALITIES
+                ],
+            )
+        out = [{**r, "outcome": "roi_features"} for r in described]
+        out += [{**r, "outcome": "quarantine"} for r in quarantined]
+        names = RECORDS.names
+        return pd.DataFrame([{n: r.get(n) for n in names} for r in out], columns=names)
+
+    return run
+
+
+def radiomics_records(
+    metadata: DataFrame, settings: Settings, run_id: str, key: PseudonymKey | None
+) -> DataFrame:
+    """Every study's roi_features and quarantine records; nothing computed yet."""
+    is_region = F.col("modality").isin(*REGION_MODALITIES)
+    rows = metadata.filter(
+        F.col("study_instance_uid").isNotNull()
+        & (is_region | (F.col("has_pixel_data") & ~held_back(settings)))
+    ).select(*INPUT_COLUMNS)
+    deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
+    options = RadiomicsOptions(
+        run_id,
+        settings.radiomics,
+        VolumeOptions(run_id, settings.volumes, archive_limits(settings), key),
+        deid,
+    )
+    return rows.groupBy("study_instance_uid").applyInPandas(
+        _per_study(options), from_arrow_schema(RECORDS)
+    )
+
+
+def holds_regions(spark: SparkSession, out_uri: str) -> bool:
+    """Whether OUT/metadata lists any segmentation or structure set."""
+    metadata = read_table(spark, out_uri, METADATA)
+    return bool(metadata.filter(F.col("modality").isin(*REGION_MODALITIES)).limit(1).count())
+
+
+def run_radiomics(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    key: PseudonymKey | None = None,
+    run_id: str | None = None,
+) -> JobResult:
+    """Describe every region in OUT/metadata; write OUT/roi_features and quarantine rows."""
+    run_id = run_id or new_run_id()
+    summary = RunSummary.start("radiomics", run_id, out_uri, out_uri, settings, None)
+    began = time.monotonic()
+    if settings.deid.enabled and key is None:
+        raise ValueError("de-identification is enabled but no pseudonym key was given")
+    records = radiomics_records(read_table(spark, out_uri, METADATA), settings, run_id, key)
+    staging = join_uri(out_uri, f"_staging-radiomics-{run_id}")
+    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
+    staged = spark.read.schema(from_arrow_schema(RECORDS)).parquet(staging)
+    features = staged.filter("outcome = 'roi_features'").select(*ROI_FEATURES.columns)
+    features = spark.createDataFrame(features.rdd, spark_schema(ROI_FEATURES.schema))
+    encrypt = write_options(settings.deid.encryption, ROI_FEATURES.schema)
+    features.write.mode("overwrite").options(**encrypt).parquet(
+        join_uri(out_uri, ROI_FEATURES.name)
+    )
+    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
+    delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.RADIOMICS}"))
+    rejected = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
+    rejected.write.mode("append").partitionBy("stage").parquet(quarantine_uri)
+    by_source = {
+        (r["roi_source"] or "unknown"): int(r["count"])
+        for r in staged.filter("outcome = 'roi_features'")
+        .select("segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "roi_source")
+        .distinct()
+        .groupBy("roi_source")
+        .count()
+        .collect()
+    }
+    by_reason = {
+        r["reason"]: int(r["count"])
+        for r in staged.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
+    }
+    delete_path(spark, staging)
+    summary.stage("describe_and_write", began, regions=sum(by_source.values()))
+    summary.counts(
+        regions=sum(by_source.values()),
+        regions_by_source=by_source,
+        quarantined=sum(by_reason.values()),
+        quarantined_by_reason=by_reason,
+    )
+    log.info(
+        "radiomics: %d regions described, %d set aside, in %.1f s",
+        sum(by_source.values()),
+        sum(by_reason.values()),
+        time.monotonic() - began,
+    )
+    summary_uri = summary.finish(spark.version)
+    return JobResult(run_id, summary.as_dict(), summary_uri)
