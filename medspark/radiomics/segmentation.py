@@ -63,7 +63,9 @@ def read_segmentation(dataset: Dataset) -> Segmentation:
         for reference in item.get("ReferencedInstanceSequence") or []:
             instances.add(str(reference.get("ReferencedSOPInstanceUID", "")))
     segments = {
-        int(item.SegmentNumber): Segment(int(item.SegmentNumber), str(item.get("SegmentLabel", "")))
+        int(item.SegmentNumber): Segment(
+            int(item.SegmentNumber), str(item.get("SegmentLabel") or "")
+        )
         for item in dataset.get("SegmentSequence") or []
     }
     fractional = str(dataset.get("SegmentationType", "BINARY")).upper() == "FRACTIONAL"

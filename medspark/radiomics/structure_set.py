@@ -50,7 +50,7 @@ def read_structure_set(dataset: Dataset) -> StructureSet:
                 for image in item.get("ContourImageSequence") or []:
                     instances.add(str(image.get("ReferencedSOPInstanceUID", "")))
     rois = {
-        int(item.ROINumber): StructureRoi(int(item.ROINumber), str(item.get("ROIName", "")))
+        int(item.ROINumber): StructureRoi(int(item.ROINumber), str(item.get("ROIName") or ""))
         for item in dataset.get("StructureSetROISequence") or []
         if "ROINumber" in item
     }

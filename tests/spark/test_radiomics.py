@@ -1,0 +1,206 @@
+"""`medspark radiomics` end to end: the IBSI phantom as DICOM CT + SEG against all 482 reference
+values, one region given as SEG and as RTSTRUCT on real MR, and bad regions with their reasons."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from skimage.draw import polygon
+
+from medspark.cli import main
+from medspark.radiomics.catalogue import feature_columns
+from tests.conftest import SHARED_DATA, needs
+from tests.ibsi_reference import reference_rows
+from tests.region_objects import write_ct_series, write_rtstruct, write_seg
+
+pytestmark = pytest.mark.spark
+
+PHANTOM = SHARED_DATA / "ibsi_digital_phantom"
+KEY = "radiomics-test-key-0123456789abcdef"
+# The phantom as it is: its grey levels 1..6 are the discretised levels; every aggregation.
+CONF = """
+radiomics:
+  roi_sources: [seg, rtstruct]
+  aggregation: [2d_averaged, 2d_slice_merged, 2.5d_direction_merged, 2.5d_merged,
+                3d_averaged, 3d_merged]
+  discretisation: {method: fixed_bin_width, bin_width: 1, lower_bound: 0.5}
+"""
+
+
+def _ellipse_polygon(k: int) -> np.ndarray:
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    radius = 13 - abs(k - 5)
+    return np.stack([32 + radius * np.sin(angles), 30 + 9 * np.cos(angles)], axis=1)
+
+
+def _square(top, left, bottom, right):
+    return np.array([[top, left], [top, right], [bottom, right], [bottom, left]], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def radiomics_out(spark, tmp_path_factory):
+    needs((PHANTOM / "image.nii.gz").is_file(), "shared/data/ibsi_digital_phantom")
+    import nibabel
+
+    root = tmp_path_factory.mktemp("radiomics")
+    inputs = root / "in"
+    # A: the phantom, its mask as a SEG (frames in reverse order) and as a one-bit RLE twin
+    image = np.asarray(nibabel.load(PHANTOM / "image.nii.gz").dataobj).T.astype(np.int16)
+    mask = np.asarray(nibabel.load(PHANTOM / "mask.nii.gz").dataobj).T > 0
+    phantom = write_ct_series(inputs / "phantom", image, (2.0, 2.0, 2.0), patient_id="Doe^Jane")
+    write_seg(inputs / "phantom" / "seg", phantom, {1: ("phantom", mask)})
+    write_seg(inputs / "phantom" / "seg_rle", phantom, {1: ("phantom", mask)}, rle=True)
+    # B: real MR frames (pydicom-data's emri_small) with one region as RTSTRUCT and as SEG
+    frames = pydicom.dcmread(get_testdata_file("emri_small.dcm")).pixel_array
+    mr = write_ct_series(inputs / "mr", frames.astype(np.int16), (3.0, 1.0, 1.0), "MR-1")
+    region = np.zeros(frames.shape, dtype=bool)
+    contours = []
+    for k in range(2, 8):
+        outline = _ellipse_polygon(k)
+        rows, columns = polygon(outline[:, 0], outline[:, 1], shape=frames.shape[1:])
+        region[k, rows, columns] = True
+        contours.append((k, outline, "CLOSED_PLANAR"))
+    write_rtstruct(inputs / "mr" / "rtstruct", mr, {3: ("Smith^John tumour", contours)})
+    write_seg(inputs / "mr" / "seg", mr, {1: ("tumour", region)})
+    # C: bad regions beside good ones
+    values = np.random.default_rng(3).integers(-100, 100, (4, 16, 16)).astype(np.int16)
+    ct = write_ct_series(inputs / "bad", values, (2.5, 0.9, 0.9), "BAD-1")
+    good = np.zeros(values.shape, dtype=bool)
+    good[1:3, 4:10, 4:10] = True
+    write_seg(inputs / "bad" / "seg_shifted", ct, {1: ("shifted", good)}, shift_mm=1.25)
+    write_seg(
+        inputs / "bad" / "seg_empty", ct, {1: ("good", good), 2: ("empty", np.zeros_like(good))}
+    )
+    write_rtstruct(
+        inputs / "bad" / "rtstruct",
+        ct,
+        {
+            1: ("open", [(1, _square(2, 2, 9, 9), "OPEN_PLANAR")]),
+            2: (
+                "bowtie",
+                [(1, np.array([[2, 2], [2, 9], [9, 2], [9, 9]], float), "CLOSED_PLANAR")],
+            ),
+            3: ("good", [(1, _square(2, 2, 9, 9), "CLOSED_PLANAR")]),
+        },
+    )
+    write_rtstruct(
+        inputs / "bad" / "rtstruct_elsewhere",
+        ct,
+        {1: ("lost", [(1, _square(2, 2, 9, 9), "CLOSED_PLANAR")])},
+        reference_series="1.2.826.0.1.3680043.8.498.1",
+    )
+    shutil.copy(get_testdata_file("rtstruct.dcm"), inputs / "pydicom_rtstruct")
+    # D: a series whose slices disagree on pixel spacing
+    mixed = write_ct_series(inputs / "mixed", values, (2.5, 0.9, 0.9), "MIX-1")
+    slice_file = inputs / "mixed" / "ct002"
+    dataset = pydicom.dcmread(slice_file)
+    dataset.PixelSpacing = [0.8, 0.8]
+    dataset.save_as(slice_file)
+    write_seg(inputs / "mixed" / "seg", mixed, {1: ("any", good)})
+
+    conf = root / "radiomics.yaml"
+    conf.write_text(CONF)
+    out = root / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDSPARK_PSEUDONYM_KEY", KEY)
+        assert main(["ingest", str(inputs), str(out)]) == 0
+        assert main(["radiomics", str(out), "--conf", str(conf)]) == 0
+    features = pq.read_table(out / "roi_features").to_pylist()
+    quarantine = pq.read_table(out / "quarantine", filters=[("stage", "=", "radiomics")])
+    return out, features, quarantine.to_pylist(), root
+
+
+def _rows(features, **where):
+    return [r for r in features if all(r[k] == v for k, v in where.items())]
+
+
+def test_phantom_seg_matches_every_ibsi_reference_value(radiomics_out):
+    _, features, _, _ = radiomics_out
+    phantom = _rows(features, roi_label="phantom")
+    segs = {r["segmentation_sop_instance_uid"] for r in phantom}
+    assert len(segs) == 2 and len(phantom) == 2 * 7
+    for seg in segs:
+        by_aggregation = {
+            r["aggregation"]: r for r in phantom if r["segmentation_sop_instance_uid"] == seg
+        }
+        misses = [
+            (row.column, row.aggregation, row.value, by_aggregation[row.aggregation][row.column])
+            for row in reference_rows(PHANTOM / "reference_values.csv")
+            if by_aggregation[row.aggregation][row.column] is None
+            or abs(by_aggregation[row.aggregation][row.column] - row.value) > row.tolerance
+        ]
+        print(f"IBSI phantom through DICOM CT + SEG: {482 - len(misses)} of 482 matched")
+        assert misses == []
+        row = by_aggregation["3d"]
+        assert (row["voxel_count"], row["volume_mm3"], row["roi_source"]) == (74, 592.0, "seg")
+
+
+def test_rle_twin_gives_the_same_features(radiomics_out):
+    _, features, _, _ = radiomics_out
+    phantom = _rows(features, roi_label="phantom", aggregation="3d_merged")
+    first, second = ({c: r[c] for c in feature_columns()} for r in phantom)
+    assert first == second
+
+
+def test_one_region_as_seg_and_as_rtstruct_gives_the_same_features(radiomics_out):
+    _, features, _, _ = radiomics_out
+    seg = _rows(features, roi_source="seg", roi_label="tumour")
+    series = seg[0]["series_instance_uid"]
+    rtstruct = _rows(features, roi_source="rtstruct", series_instance_uid=series)
+    assert {r["aggregation"] for r in seg} == {r["aggregation"] for r in rtstruct}
+    assert len(seg) == 7
+    for a in seg:
+        (b,) = [r for r in rtstruct if r["aggregation"] == a["aggregation"]]
+        assert a["series_instance_uid"] == b["series_instance_uid"]
+        assert a["voxel_count"] == b["voxel_count"] > 1000
+        filled = [c for c in feature_columns() if b[c] is not None]
+        assert len(filled) >= (75 if a["aggregation"] == "3d" else 90)
+        assert [c for c in feature_columns() if a[c] is None] == [
+            c for c in feature_columns() if b[c] is None
+        ]
+        for column in filled:
+            assert a[column] == pytest.approx(b[column], rel=1e-9, abs=1e-12), column
+
+
+def test_no_identifier_or_free_text_name_reaches_the_table(radiomics_out):
+    _, features, _, _ = radiomics_out
+    text = repr(features)
+    for planted in ("Doe^Jane", "MR-1", "BAD-1", "Smith", "Region^Test"):
+        assert planted not in text
+    rows = _rows(features, roi_source="rtstruct", roi_number=3, aggregation="3d")
+    # the structure set's ROI names are removed by de-identification
+    assert len(rows) == 2 and {r["roi_label"] for r in rows} == {"ROI 3"}
+
+
+def test_bad_regions_are_quarantined_with_their_reasons_and_the_rest_described(radiomics_out):
+    _, features, quarantine, _ = radiomics_out
+    found = sorted((r["path"].rsplit("/", 2)[-2:][1], r["reason"]) for r in quarantine)
+    assert found == [
+        ("pydicom_rtstruct", "roi_reference_missing"),
+        ("rtstruct", "roi_contour_open"),
+        ("rtstruct", "roi_contour_self_intersecting"),
+        ("rtstruct_elsewhere", "roi_reference_missing"),
+        ("seg", "series_mixed_pixel_spacing"),
+        ("seg_empty", "roi_empty"),
+        ("seg_shifted", "roi_geometry_mismatch"),
+    ]
+    assert all(r["stage"] == "radiomics" and r["detail"] for r in quarantine)
+    described = {(r["roi_source"], r["roi_label"]) for r in features}
+    assert described == {
+        ("seg", "phantom"),
+        ("seg", "tumour"),
+        ("rtstruct", "ROI 3"),
+        ("seg", "good"),
+    }
+
+
+def test_feature_columns_keep_their_ibsi_identifiers(spark, radiomics_out):
+    out = radiomics_out[0]
+    schema = spark.read.parquet(str(out / "roi_features")).schema
+    assert schema["glcm_joint_max"].metadata["ibsi_id"] == "GYBY"
+    assert schema["morph_volume"].metadata["ibsi_id"] == "RNU0"
