@@ -268,6 +268,7 @@ def _roi_features() -> TableSpec:
                 _f("lower_bound", pa.float64(), True, "first bin's lower edge; null: ROI min"),
                 _f("glcm_distance", pa.int32(), False),
                 _f("problems", pa.list_(pa.string()), True, "what the series build noted"),
+                _f("overlay_png", pa.binary(), True, "outline on the largest slice (3d row)"),
                 *feature_fields(),
                 *_RUN_FIELDS,
             ]

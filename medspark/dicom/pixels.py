@@ -214,7 +214,7 @@ def iter_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[tuple[int,
     """
     transfer_syntax = str(dataset.file_meta.get("TransferSyntaxUID", ""))
     if not any(keyword in dataset for keyword in PIXEL_KEYWORDS):
-        raise decode_rejection(Reason.DECODE_FAILED, "the instance has no pixel data element.")
+        raise decode_rejection(Reason.DECODE_FAILED, "the instance has no Pixel Data element.")
     try:
         if transfer_syntax == RLELossless and int(dataset.get("BitsAllocated") or 0) == 1:
             yield from zip(indices, rle_one_bit_frames(dataset, indices), strict=True)

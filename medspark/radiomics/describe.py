@@ -40,6 +40,12 @@ def settings_columns(settings: RadiomicsSettings) -> dict[str, Any]:
         "discretisation": method.method,
         "bins": method.bins if method.method == "fixed_bin_number" else None,
         "bin_width": method.bin_width if method.method == "fixed_bin_width" else None,
-        "lower_bound": method.lower_bound if method.method == "fixed_bin_width" else None,
+        "lower_bound": (
+            method.lower_bound
+            if method.lower_bound is not None or settings.resegment is None
+            else settings.resegment[0]
+        )
+        if method.method == "fixed_bin_width"
+        else None,
         "glcm_distance": settings.glcm_distance,
     }

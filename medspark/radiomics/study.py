@@ -22,6 +22,8 @@ from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Rejection, Stage
 from medspark.dicom.sources import read_verified
 from medspark.radiomics.describe import describe_region, settings_columns
+from medspark.radiomics.family import WHOLE_REGION
+from medspark.radiomics.overlay import outline_png
 from medspark.radiomics.processing import RegionRejected, prepare_region
 from medspark.radiomics.segmentation import place_segment, read_segmentation
 from medspark.radiomics.series_grid import SeriesGrid, grid_of
@@ -144,10 +146,14 @@ def _feature_rows(
         "run_id": options.run_id,
         "processed_at": now,
     }
-    return [
+    rows = [
         {**common, "aggregation": aggregation, **values}
         for aggregation, values in describe_region(region, options.settings).items()
     ]
+    picture = outline_png(volume.values, mask, grid.spacing)
+    for row in rows:
+        row["overlay_png"] = picture if row["aggregation"] == WHOLE_REGION else None
+    return rows
 
 
 def _regions_of(dataset, source: str) -> tuple[Any, list[tuple[int, str, Callable]]]:

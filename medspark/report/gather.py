@@ -11,7 +11,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from medspark.schemas import AUDIT, FEATURES, METADATA, QUARANTINE, VOLUMES, TableSpec
+from medspark.radiomics.catalogue import FAMILIES
+from medspark.schemas import (
+    AUDIT,
+    FEATURES,
+    METADATA,
+    QUARANTINE,
+    ROI_FEATURES,
+    VOLUMES,
+    TableSpec,
+)
 from medspark.spark.current import TABLES, read_current, state_uri
 from medspark.spark.tables import path_exists, read_table
 from medspark.storage import join_uri, open_uri
@@ -54,6 +63,9 @@ class ReportData:
     evaluation: dict[str, Any] | None = None
     volumes: list[dict[str, Any]] = field(default_factory=list)
     volume_statuses: dict[str, int] = field(default_factory=dict)
+    regions: list[dict[str, Any]] = field(default_factory=list)
+    region_sources: dict[str, int] = field(default_factory=dict)
+    region_families: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | None:
@@ -199,6 +211,42 @@ def _volumes(volumes: DataFrame, limit: int) -> list[dict[str, Any]]:
     return [{**row.asDict(), "series": (row["series_instance_uid"] or "")[-12:]} for row in rows]
 
 
+def _regions(roi: DataFrame, limit: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The largest regions with their outline pictures, and per family: how many features were
+    computed and the median over regions of its first feature (3D, merged where it applies)."""
+    whole = roi.filter(F.col("aggregation") == "3d")
+    rows = (
+        whole.orderBy(F.desc("voxel_count"), "series_instance_uid", "roi_number")
+        .select(
+            "roi_source", "roi_label", "series_instance_uid", "voxel_count", "volume_mm3",
+            "grey_levels", "overlay_png",
+        )
+        .limit(limit)
+        .collect()
+    )  # fmt: skip
+    regions = [{**row.asDict(), "series": (row["series_instance_uid"] or "")[-12:]} for row in rows]
+    merged = roi.filter(F.col("aggregation") == "3d_merged")
+    summary = []
+    for family in FAMILIES:
+        table = merged if family.textural else whole
+        first = family.columns[0]
+        stats = table.agg(
+            F.count(F.col(first)).alias("regions"),
+            F.percentile_approx(F.col(first), 0.5).alias("median"),
+        ).collect()[0]
+        summary.append(
+            {
+                "title": family.title,
+                "prefix": family.prefix,
+                "features": len(family.features),
+                "regions": int(stats["regions"]),
+                "headline": family.features[0].title,
+                "median": stats["median"],
+            }
+        )
+    return regions, summary
+
+
 def _distributions(
     features: DataFrame, group: str, per_group: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -263,6 +311,17 @@ def gather(
             r["status"]: int(r["count"]) for r in volumes.groupBy("status").count().collect()
         }
         data.volumes = _volumes(volumes, limit=6)
+    roi = _table(spark, out_uri, ROI_FEATURES)
+    if roi is not None:
+        data.table_rows["roi_features"] = roi.count()
+        data.region_sources = {
+            r["roi_source"]: int(r["count"])
+            for r in roi.filter(F.col("aggregation") == "3d")
+            .groupBy("roi_source")
+            .count()
+            .collect()
+        }
+        data.regions, data.region_families = _regions(roi, limit=8)
     metrics_uri = join_uri(out_uri, "evaluation", "metrics.json")
     if path_exists(spark, metrics_uri):
         with open_uri(metrics_uri) as stream:

@@ -110,11 +110,19 @@ def render(data: ReportData) -> str:
         }
         for volume in data.volumes
     ]
+    regions = [
+        {
+            **{k: v for k, v in region.items() if k != "overlay_png"},
+            "overlay": data_uri(region["overlay_png"]) if region.get("overlay_png") else None,
+        }
+        for region in data.regions
+    ]
     template = environment.get_template("report.html.j2")
     return template.render(
         data=data,
         tiles=tiles,
         volumes=volumes,
+        regions=regions,
         plots=plots,
         reasons=REASON_TEXT,
         metrics=_metrics_rows(evaluation) if evaluation else [],

@@ -204,3 +204,20 @@ def test_feature_columns_keep_their_ibsi_identifiers(spark, radiomics_out):
     schema = spark.read.parquet(str(out / "roi_features")).schema
     assert schema["glcm_joint_max"].metadata["ibsi_id"] == "GYBY"
     assert schema["morph_volume"].metadata["ibsi_id"] == "RNU0"
+
+
+def test_report_shows_each_region_outlined_with_a_family_summary(spark, radiomics_out):
+    from medspark.report.gather import gather
+    from medspark.report.page import render
+
+    out = radiomics_out[0]
+    data = gather(spark, str(out))
+    assert data.region_sources == {"seg": 4, "rtstruct": 2}
+    assert len(data.regions) == 6 and all(
+        r["overlay_png"][:8] == b"\x89PNG\r\n\x1a\n" for r in data.regions
+    )
+    families = {f["prefix"]: f for f in data.region_families}
+    assert len(families) == 11 and families["glcm"]["regions"] == 6
+    page = render(data)
+    assert 'id="regions"' in page and page.count('alt="seg region outline"') == 4
+    assert page.count('alt="rtstruct region outline"') == 2
