@@ -111,3 +111,29 @@ def test_an_explicit_window_saturates_what_lies_above_it(center, width):
 def test_bad_window_is_a_config_error():
     with pytest.raises(ValueError):
         FeatureSettings(window="rainbow")
+
+
+def test_a_float_parametric_map_gets_features(tmp_path):
+    """Float Pixel Data (an ADC-like map made from CT_small's real values) is described, in
+    its own units, not quarantined."""
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    dataset = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    values = dataset.pixel_array.astype("<f4") * 1e-3
+    del dataset.PixelData
+    for name in (
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "RescaleSlope",
+        "RescaleIntercept",
+    ):
+        delattr(dataset, name)
+    dataset.BitsAllocated = 32
+    dataset.FloatPixelData = values.tobytes()
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.save_as(tmp_path / "map", enforce_file_format=True)
+    (row,) = extract(tmp_path / "map")
+    assert row["outcome"] == "features"
+    assert row["fo_maximum"] == pytest.approx(float(values.max()), rel=1e-6)
+    assert row["fo_mean"] < 2.0 and row["glcm_contrast"] is not None
