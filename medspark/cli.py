@@ -250,7 +250,10 @@ def _print_features(result, out_uri: str) -> None:
         f"features {result.run_id}: {counts['image_instances']} images -> "
         f"{counts['feature_rows']} feature rows, {counts['decode_quarantined']} not decodable, "
         f"{counts['non_image_instances_skipped']} non-image instances skipped, "
-        f"{counts['held_back_burned_in']} held back (possible burned-in annotation)\n"
+        f"{counts['held_back_burned_in']} held back (possible burned-in annotation); "
+        f"burned-in text: {counts['frames_examined_for_text']} frames examined, "
+        f"{counts['frames_with_text']} with text, {counts['frames_redacted']} redacted, "
+        f"{counts['held_back_text_unchecked']} images held back unchecked\n"
         f"table: {out_uri}/features\nsummary: {result.summary_uri}"
     )
 

@@ -129,7 +129,14 @@ class DeidSettings(_Strict):
     retain_patient_characteristics: bool = False
     retain_device_identity: bool = False
     retain_uids: bool = False
-    hold_back_burned_in: bool = True
+    pixels: Literal["detect_and_redact", "hold_back", "off"] = Field(
+        "detect_and_redact",
+        description="images that may carry burned-in text: examine and redact, hold back, or "
+        "release unexamined",
+    )
+    examine_pixels: Literal["at_risk", "all"] = Field(
+        "at_risk", description="which images detect_and_redact examines"
+    )
     hash_paths: bool = False
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     keep_private_tags: list[str] = Field(default_factory=list)

@@ -110,7 +110,8 @@ class RunSummary:
                 "retain_patient_characteristics": deid.retain_patient_characteristics,
                 "retain_device_identity": deid.retain_device_identity,
                 "retain_uids": deid.retain_uids,
-                "hold_back_burned_in": deid.hold_back_burned_in,
+                "pixels": deid.pixels,
+                "examine_pixels": deid.examine_pixels,
             },
             "config": {
                 "source": self.settings.source,

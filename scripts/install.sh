@@ -23,6 +23,9 @@ fi
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+# The PP-OCR text detector; --no-deps keeps opencv-python-headless the only OpenCV (rapidocr
+# asks for opencv-python); pyproject.toml declares the dependencies it does need.
+.venv/bin/python -m pip install --quiet --no-deps 'rapidocr-onnxruntime==1.4.4'
 bash scripts/build-kms-jar.sh >/dev/null
 
 # Linters for docker/ (tests/test_docker.py): hadolint comes with the test extra; dclint from npm.

@@ -1,4 +1,5 @@
-"""Write one instance as a de-identified DICOM Part-10 file for sharing; pixels untouched."""
+"""Write one instance as a de-identified DICOM Part-10 file for sharing; pixels untouched unless
+the features job found burned-in PHI, whose boxes are then filled."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from medspark.dicom.deid import DeidPolicy, deidentify
+from medspark.dicom.pixel_redaction import apply_redactions
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
@@ -47,6 +49,10 @@ def export_instance(
     dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
     del data
     deidentify(dataset, policy)
+    written_syntax = None
+    if row.get("pixels_cleared"):
+        boxes = {int(r["frame"]): r["boxes"] or [] for r in row.get("redactions") or []}
+        written_syntax = apply_redactions(dataset, boxes)
     dataset.preamble = _PREAMBLE
     relative = "/".join(
         [
@@ -72,4 +78,6 @@ def export_instance(
         "file": relative,
         "file_size": len(body),
         "sha256": hashlib.sha256(body).hexdigest(),
+        "pixels_cleaned": written_syntax is not None,
+        "transfer_syntax_uid": written_syntax or str(dataset.file_meta.TransferSyntaxUID),
     }

@@ -43,6 +43,7 @@ class Reason(StrEnum):
     CHANGED_SINCE_INGEST = "changed_since_ingest"
     DECODED_SIZE_OVER_LIMIT = "decoded_size_over_limit"
     INVALID_PIXEL_ATTRIBUTE = "invalid_pixel_attribute"
+    BURNED_IN_TEXT_UNCHECKED = "burned_in_text_unchecked"
     INTERNAL_ERROR = "internal_error"
 
 

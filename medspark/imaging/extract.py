@@ -23,8 +23,9 @@ from medspark.dicom.pixels import (
     read_image_dataset,
     select_frames,
 )
-from medspark.dicom.reasons import Rejection, Stage
+from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
+from medspark.imaging.burned_in_text import clean_frame, header_values
 from medspark.imaging.first_order import first_order
 from medspark.imaging.intensity import intensities
 from medspark.imaging.preprocess import Frame, apply_steps, describe
@@ -132,12 +133,33 @@ def _decode_quarantine(row: Record, rejection: Rejection, frame: int | None) -> 
     }
 
 
+def _examine(pixels: np.ndarray, identifying: dict[str, list[str]]) -> tuple[np.ndarray, Record]:
+    """The frame with its PHI text boxes filled, and what was found (never the text)."""
+    try:
+        cleaned, judgement = clean_frame(pixels, identifying)
+    except Exception as exc:  # a detector failure must never release the frame
+        raise Rejection(
+            Stage.DECODE,
+            Reason.BURNED_IN_TEXT_UNCHECKED,
+            f"the text detector failed on a frame ({type(exc).__name__}); the image is held back.",
+        ) from None
+    return cleaned, {
+        "pixels_examined": True,
+        "pixel_text_boxes": len(judgement.boxes),
+        "pixel_phi_boxes": len(judgement.redact),
+        "pixel_phi_kinds": judgement.kinds,
+        "pixel_redactions": [list(box) for box in judgement.redact],
+    }
+
+
 def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
     """Feature rows for each selected frame of one instance, or a decode quarantine row."""
     now = dt.datetime.now(dt.UTC)
     settings = options.settings
     identity = {column: row.get(column) for column in _IDENTITY_COLUMNS}
     current: int | None = None
+    examine = bool(row.get("examine_pixels"))
+    examined: list[Record] = []
     try:
         data = read_verified(row, options.key, options.archive_limits)
         dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
@@ -145,24 +167,34 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
         check_decoded_size(dataset, options.decode_limits)
         indices = select_frames(frame_count(dataset), settings.frames, settings.max_frames)
         steps_json = describe(settings.preprocess)
+        identifying = header_values(dataset) if examine else {}
         for index, pixels in iter_frames(dataset, indices):
             current = index + 1
+            text: Record = {"pixels_examined": examine}
+            if examine:
+                pixels, text = _examine(pixels, identifying)
             rendered = intensities(pixels, dataset, index, settings.window)
             frame = apply_steps(
                 Frame(rendered.values, rendered.display, pixel_spacing(dataset, index)),
                 settings.preprocess,
             )
-            yield {
+            record = {
                 **identity,
                 "frame": current,
                 "intensity_unit": rendered.unit,
                 "window": rendered.window,
                 "preprocessing": steps_json,
+                **text,
                 **describe_frame(frame, settings),
                 "outcome": "features",
                 "run_id": options.run_id,
                 "processed_at": now,
             }
+            if examine:
+                examined.append(record)  # released only once every frame is examined
+            else:
+                yield record
+        yield from examined
     except Rejection as rejection:
         yield {
             **_decode_quarantine(row, rejection, current),

@@ -94,19 +94,25 @@ def extract_features(
 ):
     """(feature records, image count, {non_image, held_back} counts); nothing computed yet.
 
-    Images that may carry burned-in annotation are held back when deid.hold_back_burned_in.
+    Images that may carry burned-in annotation are examined for text and redacted
+    (deid.pixels: detect_and_redact), or held back (hold_back).
     """
     if key is None and metadata.filter(F.col("path").startswith(HASHED_PREFIX)).limit(1).count():
         raise HashedPathsError(
             "metadata paths are keyed hashes (deid.hash_paths: true): the pseudonym key is "
             "needed to unseal them and open the images again"
         )
-    held = held_back(settings)
+    held = _at_risk() & F.lit(settings.deid.pixels == "hold_back")
     kind = F.when(~F.col("has_pixel_data"), "non_image").when(held, "held_back").otherwise("image")
     counts = {
         r["kind"]: int(r["count"]) for r in metadata.groupBy(kind.alias("kind")).count().collect()
     }
-    images = metadata.filter(F.col("has_pixel_data") & ~held).select(*_INPUT_COLUMNS)
+    examine = F.lit(settings.deid.pixels == "detect_and_redact") & (
+        _at_risk() | F.lit(settings.deid.examine_pixels == "all")
+    )
+    images = metadata.filter(F.col("has_pixel_data") & ~held).select(
+        *_INPUT_COLUMNS, examine.alias("examine_pixels")
+    )
     image_count = counts.get("image", 0)
     non_image = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
     records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
@@ -116,10 +122,15 @@ def extract_features(
     return records, image_count, non_image
 
 
+def _at_risk() -> Column:
+    return F.coalesce(F.col("burned_in_risk"), F.lit(False))
+
+
 def held_back(settings: Settings) -> Column:
-    """True for metadata rows the profile keeps out of shared outputs (possible burned-in text)."""
-    at_risk = F.coalesce(F.col("burned_in_risk"), F.lit(False))
-    return at_risk & F.lit(settings.deid.hold_back_burned_in)
+    """True for metadata rows kept out of volumes, registration and radiomics: images that may
+    carry burned-in text, unless deid.pixels is off (their redactions apply to features and the
+    export, which read them from OUT/features)."""
+    return _at_risk() & F.lit(settings.deid.pixels != "off")
 
 
 def staging_uri(out_uri: str, run_id: str) -> str:
@@ -193,6 +204,11 @@ def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> 
         for row in frames.groupBy("modality").count().collect()
     }
     decoded = frames.select("sop_instance_uid").distinct().count()
+    text = frames.agg(
+        F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
+        F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
+        F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
+    ).collect()[0]
     failures = {
         row["reason"]: int(row["count"])
         for row in records.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
@@ -204,6 +220,10 @@ def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> 
         "instances_with_features": int(decoded),
         "feature_rows": sum(by_modality.values()),
         "feature_rows_by_modality": by_modality,
+        "frames_examined_for_text": int(text["examined"]),
+        "frames_with_text": int(text["with_text"]),
+        "frames_redacted": int(text["redacted"]),
+        "held_back_text_unchecked": failures.get("burned_in_text_unchecked", 0),
         "decode_quarantined": sum(failures.values()),
         "decode_quarantined_by_reason": failures,
     }

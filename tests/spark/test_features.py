@@ -58,7 +58,7 @@ def pipeline(spark, tmp_path_factory):
         update={"features": FeatureSettings(preprocess=[], mask="whole", thumbnail=True)}
     )
     unheld = settings.model_copy(
-        update={"deid": settings.deid.model_copy(update={"hold_back_burned_in": False})}
+        update={"deid": settings.deid.model_copy(update={"pixels": "off"})}
     )
     run_ingest(spark, settings, str(build_input(root)), str(out), TEST_KEY)
     without_hold_back = run_features(spark, unheld, str(out))
