@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pydicom
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+from pydicom.pixels import apply_color_lut
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX)
 
@@ -28,8 +29,8 @@ def burn(
 ) -> tuple[list[str], np.ndarray]:
     """Write `source` to `target` uncompressed, with the patient's name, ID and birth date drawn
     into every frame (font, size, place and contrast varying with `variant`). Returns the
-    strings and the mask of visible ink (rows x columns; where the text differs from what was
-    under it by more than a tenth of the range)."""
+    strings and the masks of visible ink (frames x rows x columns; where the text differs from
+    what was under it by more than a tenth of the range)."""
     dataset = pydicom.dcmread(source)
     pixels = dataset.pixel_array
     dataset.PatientName, dataset.PatientID, dataset.PatientBirthDate = name, patient_id, birth
@@ -55,10 +56,14 @@ def burn(
         cv2.putText(ink, text, (max(2, x), y + number * step), font[number], scale, 255, thickness)
     burned = frames.copy()
     burned[:, ink > 0] = level
-    contrast = np.abs(burned.astype(np.float64) - frames.astype(np.float64))
+    seen_before, seen_after, span = frames, burned, max(high - low, 1)
+    if dataset.get("PhotometricInterpretation") == "PALETTE COLOR":  # what a person sees
+        seen_before, seen_after = apply_color_lut(frames, dataset), apply_color_lut(burned, dataset)
+        span = max(int(seen_before.max()) - int(seen_before.min()), 1)
+    contrast = np.abs(seen_after.astype(np.float64) - seen_before.astype(np.float64))
     if contrast.ndim == 4:
         contrast = contrast.max(axis=-1)
-    visible = (contrast.max(axis=0) > 0.1 * max(high - low, 1)) & (ink > 0)
+    visible = (contrast > 0.1 * span) & (ink > 0)
     out = burned if int(dataset.get("NumberOfFrames") or 1) > 1 else burned[0]
     original = dataset.file_meta.TransferSyntaxUID
     dataset.PixelData = np.ascontiguousarray(out).tobytes()
@@ -71,6 +76,7 @@ def burn(
         if original == RLELossless:
             dataset.compress(RLELossless, generate_instance_uid=False)
     dataset.BurnedInAnnotation = "YES"
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     dataset.save_as(target, enforce_file_format=True)
     return lines, visible
 

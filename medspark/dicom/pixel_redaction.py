@@ -11,6 +11,17 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 from medspark.dicom.pixels import frame_count, iter_frames
 from medspark.imaging.burned_in_text import redact
 
+LOSSLESS_SYNTAXES = frozenset(
+    (
+        "1.2.840.10008.1.2.5",  # RLE Lossless
+        "1.2.840.10008.1.2.4.57",  # JPEG Lossless
+        "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+        "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+        "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+        "1.2.840.10008.1.2.4.201",  # HTJ2K Lossless
+        "1.2.840.10008.1.2.4.202",  # HTJ2K Lossless RPCL
+    )
+)
 CLEAN_PIXEL_DATA_OPTION = ("113101", "DCM", "Clean Pixel Data Option")  # PS3.16 CID 7050
 
 
@@ -48,7 +59,7 @@ def apply_redactions(
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.PixelData = np.ascontiguousarray(stacked).tobytes()
     dataset["PixelData"].VR = "OW" if int(dataset.get("BitsAllocated") or 8) > 8 else "OB"
-    if original.is_compressed and not original.is_lossy:
+    if original in LOSSLESS_SYNTAXES:
         try:
             dataset.compress(original, generate_instance_uid=False)
             written = original

@@ -24,6 +24,7 @@ NOISE_SCORE = 0.3
 MATCH_SCORE = 85.0
 MARGIN_FRACTION = 0.25
 MIN_OCR_SIDE = 400
+MIN_TEXT_HEIGHT = 8
 
 _PERSON_KEYWORDS = {
     "PatientName": "patient_name",
@@ -96,22 +97,52 @@ def ocr_image(frame: np.ndarray) -> np.ndarray:
     return np.stack([scaled] * 3, axis=-1)
 
 
-def find_text(frame: np.ndarray) -> list[TextBox]:
-    """Every text box the detector finds in the frame (stored pixels, grey or colour)."""
-    image = ocr_image(frame)
+def _detect(image: np.ndarray, keep_unrecognised: bool) -> list[TextBox]:
     factor = max(1, int(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))))
     if factor > 1:  # small frames: small text reads better enlarged
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     found, _ = _engine()(image, text_score=0.0, box_thresh=0.3)
     boxes = []
     for points, text, score in found or []:
-        if float(score) < NOISE_SCORE:
-            continue
         corners = np.asarray(points, dtype=np.float64) / factor
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+        if float(score) < NOISE_SCORE and not (keep_unrecognised and y1 - y0 >= MIN_TEXT_HEIGHT):
+            continue
         boxes.append(TextBox((int(x0), int(y0), int(x1), int(y1)), str(text), float(score)))
     return boxes
+
+
+def brightest_view(frame: np.ndarray) -> np.ndarray:
+    """White where the frame is within 2 % of its maximum, black elsewhere: burned-in text is
+    nearly always drawn at full intensity, and stands out there from busy backgrounds."""
+    values = frame.astype(np.float32)
+    if values.ndim == 3:
+        values = values.max(axis=-1)
+    low, high = float(values.min()), float(values.max())
+    mask = values >= high - 0.02 * (high - low)
+    return np.stack([np.where(mask, 255, 0).astype(np.uint8)] * 3, axis=-1)
+
+
+def find_text(frame: np.ndarray) -> list[TextBox]:
+    """Every text box the detector finds in the frame (stored pixels, grey or colour), looking
+    at it as it is and at its brightest pixels alone; boxes found in the second view that
+    cannot be read are kept (as unreadable text)."""
+    boxes = _detect(ocr_image(frame), keep_unrecognised=False)
+    for extra in _detect(brightest_view(frame), keep_unrecognised=True):
+        if not any(_overlap(extra.box, b.box) > 0.5 for b in boxes):
+            boxes.append(extra)
+    return boxes
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over the smaller box's area."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height / max(smaller, 1)
 
 
 def _normal(text: str) -> str:
@@ -191,6 +222,14 @@ def _same_line(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
     return height > 0 and overlap >= 0.5 * height and gap <= 3 * max(a[3] - a[1], b[3] - b[1])
 
 
+def _same_block(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes are lines of one left-aligned block: starts within a line height of
+    each other, at most one and a half line heights apart vertically."""
+    height = max(a[3] - a[1], b[3] - b[1], 1)
+    gap = max(a[1], b[1]) - min(a[3], b[3])
+    return abs(a[0] - b[0]) <= height and gap <= 1.5 * height
+
+
 def judge(
     boxes: Iterable[TextBox],
     values: dict[str, list[str]],
@@ -198,7 +237,8 @@ def judge(
     already: Iterable[tuple[int, int, int, int]] = (),
 ) -> Judgement:
     """Boxes to redact: those matching the header or a PHI pattern, those unreadable, and any
-    text on the same line as one of those (or as a box `already` redacted)."""
+    text on the same line or in the same left-aligned block as one of those (or as a box
+    `already` redacted)."""
     boxes = list(boxes)
     flagged, kinds = [], []
     for found in boxes:
@@ -208,11 +248,21 @@ def judge(
         if matched:
             flagged.append(found.box)
             kinds += matched
-    lines = list(already) + flagged
-    for found in boxes:
-        if found.box not in flagged and any(_same_line(found.box, b) for b in lines):
-            flagged.append(found.box)
-            kinds.append("same_line")
+    changed = True
+    while changed:  # text beside or stacked under PHI belongs to the same label
+        changed = False
+        near = list(already) + flagged
+        for found in boxes:
+            if found.box in flagged:
+                continue
+            if any(_same_line(found.box, b) for b in near):
+                flagged.append(found.box)
+                kinds.append("same_line")
+                changed = True
+            elif any(_same_block(found.box, b) for b in near):
+                flagged.append(found.box)
+                kinds.append("same_block")
+                changed = True
     redact = [grow(box, shape) for box in flagged]
     return Judgement(boxes, redact, sorted(set(kinds)))
 
@@ -220,21 +270,29 @@ def judge(
 MAX_PASSES = 3
 
 
-def clean_frame(frame: np.ndarray, values: dict[str, list[str]]) -> tuple[np.ndarray, Judgement]:
+def clean_frame(
+    frame: np.ndarray, values: dict[str, list[str]], view: np.ndarray | None = None
+) -> tuple[np.ndarray, Judgement]:
     """The frame with its PHI text redacted, looking again after each redaction (a detector can
-    split a line) until no more is found, at most MAX_PASSES times."""
-    first = judge(find_text(frame), values, frame.shape)
+    split a line) until no more is found, at most MAX_PASSES times.
+
+    `view` is what a person sees (palette colour applied), when it differs from the stored
+    frame; text is looked for in it and the same boxes are filled in both.
+    """
+    view = frame if view is None else view
+    first = judge(find_text(view), values, frame.shape)
     redacted, kinds = list(first.redact), set(first.kinds)
     cleaned = redact(frame, redacted) if redacted else frame
+    seen = redact(view, redacted) if redacted else view
     for _ in range(MAX_PASSES - 1):
         if not redacted:
             break
-        again = judge(find_text(cleaned), values, frame.shape, redacted)
+        again = judge(find_text(seen), values, frame.shape, redacted)
         if not again.redact:
             break
         redacted += again.redact
         kinds |= set(again.kinds)
-        cleaned = redact(cleaned, again.redact)
+        cleaned, seen = redact(cleaned, again.redact), redact(seen, again.redact)
     return cleaned, Judgement(first.boxes, redacted, sorted(kinds))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.pixels import apply_color_lut
 
 from medspark.config import FeatureSettings
 from medspark.dicom.keys import PseudonymKey
@@ -133,10 +134,15 @@ def _decode_quarantine(row: Record, rejection: Rejection, frame: int | None) -> 
     }
 
 
-def _examine(pixels: np.ndarray, identifying: dict[str, list[str]]) -> tuple[np.ndarray, Record]:
+def _examine(
+    pixels: np.ndarray, dataset: Dataset, identifying: dict[str, list[str]]
+) -> tuple[np.ndarray, Record]:
     """The frame with its PHI text boxes filled, and what was found (never the text)."""
     try:
-        cleaned, judgement = clean_frame(pixels, identifying)
+        view = None
+        if str(dataset.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+            view = apply_color_lut(pixels, dataset)
+        cleaned, judgement = clean_frame(pixels, identifying, view)
     except Exception as exc:  # a detector failure must never release the frame
         raise Rejection(
             Stage.DECODE,
@@ -172,7 +178,7 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
             current = index + 1
             text: Record = {"pixels_examined": examine}
             if examine:
-                pixels, text = _examine(pixels, identifying)
+                pixels, text = _examine(pixels, dataset, identifying)
             rendered = intensities(pixels, dataset, index, settings.window)
             frame = apply_steps(
                 Frame(rendered.values, rendered.display, pixel_spacing(dataset, index)),

@@ -38,7 +38,8 @@ def burned(tmp_path_factory):
     folder = tmp_path_factory.mktemp("burned")
     cases = []
     for variant, name in enumerate(SOURCES):
-        strings, ink = burn(get_testdata_file(name), folder / name, variant=variant)
+        strings, inks = burn(get_testdata_file(name), folder / name, variant=variant)
+        ink = inks[0]
         dataset = pydicom.dcmread(folder / name)
         cleaned, judgement = clean_frame(dataset.pixel_array, header_values(dataset))
         cases.append((name, dataset.pixel_array, cleaned, judgement, strings, ink))

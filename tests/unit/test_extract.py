@@ -17,9 +17,10 @@ from tests.conftest import pydicom_file
 LIMITS = ArchiveLimits(1 << 30, 2, 64 << 20)
 
 
-def extract(path, **settings):
+def extract(path, examine=False, **settings):
     options = FeatureOptions("unit", FeatureSettings(**settings), LIMITS)
-    row = {"path": str(path), "sop_instance_uid": "2.25.1", "modality": "CT", "patient_id": "P"}
+    row = {"path": str(path), "sop_instance_uid": "2.25.1", "modality": "CT", "patient_id": "P",
+           "examine_pixels": examine}  # fmt: skip
     return list(extract_instance(row, options))
 
 
@@ -35,7 +36,7 @@ def test_a_ct_slice_gives_one_row_with_every_family():
 
 
 def test_every_declared_feature_column_is_produced():
-    (row,) = extract(pydicom_file("CT_small.dcm"), watershed=True, tensor=True)
+    (row,) = extract(pydicom_file("CT_small.dcm"), examine=True, watershed=True, tensor=True)
     produced = {k for k, v in row.items() if v is not None}
     identity = ("run_id", "processed_at", "series_instance_uid", "study_instance_uid")
     declared = {c for c in FEATURES.columns if c not in identity}  # identity comes from metadata
