@@ -137,6 +137,9 @@ class DeidSettings(_Strict):
     examine_pixels: Literal["at_risk", "all"] = Field(
         "at_risk", description="which images detect_and_redact examines"
     )
+    examine_max_frames: int = Field(
+        16, ge=1, description="instances with more frames are held back, not examined"
+    )
     hash_paths: bool = False
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     keep_private_tags: list[str] = Field(default_factory=list)

@@ -67,12 +67,12 @@ def burn(
     out = burned if int(dataset.get("NumberOfFrames") or 1) > 1 else burned[0]
     original = dataset.file_meta.TransferSyntaxUID
     dataset.PixelData = np.ascontiguousarray(out).tobytes()
+    if int(dataset.get("SamplesPerPixel") or 1) > 1:
+        dataset.PlanarConfiguration = 0  # the decoded colour written back is interleaved
     if original.is_compressed:
         dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         if dataset.get("PhotometricInterpretation", "").startswith("YBR"):
             dataset.PhotometricInterpretation = "RGB"
-        if dataset.get("SamplesPerPixel", 1) > 1:
-            dataset.PlanarConfiguration = 0
         if original == RLELossless:
             dataset.compress(RLELossless, generate_instance_uid=False)
     dataset.BurnedInAnnotation = "YES"

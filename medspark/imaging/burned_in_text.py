@@ -284,15 +284,15 @@ def clean_frame(
     redacted, kinds = list(first.redact), set(first.kinds)
     cleaned = redact(frame, redacted) if redacted else frame
     seen = redact(view, redacted) if redacted else view
+    latest = redacted
     for _ in range(MAX_PASSES - 1):
-        if not redacted:
+        if not latest:
             break
-        again = judge(find_text(seen), values, frame.shape, redacted)
-        if not again.redact:
-            break
-        redacted += again.redact
+        again = judge(_detect(ocr_image(seen), False), values, frame.shape, redacted)
+        latest = [box for box in again.redact if box not in redacted]
+        redacted += latest
         kinds |= set(again.kinds)
-        cleaned, seen = redact(cleaned, again.redact), redact(seen, again.redact)
+        cleaned, seen = redact(cleaned, latest), redact(seen, latest)
     return cleaned, Judgement(first.boxes, redacted, sorted(kinds))
 
 

@@ -55,6 +55,7 @@ class FeatureOptions:
     archive_limits: ArchiveLimits
     key: PseudonymKey | None = None  # unseals paths when the metadata holds hashed paths
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+    examine_max_frames: int = 16
 
 
 def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
@@ -172,6 +173,13 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
         del data
         check_decoded_size(dataset, options.decode_limits)
         indices = select_frames(frame_count(dataset), settings.frames, settings.max_frames)
+        if examine and len(indices) > options.examine_max_frames:
+            raise Rejection(
+                Stage.DECODE,
+                Reason.BURNED_IN_TEXT_UNCHECKED,
+                f"{len(indices)} frames to examine for burned-in text, over "
+                f"deid.examine_max_frames ({options.examine_max_frames}); the image is held back.",
+            )
         steps_json = describe(settings.preprocess)
         identifying = header_values(dataset) if examine else {}
         for index, pixels in iter_frames(dataset, indices):
