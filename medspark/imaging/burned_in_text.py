@@ -24,6 +24,7 @@ NOISE_SCORE = 0.3
 MATCH_SCORE = 85.0
 MARGIN_FRACTION = 0.25
 MIN_OCR_SIDE = 400
+MAX_OCR_SIDE = 1280
 MIN_TEXT_HEIGHT = 8
 
 _PERSON_KEYWORDS = {
@@ -82,7 +83,9 @@ def _engine():
         raise TextDetectorUnavailable(
             "rapidocr-onnxruntime is not installed (scripts/install.sh installs it)"
         ) from exc
-    return RapidOCR()
+    # One thread per model: Spark already runs one task per core, and fewer thread pools keep
+    # the worker inside spark.executor.pyspark.memory (an address-space limit).
+    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
 
 
 def ocr_image(frame: np.ndarray) -> np.ndarray:
@@ -98,9 +101,12 @@ def ocr_image(frame: np.ndarray) -> np.ndarray:
 
 
 def _detect(image: np.ndarray, keep_unrecognised: bool) -> list[TextBox]:
-    factor = max(1, int(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))))
-    if factor > 1:  # small frames: small text reads better enlarged
-        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    # small frames are enlarged (small text reads better), large ones reduced (bounded memory)
+    factor = min(float(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))), 1e9)
+    factor = min(max(factor, 1.0), MAX_OCR_SIDE / max(image.shape[:2]))
+    if factor != 1:
+        smaller = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=smaller)
     found, _ = _engine()(image, text_score=0.0, box_thresh=0.3)
     boxes = []
     for points, text, score in found or []:

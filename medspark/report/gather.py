@@ -63,6 +63,7 @@ class ReportData:
     evaluation: dict[str, Any] | None = None
     volumes: list[dict[str, Any]] = field(default_factory=list)
     volume_statuses: dict[str, int] = field(default_factory=dict)
+    pixel_text: dict[str, int] = field(default_factory=dict)
     regions: list[dict[str, Any]] = field(default_factory=list)
     region_sources: dict[str, int] = field(default_factory=dict)
     region_families: list[dict[str, Any]] = field(default_factory=list)
@@ -247,6 +248,21 @@ def _regions(roi: DataFrame, limit: int) -> tuple[list[dict[str, Any]], list[dic
     return regions, summary
 
 
+def _pixel_text(features: DataFrame, quarantine: DataFrame | None) -> dict[str, int]:
+    """Frames examined for burned-in text, with text, redacted; images held back unchecked."""
+    row = features.agg(
+        F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
+        F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
+        F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
+    ).collect()[0]
+    held = (
+        quarantine.filter(F.col("reason") == "burned_in_text_unchecked").count()
+        if quarantine is not None
+        else 0
+    )
+    return {**row.asDict(), "held_back": held}
+
+
 def _distributions(
     features: DataFrame, group: str, per_group: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -295,6 +311,7 @@ def gather(
         data.quarantine = _quarantine(quarantine, examples, show_paths)
     data.stage_times = _stage_times(spark, out_uri)
     if features is not None:
+        data.pixel_text = _pixel_text(features, quarantine)
         data.thumbnails = _thumbnails(features, thumbnails)
         grouped = features
         if "predictions" in data.table_rows:

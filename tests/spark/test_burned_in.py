@@ -1,5 +1,5 @@
 """Burned-in PHI through `medspark pipeline` and `medspark export`: real ultrasound, secondary
-capture and test-pattern frames with the instance's own name, ID and birth date drawn in are
+capture, X-ray and test-pattern frames with the instance's own name, ID and birth date drawn in are
 released, redacted, and unreadable to an independent OCR in every frame, thumbnail and tensor."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ SOURCES = {
     "us_grey": "JPGLosslessP14SV1_1s_1f_8b.dcm",
     "pattern": "mlut_18.dcm",
     "sc_rgb": "SC_rgb.dcm",
+    "xray": "RG3_UNCR.dcm",
 }
 CONF = "features:\n  tensor: true\n  preprocess: []\n"
 
@@ -132,4 +133,15 @@ def test_the_run_summary_counts_the_examination(released):
     (features,) = [s for s in summaries if s.get("job") == "features"]
     counts = features["counts"]
     assert counts["held_back_burned_in"] == 0 and counts["held_back_text_unchecked"] == 0
-    assert counts["frames_examined_for_text"] == 7 and counts["frames_redacted"] >= 6
+    assert counts["frames_examined_for_text"] == 8 and counts["frames_redacted"] >= 7
+
+
+def test_the_report_counts_what_was_examined(spark, released):
+    from medspark.report.gather import gather
+    from medspark.report.page import render
+
+    *_, out = released
+    data = gather(spark, str(out))
+    assert data.pixel_text["examined"] == 8 and data.pixel_text["held_back"] == 0
+    assert data.pixel_text["redacted"] >= 7
+    assert 'id="burned-in"' in render(data)
