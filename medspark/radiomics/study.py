@@ -51,6 +51,7 @@ INPUT_COLUMNS = (
     "transfer_syntax_uid",
     "number_of_frames",
     "has_pixel_data",
+    "redactions",
 )
 Row = dict[str, Any]
 

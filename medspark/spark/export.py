@@ -21,11 +21,12 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Rejection
 from medspark.dicom.sources import ArchiveLimits
 from medspark.run_summary import RunSummary, new_run_id
-from medspark.schemas import FEATURES, METADATA
+from medspark.schemas import METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
 from medspark.spark.features import archive_limits, held_back
-from medspark.spark.tables import path_exists, read_table
+from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.tables import read_table
 from medspark.storage import join_uri, local_path
 
 EXPORT_MANIFEST = pa.schema(
@@ -46,35 +47,6 @@ _COLUMNS = ("path", "path_token", "file_size", "sha256", "sop_instance_uid", "st
             "series_instance_uid", "patient_id", "transfer_syntax_uid")  # fmt: skip
 SHARED_MANIFEST = "manifest.csv"
 _SHARED_COLUMNS = ("sop_instance_uid", "file", "file_size", "sha256")
-
-
-def with_pixel_clearance(
-    spark: SparkSession, settings: Settings, out_uri: str, metadata: DataFrame
-) -> DataFrame:
-    """Metadata with `pixels_cleared` (every frame examined for burned-in text, its PHI boxes
-    known) and `redactions` (frame, boxes) from OUT/features, when deid.pixels says so."""
-    cleared = F.lit(False)
-    empty = F.lit(None).cast("array<struct<frame:int,boxes:array<array<int>>>>")
-    features_uri = join_uri(out_uri, FEATURES.name)
-    if settings.deid.pixels != "detect_and_redact" or not path_exists(spark, features_uri):
-        return metadata.withColumn("pixels_cleared", cleared).withColumn("redactions", empty)
-    examined = (
-        read_table(spark, out_uri, FEATURES)
-        .filter(F.col("pixels_examined"))
-        .groupBy("sop_instance_uid")
-        .agg(
-            F.countDistinct("frame").alias("_frames_examined"),
-            F.collect_list(
-                F.struct(F.col("frame"), F.col("pixel_redactions").alias("boxes"))
-            ).alias("redactions"),
-        )
-    )
-    frames = F.greatest(F.coalesce(F.col("number_of_frames"), F.lit(1)), F.lit(1))
-    return (
-        metadata.join(examined, "sop_instance_uid", "left")
-        .withColumn("pixels_cleared", F.coalesce(F.col("_frames_examined") == frames, cleared))
-        .drop("_frames_examined")
-    )
 
 
 def _export_rows(policy: DeidPolicy, destination: str, limits: ArchiveLimits, run_id: str):

@@ -29,7 +29,8 @@ from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
 from medspark.spark.arrow_map import prepare_worker
 from medspark.spark.encryption import write_options
-from medspark.spark.features import archive_limits, held_back
+from medspark.spark.features import archive_limits
+from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import delete_path, read_table
 from medspark.storage import join_uri
 from medspark.volume.series import VolumeOptions
@@ -105,7 +106,7 @@ def radiomics_records(
     is_region = F.col("modality").isin(*REGION_MODALITIES)
     rows = metadata.filter(
         F.col("study_instance_uid").isNotNull()
-        & (is_region | (F.col("has_pixel_data") & ~held_back(settings)))
+        & (is_region | (F.col("has_pixel_data") & usable_pixels(metadata, settings)))
     ).select(*INPUT_COLUMNS)
     deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
     options = RadiomicsOptions(
@@ -138,7 +139,8 @@ def run_radiomics(
     began = time.monotonic()
     if settings.deid.enabled and key is None:
         raise ValueError("de-identification is enabled but no pseudonym key was given")
-    records = radiomics_records(read_table(spark, out_uri, METADATA), settings, run_id, key)
+    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
+    records = radiomics_records(metadata, settings, run_id, key)
     staging = join_uri(out_uri, f"_staging-radiomics-{run_id}")
     records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
     staged = spark.read.schema(from_arrow_schema(RECORDS)).parquet(staging)

@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.schemas import METADATA
-from medspark.spark.features import archive_limits, held_back
+from medspark.spark.features import archive_limits
+from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, write_bytes, write_text
 from medspark.volume.build import Volume
@@ -52,9 +53,10 @@ class RegistrationResult:
 
 
 def _volume(spark: SparkSession, settings: Settings, out_uri: str, uid: str, key) -> Volume:
-    metadata = read_table(spark, out_uri, METADATA).filter(
-        F.col("has_pixel_data") & ~held_back(settings)
+    everything = with_pixel_clearance(
+        spark, settings, out_uri, read_table(spark, out_uri, METADATA)
     )
+    metadata = everything.filter(F.col("has_pixel_data") & usable_pixels(everything, settings))
     for column in ("series_instance_uid", "sop_instance_uid"):
         rows = [
             r.asDict()

@@ -15,7 +15,8 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.features import archive_limits, held_back
+from medspark.spark.features import archive_limits
+from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
@@ -51,7 +52,9 @@ def series_volumes(
 ) -> DataFrame:
     """One volumes row per image series (held-back instances left out); nothing computed yet."""
     images = metadata.filter(
-        F.col("has_pixel_data") & ~held_back(settings) & F.col("series_instance_uid").isNotNull()
+        F.col("has_pixel_data")
+        & usable_pixels(metadata, settings)
+        & F.col("series_instance_uid").isNotNull()
     ).select(*INPUT_COLUMNS)
     options = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
     return images.groupBy("series_instance_uid").applyInPandas(
@@ -70,7 +73,8 @@ def run_volumes(
     run_id = run_id or new_run_id()
     summary = RunSummary.start("volumes", run_id, out_uri, out_uri, settings, None)
     began = time.monotonic()
-    volumes = series_volumes(read_table(spark, out_uri, METADATA), settings, run_id, key)
+    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
+    volumes = series_volumes(metadata, settings, run_id, key)
     volumes.write.mode("overwrite").parquet(join_uri(out_uri, VOLUMES.name))
     written = read_table(spark, out_uri, VOLUMES)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +15,7 @@ from medspark.dicom.pixels import (
     iter_frames,
     read_image_dataset,
 )
+from medspark.imaging.burned_in_text import redact
 from medspark.imaging.intensity import rescale, to_grey, window
 from medspark.volume.geometry import NotAVolume, Plane, SliceOrder, order_planes, planes_of
 
@@ -97,12 +98,14 @@ def build_volume(
     max_voxels: int = 200_000_000,
     gap_factor: float = 1.5,
     tolerance: float = 0.01,
+    redactions: Sequence[Mapping[int, Sequence[Sequence[int]]]] | None = None,
 ) -> Volume:
     """The volume of a series from its instances' bytes (or callables that read them).
 
     Slices are ordered by ImagePositionPatient projected on the normal of
     ImageOrientationPatient (per frame for enhanced objects, along GridFrameOffsetVector for RT
-    dose), never by instance number or file name.
+    dose), never by instance number or file name. `redactions[i]` maps instance i's frames
+    (1-based) to the burned-in text boxes to fill before anything is computed.
     """
     datasets: list[Dataset] = []
     planes: list[Plane] = []
@@ -130,6 +133,9 @@ def build_volume(
     for instance, frames in wanted.items():
         dataset = datasets[instance]
         for index, pixels in iter_frames(dataset, sorted(frames)):
+            boxes = redactions[instance].get(index + 1) if redactions else None
+            if boxes:
+                pixels = redact(pixels, boxes)
             values, unit = _physical(pixels, dataset, index)
             if values.ndim != 2:
                 raise NotAVolume("frames are not two-dimensional")

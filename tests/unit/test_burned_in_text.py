@@ -120,3 +120,19 @@ def test_examined_rows_say_what_was_found_but_not_what_it_said(tmp_path):
     assert record["pixels_examined"] and record["pixel_phi_boxes"] >= 3
     assert len(record["pixel_redactions"]) == record["pixel_phi_boxes"]
     assert "KOWALSKI" not in repr(record) and "7730419" not in repr(record)
+
+
+def test_volumes_are_built_from_redacted_pixels(tmp_path):
+    """The features job's redactions reach the volumes (and radiomics, registration) builder."""
+    from medspark.volume.build import build_volume
+    from medspark.volume.series import boxes_by_frame
+
+    burn(get_testdata_file("OBXXXX1A_2frame.dcm"), tmp_path / "cine", variant=1)
+    data = (tmp_path / "cine").read_bytes()
+    rows = [{"frame": 1, "boxes": [[10, 20, 60, 40]]}, {"frame": 2, "boxes": []}]
+    plain = build_volume([data], [None])
+    redacted = build_volume([data], [None], redactions=[boxes_by_frame(rows)])
+    assert boxes_by_frame(rows) == {1: [[10, 20, 60, 40]]}
+    changed = np.argwhere(plain.values != redacted.values)
+    assert changed.size and set(changed[:, 1]) <= set(range(20, 40))
+    assert set(changed[:, 2]) <= set(range(10, 60))
