@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import get_args
 
-AGGREGATIONS = (
-    "2d_averaged",
-    "2d_slice_merged",
-    "2.5d_direction_merged",
-    "2.5d_merged",
-    "3d_averaged",
-    "3d_merged",
-)
+from medspark.config import Aggregation
+
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 WHOLE_REGION = "3d"
 """The aggregation of the families that have none (morphology, statistics, histograms...)."""
 

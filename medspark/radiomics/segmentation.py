@@ -10,6 +10,7 @@ from pydicom.dataset import Dataset
 from medspark.dicom.pixels import frame_count, iter_frames
 from medspark.radiomics.processing import RegionRejected
 from medspark.radiomics.series_grid import INDEX_TOLERANCE, SeriesGrid, nearest_index
+from medspark.volume.geometry import floats_or_none
 
 
 @dataclass
@@ -39,14 +40,6 @@ def _first(item: Dataset | None, sequence: str) -> Dataset | None:
     return item[sequence].value[0]
 
 
-def _floats(value, count: int) -> tuple[float, ...] | None:
-    try:
-        numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return numbers if len(numbers) == count else None
-
-
 def read_segmentation(dataset: Dataset) -> Segmentation:
     """Every segment's frames, thresholded at half the maximum for fractional segmentations."""
     shared = _first(dataset, "SharedFunctionalGroupsSequence")
@@ -70,25 +63,27 @@ def read_segmentation(dataset: Dataset) -> Segmentation:
     }
     fractional = str(dataset.get("SegmentationType", "BINARY")).upper() == "FRACTIONAL"
     threshold = 0.5 * float(dataset.get("MaximumFractionalValue") or 255) if fractional else 0
-    orientation = _floats(
+    orientation = floats_or_none(
         (_first(shared, "PlaneOrientationSequence") or Dataset()).get("ImageOrientationPatient"), 6
     )
-    spacing = _floats((_first(shared, "PixelMeasuresSequence") or Dataset()).get("PixelSpacing"), 2)
+    spacing = floats_or_none(
+        (_first(shared, "PixelMeasuresSequence") or Dataset()).get("PixelSpacing"), 2
+    )
     for index, pixels in iter_frames(dataset, range(count)):
         item = per_frame[index]
         number = _first(item, "SegmentIdentificationSequence")
-        position = _floats(
+        position = floats_or_none(
             (_first(item, "PlanePositionSequence") or Dataset()).get("ImagePositionPatient"), 3
         )
         if number is None or position is None:
             raise RegionRejected(
                 "roi_geometry_mismatch", f"frame {index + 1} has no segment number or position"
             )
-        orientation = orientation or _floats(
+        orientation = orientation or floats_or_none(
             (_first(item, "PlaneOrientationSequence") or Dataset()).get("ImageOrientationPatient"),
             6,
         )
-        spacing = spacing or _floats(
+        spacing = spacing or floats_or_none(
             (_first(item, "PixelMeasuresSequence") or Dataset()).get("PixelSpacing"), 2
         )
         for derivation in item.get("DerivationImageSequence") or []:

@@ -31,6 +31,7 @@ from medspark.radiomics.structure_set import rasterise, read_structure_set
 from medspark.volume.build import Volume, VolumeTooLarge
 from medspark.volume.describe import region_mask
 from medspark.volume.geometry import NotAVolume
+from medspark.volume.series import INPUT_COLUMNS as SERIES_INPUT_COLUMNS
 from medspark.volume.series import VolumeOptions, load_series
 
 REGION_MODALITIES = {"SEG": "seg", "RTSTRUCT": "rtstruct"}
@@ -40,19 +41,7 @@ SERIES_COLUMNS = (
     "patient_id",
     "modality",
 )
-INPUT_COLUMNS = (
-    *SERIES_COLUMNS,
-    "frame_of_reference_uid",
-    "sop_instance_uid",
-    "path",
-    "path_token",
-    "file_size",
-    "sha256",
-    "transfer_syntax_uid",
-    "number_of_frames",
-    "has_pixel_data",
-    "redactions",
-)
+INPUT_COLUMNS = (*SERIES_INPUT_COLUMNS, "has_pixel_data")
 Row = dict[str, Any]
 
 

@@ -3,10 +3,12 @@ and the emphasis features IBSI defines on all of them (IBSI 1, 3.7-3.10, 3.12)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from medspark.radiomics.family import Feature, FeatureValues
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,38 @@ class ZoneMatrix:
         for m in matrices:
             counts[: m.counts.shape[0], : m.counts.shape[1]] += m.counts
         return ZoneMatrix(counts, float(sum(m.voxels for m in matrices)))
+
+
+EMPHASIS = (
+    "small_emphasis",
+    "large_emphasis",
+    "low_grey_level_emphasis",
+    "high_grey_level_emphasis",
+    "small_low_grey_level_emphasis",
+    "small_high_grey_level_emphasis",
+    "large_low_grey_level_emphasis",
+    "large_high_grey_level_emphasis",
+    "grey_level_non_uniformity",
+    "grey_level_non_uniformity_normalised",
+    "size_non_uniformity",
+    "size_non_uniformity_normalised",
+    "percentage",
+    "grey_level_variance",
+    "size_variance",
+    "size_entropy",
+    "energy",
+)
+"""The generic names of `emphasis_features`, in the order the families declare theirs."""
+
+
+def describe_with(features: Sequence[Feature]) -> Callable[[ZoneMatrix], FeatureValues]:
+    """A describe function giving a family's names to the generic emphasis features."""
+
+    def describe(matrix: ZoneMatrix) -> FeatureValues:
+        values = emphasis_features(matrix)
+        return {f.name: values.get(g) for f, g in zip(features, EMPHASIS, strict=False)}
+
+    return describe
 
 
 def emphasis_features(matrix: ZoneMatrix) -> dict[str, float]:

@@ -42,7 +42,7 @@ class NotAVolume(ValueError):
     """The planes cannot be stacked into one volume (sizes or orientations differ)."""
 
 
-def _floats(value, count: int) -> tuple[float, ...] | None:
+def floats_or_none(value, count: int) -> tuple[float, ...] | None:
     try:
         numbers = tuple(float(v) for v in value)
     except (TypeError, ValueError):
@@ -62,16 +62,18 @@ def slice_normal(orientation: Sequence[float]) -> np.ndarray:
 
 def _item_value(dataset: Dataset, index: int, sequence: str, keyword: str, count: int):
     item = functional_item(dataset, index, sequence)
-    return _floats(item.get(keyword), count) if item is not None and keyword in item else None
+    return (
+        floats_or_none(item.get(keyword), count) if item is not None and keyword in item else None
+    )
 
 
 def planes_of(dataset: Dataset, instance: int, frames: int) -> list[Plane]:
     """Every frame's plane: enhanced functional groups, an RT dose grid, or the top level."""
     rows, columns = int(dataset.get("Rows", 0) or 0), int(dataset.get("Columns", 0) or 0)
-    top_position = _floats(dataset.get("ImagePositionPatient"), 3)
-    top_orientation = _floats(dataset.get("ImageOrientationPatient"), 6)
-    top_spacing = _floats(dataset.get("PixelSpacing"), 2)
-    offsets = _floats(dataset.get("GridFrameOffsetVector"), frames) if frames > 1 else None
+    top_position = floats_or_none(dataset.get("ImagePositionPatient"), 3)
+    top_orientation = floats_or_none(dataset.get("ImageOrientationPatient"), 6)
+    top_spacing = floats_or_none(dataset.get("PixelSpacing"), 2)
+    offsets = floats_or_none(dataset.get("GridFrameOffsetVector"), frames) if frames > 1 else None
     planes = []
     for index in range(frames):
         position = _item_value(dataset, index, "PlanePositionSequence", "ImagePositionPatient", 3)

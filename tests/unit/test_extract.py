@@ -117,23 +117,10 @@ def test_bad_window_is_a_config_error():
 def test_a_float_parametric_map_gets_features(tmp_path):
     """Float Pixel Data (an ADC-like map made from CT_small's real values) is described, in
     its own units, not quarantined."""
-    from pydicom.uid import ExplicitVRLittleEndian
+    from tests.parametric_map import float_map
 
-    dataset = pydicom.dcmread(pydicom_file("CT_small.dcm"))
-    values = dataset.pixel_array.astype("<f4") * 1e-3
-    del dataset.PixelData
-    for name in (
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
-        "RescaleSlope",
-        "RescaleIntercept",
-    ):
-        delattr(dataset, name)
-    dataset.BitsAllocated = 32
-    dataset.FloatPixelData = values.tobytes()
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset.save_as(tmp_path / "map", enforce_file_format=True)
+    data, values = float_map()
+    (tmp_path / "map").write_bytes(data)
     (row,) = extract(tmp_path / "map")
     assert row["outcome"] == "features"
     assert row["fo_maximum"] == pytest.approx(float(values.max()), rel=1e-6)

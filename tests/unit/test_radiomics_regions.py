@@ -9,13 +9,14 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+from pydicom.uid import RLELossless
 
 from medspark.dicom.pixels import iter_frames, read_image_dataset
 from medspark.radiomics.processing import RegionRejected
 from medspark.radiomics.segmentation import place_segment, read_segmentation
 from medspark.radiomics.series_grid import SeriesGrid
 from medspark.radiomics.structure_set import rasterise, read_structure_set
+from tests.parametric_map import float_map
 from tests.region_objects import CtSeries, write_rtstruct, write_seg
 
 SHAPE = (6, 24, 20)
@@ -170,26 +171,9 @@ def test_one_bit_rle_segmentation_decodes_to_its_uncompressed_twin(packed):
     assert np.array_equal(got, expected) and int(got.sum()) == 107098
 
 
-@pytest.mark.parametrize(
-    "keyword,dtype", [("FloatPixelData", "<f4"), ("DoubleFloatPixelData", "<f8")]
-)
-def test_float_pixel_data_of_a_parametric_map_decodes(keyword, dtype):
-    """A parametric map made from real CT values (pydicom's CT_small) times 1e-3, as floats."""
-    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    values = dataset.pixel_array.astype(dtype) * 1e-3
-    del dataset.PixelData
-    for name in (
-        "BitsStored",
-        "HighBit",
-        "PixelRepresentation",
-        "RescaleSlope",
-        "RescaleIntercept",
-    ):
-        delattr(dataset, name)
-    dataset.BitsAllocated = 32 if dtype == "<f4" else 64
-    setattr(dataset, keyword, values.tobytes())
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    ((_, frame),) = list(iter_frames(read_image_dataset(buffer.getvalue(), None), [0]))
+@pytest.mark.parametrize("dtype", ["<f4", "<f8"])
+def test_float_pixel_data_of_a_parametric_map_decodes(dtype):
+    """Float and Double Float Pixel Data (a map made from CT_small's real values)."""
+    data, values = float_map(dtype)
+    ((_, frame),) = list(iter_frames(read_image_dataset(data, None), [0]))
     assert frame.dtype == np.dtype(dtype) and np.array_equal(frame, values)

@@ -13,9 +13,9 @@ import numpy as np
 from scipy import ndimage
 
 from medspark.radiomics.aggregation import aggregate_zonal, roi_slices
-from medspark.radiomics.families.size_zone import describe_with, zone_matrices
+from medspark.radiomics.families.size_zone import zone_matrices
 from medspark.radiomics.family import Family, FeatureValues, features
-from medspark.radiomics.zone_matrix import ZoneMatrix
+from medspark.radiomics.zone_matrix import ZoneMatrix, describe_with
 
 FEATURES = features(
     ("small_distance_emphasis", "0GBI", "Small distance emphasis"),

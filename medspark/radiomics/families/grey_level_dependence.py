@@ -13,7 +13,7 @@ import numpy as np
 from medspark.radiomics.aggregation import aggregate_zonal, roi_slices
 from medspark.radiomics.family import Family, FeatureValues, features
 from medspark.radiomics.neighbourhood import neighbour, offsets
-from medspark.radiomics.zone_matrix import ZoneMatrix, emphasis_features
+from medspark.radiomics.zone_matrix import ZoneMatrix, describe_with
 
 FEATURES = features(
     ("low_dependence_emphasis", "SODN", "Low dependence emphasis"),
@@ -42,25 +42,6 @@ FEATURES = features(
     ("dependence_count_entropy", "FCBV", "Dependence count entropy"),
     ("dependence_count_energy", "CAS9", "Dependence count energy"),
 )
-_GENERIC = (
-    "small_emphasis",
-    "large_emphasis",
-    "low_grey_level_emphasis",
-    "high_grey_level_emphasis",
-    "small_low_grey_level_emphasis",
-    "small_high_grey_level_emphasis",
-    "large_low_grey_level_emphasis",
-    "large_high_grey_level_emphasis",
-    "grey_level_non_uniformity",
-    "grey_level_non_uniformity_normalised",
-    "size_non_uniformity",
-    "size_non_uniformity_normalised",
-    "percentage",
-    "grey_level_variance",
-    "size_variance",
-    "size_entropy",
-    "energy",
-)
 
 
 def dependence_matrices(region, planar: bool) -> list[ZoneMatrix]:
@@ -80,18 +61,13 @@ def dependence_matrices(region, planar: bool) -> list[ZoneMatrix]:
     return [ZoneMatrix(counts[k].astype(np.float64), float(voxels[k])) for k in range(slices)]
 
 
-def describe(matrix: ZoneMatrix) -> FeatureValues:
-    values = emphasis_features(matrix)
-    return {f.name: values.get(g) for f, g in zip(FEATURES, _GENERIC, strict=True)}
-
-
 def compute(region, aggregations: Sequence[str], **_: object) -> dict[str, FeatureValues]:
     """NGLDM features of the region for each requested aggregation."""
     slices = roi_slices(region.intensity_mask)
     planar = dependence_matrices(region, True)
     (volume,) = dependence_matrices(region, False)
     return aggregate_zonal(
-        [planar[k] for k in slices], volume, ZoneMatrix.merge, describe, aggregations
+        [planar[k] for k in slices], volume, ZoneMatrix.merge, describe_with(FEATURES), aggregations
     )
 
 

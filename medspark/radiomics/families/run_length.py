@@ -13,7 +13,7 @@ from medspark.radiomics.aggregation import (
     roi_slices,
 )
 from medspark.radiomics.family import Family, FeatureValues, features
-from medspark.radiomics.zone_matrix import ZoneMatrix, emphasis_features
+from medspark.radiomics.zone_matrix import ZoneMatrix, describe_with
 
 FEATURES = features(
     ("short_runs_emphasis", "22OV", "Short runs emphasis"),
@@ -32,24 +32,6 @@ FEATURES = features(
     ("grey_level_variance", "8CE5", "Grey level variance"),
     ("run_length_variance", "SXLW", "Run length variance"),
     ("run_entropy", "HJ9O", "Run entropy"),
-)
-_GENERIC = (
-    "small_emphasis",
-    "large_emphasis",
-    "low_grey_level_emphasis",
-    "high_grey_level_emphasis",
-    "small_low_grey_level_emphasis",
-    "small_high_grey_level_emphasis",
-    "large_low_grey_level_emphasis",
-    "large_high_grey_level_emphasis",
-    "grey_level_non_uniformity",
-    "grey_level_non_uniformity_normalised",
-    "size_non_uniformity",
-    "size_non_uniformity_normalised",
-    "percentage",
-    "grey_level_variance",
-    "size_variance",
-    "size_entropy",
 )
 
 
@@ -94,11 +76,6 @@ def _matrices(region, step, longest: int) -> list[ZoneMatrix]:
     return [ZoneMatrix(counts[k], float(voxels[k])) for k in range(counts.shape[0])]
 
 
-def _describe(matrix: ZoneMatrix) -> FeatureValues:
-    values = emphasis_features(matrix)
-    return {f.name: values.get(generic) for f, generic in zip(FEATURES, _GENERIC, strict=True)}
-
-
 def compute(region, aggregations: Sequence[str], **_: object) -> dict[str, FeatureValues]:
     """GLRLM features of the region for each requested aggregation."""
     longest = max(region.levels.shape)
@@ -107,7 +84,7 @@ def compute(region, aggregations: Sequence[str], **_: object) -> dict[str, Featu
     per_slice = [[direction[k] for direction in planar] for k in slices]
     per_direction_3d = [ZoneMatrix.merge(_matrices(region, d, longest)) for d in DIRECTIONS_3D]
     return aggregate_directional(
-        per_slice, per_direction_3d, ZoneMatrix.merge, _describe, aggregations
+        per_slice, per_direction_3d, ZoneMatrix.merge, describe_with(FEATURES), aggregations
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from medspark.radiomics.aggregation import aggregate_zonal, roi_slices
 from medspark.radiomics.family import Family, FeatureValues, features
 from medspark.radiomics.neighbourhood import zones
-from medspark.radiomics.zone_matrix import ZoneMatrix, emphasis_features
+from medspark.radiomics.zone_matrix import ZoneMatrix, describe_with
 
 FEATURES = features(
     ("small_zone_emphasis", "5QRC", "Small zone emphasis"),
@@ -29,34 +29,6 @@ FEATURES = features(
     ("zone_size_variance", "3NSA", "Zone size variance"),
     ("zone_size_entropy", "GU8N", "Zone size entropy"),
 )
-GENERIC = (
-    "small_emphasis",
-    "large_emphasis",
-    "low_grey_level_emphasis",
-    "high_grey_level_emphasis",
-    "small_low_grey_level_emphasis",
-    "small_high_grey_level_emphasis",
-    "large_low_grey_level_emphasis",
-    "large_high_grey_level_emphasis",
-    "grey_level_non_uniformity",
-    "grey_level_non_uniformity_normalised",
-    "size_non_uniformity",
-    "size_non_uniformity_normalised",
-    "percentage",
-    "grey_level_variance",
-    "size_variance",
-    "size_entropy",
-)
-
-
-def describe_with(names) -> callable:
-    """A describe function mapping the generic emphasis features to a family's names."""
-
-    def describe(matrix: ZoneMatrix) -> FeatureValues:
-        values = emphasis_features(matrix)
-        return {f.name: values.get(g) for f, g in zip(names, GENERIC, strict=True)}
-
-    return describe
 
 
 def zone_matrices(region, planar: bool, size_of) -> list[ZoneMatrix]:
