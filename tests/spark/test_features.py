@@ -77,8 +77,10 @@ def test_one_row_per_decoded_frame(pipeline):
     assert by_modality == {"CT": 2, "MR": 1}
     assert result.summary["counts"]["feature_rows"] == 3
     assert result.summary["counts"]["non_image_instances_skipped"] == 1
-    # the ultrasound cine has no BurnedInAnnotation and US commonly carries burned-in text
-    assert result.summary["counts"]["held_back_burned_in"] == 1
+    # the ultrasound cine has no BurnedInAnnotation and US commonly carries burned-in text; its
+    # 30 frames are more than deid.examine_max_frames, so it is held back unexamined
+    assert result.summary["counts"]["held_back_burned_in"] == 0
+    assert result.summary["counts"]["held_back_text_unchecked"] == 1
     assert "path" not in rows[0]
     assert all(r["thumbnail_png"][:4] == b"\x89PNG" for r in rows)
 
@@ -102,8 +104,9 @@ def test_undecodable_images_are_quarantined_at_the_decode_stage(pipeline):
     assert reasons == {
         "JPGExtended": "unsupported_transfer_syntax",
         "MR_rows_wrong": "pixel_data_short",
+        "examples_ybr_color": "burned_in_text_unchecked",
     }
-    assert result.summary["counts"]["decode_quarantined"] == 2
+    assert result.summary["counts"]["decode_quarantined"] == 3
 
 
 def test_rerun_replaces_rather_than_duplicates(spark, pipeline):
