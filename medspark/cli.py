@@ -345,7 +345,7 @@ def _one_shot(spark, args: argparse.Namespace, settings: Settings, key: Pseudony
         levels = tuple(x for x in (getattr(args, "aggregate", "") or "").split(",") if x)
         if command == "pipeline":
             levels = ("study", "patient")
-        written = predict(spark, out_uri, model_dir, levels)
+        written = predict(spark, out_uri, model_dir, levels, settings.deid.encryption)
         print("predictions: " + ", ".join(f"{k} {v} rows" for k, v in written.items()))
     if command in ("pipeline", "demo"):
         print(f"report: {_write_report(spark, out_uri, show_paths=False)}")

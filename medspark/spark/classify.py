@@ -27,11 +27,12 @@ from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from medspark.config import ModelSettings, Settings
+from medspark.config import EncryptionSettings, ModelSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import prepared_labels
 from medspark.schemas import FEATURES
+from medspark.spark.encryption import write_options
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, local_path, write_text
 
@@ -289,9 +290,14 @@ def load_model(model_dir: str) -> tuple[PipelineModel, dict[str, Any]]:
 
 
 def predict(
-    spark: SparkSession, out_uri: str, model_dir: str, aggregate: tuple[str, ...] = ()
+    spark: SparkSession,
+    out_uri: str,
+    model_dir: str,
+    aggregate: tuple[str, ...] = (),
+    encryption: EncryptionSettings | None = None,
 ) -> dict[str, int]:
-    """OUT/predictions (per frame) and, when asked, per study and per patient."""
+    """OUT/predictions (per frame) and, when asked, per study and per patient; identifier
+    columns encrypted as the profile says."""
     model, sidecar = load_model(model_dir)
     features = read_table(spark, out_uri, FEATURES)
     scored = model.transform(features)
@@ -307,7 +313,9 @@ def predict(
         scores.alias("class_scores"),
         F.lit(sidecar["model_id"]).alias("model_id"),
     )
-    predictions.write.mode("overwrite").parquet(join_uri(out_uri, "predictions"))
+    predictions.write.mode("overwrite").options(
+        **write_options(encryption, predictions.columns)
+    ).parquet(join_uri(out_uri, "predictions"))
     written = {"predictions": spark.read.parquet(join_uri(out_uri, "predictions")).count()}
     classes = sidecar["classes"]
     for level in aggregate:
@@ -329,6 +337,8 @@ def predict(
             "frames",
             F.lit(sidecar["model_id"]).alias("model_id"),
         )
-        table.write.mode("overwrite").parquet(join_uri(out_uri, f"predictions_{level}"))
+        table.write.mode("overwrite").options(**write_options(encryption, table.columns)).parquet(
+            join_uri(out_uri, f"predictions_{level}")
+        )
         written[f"predictions_{level}"] = table.count()
     return written

@@ -24,6 +24,7 @@ from medspark.spark.current import (
     newest_stored,
     state_uri,
 )
+from medspark.spark.encryption import write_options
 from medspark.spark.tables import (
     count_parquet_files,
     delete_path,
@@ -71,7 +72,11 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
         rows = rows_df.count()
         files = max(1, math.ceil(rows / per_file))
         target = join_uri(staging, spec.name, f"{BATCH_COLUMN}={newest}")
-        writer = rows_df.repartition(files).write.mode("overwrite")
+        writer = (
+            rows_df.repartition(files)
+            .write.mode("overwrite")
+            .options(**write_options(settings.deid.encryption, rows_df.columns))
+        )
         if spec.name == "quarantine":
             writer = writer.partitionBy("stage")
         writer.parquet(target)

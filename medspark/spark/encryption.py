@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,13 +36,17 @@ def session_settings(encryption: EncryptionSettings) -> dict[str, str]:
     }
 
 
-def write_options(encryption: EncryptionSettings, schema: pa.Schema) -> dict[str, str]:
-    """Write options that encrypt the configured columns a table has (and its footer)."""
-    if not encryption.enabled:
+def write_options(
+    encryption: EncryptionSettings | None, schema: pa.Schema | Sequence[str]
+) -> dict[str, str]:
+    """Write options that encrypt the configured columns a table (an Arrow schema, or a
+    DataFrame's column names) has, and its footer."""
+    if encryption is None or not encryption.enabled:
         return {}
+    names = schema.names if isinstance(schema, pa.Schema) else list(schema)
     groups = []
     for key, columns in encryption.column_keys.items():
-        present = [c for c in columns if c in schema.names]
+        present = [c for c in columns if c in names]
         if present:
             groups.append(f"{key}:{','.join(present)}")
     if not groups:

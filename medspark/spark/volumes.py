@@ -15,6 +15,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
+from medspark.spark.encryption import write_options
 from medspark.spark.features import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
@@ -75,7 +76,8 @@ def run_volumes(
     began = time.monotonic()
     metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
     volumes = series_volumes(metadata, settings, run_id, key)
-    volumes.write.mode("overwrite").parquet(join_uri(out_uri, VOLUMES.name))
+    encrypt = write_options(settings.deid.encryption, VOLUMES.schema)
+    volumes.write.mode("overwrite").options(**encrypt).parquet(join_uri(out_uri, VOLUMES.name))
     written = read_table(spark, out_uri, VOLUMES)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
     with_gaps = written.filter(F.col("missing_slices") > 0).count()

@@ -106,8 +106,14 @@ ETL_SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
     from medspark.spark.current import current_tables
     from medspark.spark.etl import run_etl
 
+    from medspark.spark.compaction import compact
+    from medspark.spark.volumes import run_volumes
+
     landing, out = sys.argv[1], sys.argv[2]
-    run_etl(spark, settings, landing, out, PseudonymKey(b"k" * 32, "test"))
+    key = PseudonymKey(b"k" * 32, "test")
+    run_etl(spark, settings, landing, out, key)
+    compact(spark, settings, out)
+    run_volumes(spark, settings, out, key)
     tables = current_tables(spark, out)
     patients = sorted(r[0] for r in tables["metadata"].select("patient_id").collect())
     print("PATIENTS", json.dumps(patients))
@@ -117,7 +123,7 @@ ETL_SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
 )
 
 
-def test_incremental_runs_encrypt_the_same_columns(tmp_path):
+def test_incremental_runs_compaction_and_volumes_encrypt_the_same_columns(tmp_path):
     if not KMS_JAR.is_file():
         pytest.skip("medspark-kms.jar is missing: scripts/install.sh builds it")
     from tests.conftest import pydicom_file
@@ -137,7 +143,7 @@ def test_incremental_runs_encrypt_the_same_columns(tmp_path):
     patients = next(line for line in result.stdout.splitlines() if line.startswith("PATIENTS"))
     pseudonyms = json.loads(patients.split(" ", 1)[1])
     assert len(pseudonyms) == 2 and "FEATURES 2" in result.stdout
-    for table in ("metadata", "features"):
+    for table in ("metadata", "features", "volumes"):  # metadata and features as compacted
         files = list((out / table).rglob("*.parquet"))
         assert files
         with pytest.raises(Exception):  # noqa: B017 - pyarrow raises its own error types here
