@@ -47,7 +47,7 @@ def read_segmentation(dataset: Dataset) -> Segmentation:
     count = frame_count(dataset)
     if len(per_frame) != count:
         raise RegionRejected(
-            "roi_geometry_mismatch", f"{len(per_frame)} per-frame groups for {count} frames"
+            "roi_object_invalid", f"{len(per_frame)} per-frame groups for {count} frames"
         )
     series, instances = set(), set()
     for item in dataset.get("ReferencedSeriesSequence") or []:

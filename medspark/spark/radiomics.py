@@ -10,6 +10,7 @@ import time
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -32,7 +33,7 @@ from medspark.spark.encryption import write_options
 from medspark.spark.features import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import delete_path, read_table
-from medspark.storage import join_uri
+from medspark.storage import join_uri, write_bytes
 from medspark.volume.series import VolumeOptions
 
 log = logging.getLogger("medspark.radiomics")
@@ -120,6 +121,17 @@ def radiomics_records(
     )
 
 
+def arrow_schema_file(schema: pa.Schema = ROI_FEATURES.schema) -> bytes:
+    """A Parquet `_common_metadata` file: the table's Arrow schema, with each feature column's
+    `ibsi_id` as Arrow field metadata (Spark's writer keeps it only in its own schema)."""
+    spark_json = spark_schema(schema).json()  # Spark takes its schema from this file too
+    sink = pa.BufferOutputStream()
+    pq.write_metadata(
+        schema.with_metadata({"org.apache.spark.sql.parquet.row.metadata": spark_json}), sink
+    )
+    return sink.getvalue().to_pybytes()
+
+
 def holds_regions(spark: SparkSession, out_uri: str) -> bool:
     """Whether OUT/metadata lists any segmentation or structure set."""
     metadata = read_table(spark, out_uri, METADATA)
@@ -150,6 +162,7 @@ def run_radiomics(
     features.write.mode("overwrite").options(**encrypt).parquet(
         join_uri(out_uri, ROI_FEATURES.name)
     )
+    write_bytes(join_uri(out_uri, ROI_FEATURES.name, "_common_metadata"), arrow_schema_file())
     quarantine_uri = join_uri(out_uri, QUARANTINE.name)
     delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.RADIOMICS}"))
     rejected = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)

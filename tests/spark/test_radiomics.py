@@ -212,6 +212,10 @@ def test_feature_columns_keep_their_ibsi_identifiers(spark, radiomics_out):
     schema = spark.read.parquet(str(out / "roi_features")).schema
     assert schema["glcm_joint_max"].metadata["ibsi_id"] == "GYBY"
     assert schema["morph_volume"].metadata["ibsi_id"] == "RNU0"
+    arrow = pq.read_schema(out / "roi_features" / "_common_metadata")
+    assert arrow.field("glcm_joint_max").metadata[b"ibsi_id"] == b"GYBY"
+    assert arrow.field("ngldm_dependence_count_energy").metadata[b"ibsi_id"] == b"CAS9"
+    assert pq.read_table(out / "roi_features").num_rows == 7 * 7  # the sidecar is not data
 
 
 def test_report_shows_each_region_outlined_with_a_family_summary(spark, radiomics_out):
