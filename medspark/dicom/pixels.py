@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.pixels import iter_pixels
 from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
+from rle.utils import decode_segment  # pylibjpeg-rle: PackBits segments
 
 from medspark.dicom.reasons import Reason, Rejection, Stage
 
@@ -166,23 +167,6 @@ def rle_header(header: bytes) -> list[int]:
     return [int(v) for v in values[1 : count + 1]]
 
 
-def rle_segment(data: bytes) -> bytearray:
-    """One PackBits-decoded RLE segment (PS3.5 G.3.2)."""
-    out = bytearray()
-    position, end = 0, len(data)
-    while position < end:
-        control = data[position]
-        position += 1
-        if control < 128:
-            out += data[position : position + control + 1]
-            position += control + 1
-        elif control > 128:
-            if position < end:
-                out += bytes((data[position],)) * (257 - control)
-            position += 1
-    return out
-
-
 def rle_one_bit_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[np.ndarray]:
     """The frames of a one-bit RLE image (segmentations), which pydicom 3.0 cannot decode.
 
@@ -197,7 +181,7 @@ def rle_one_bit_frames(dataset: Dataset, indices: Sequence[int]) -> Iterator[np.
         offsets = rle_header(encoded[:64])
         if len(offsets) != 1:
             raise ValueError(f"one-bit RLE frame with {len(offsets)} segments")
-        decoded = np.frombuffer(bytes(rle_segment(encoded[offsets[0] :])), dtype=np.uint8)
+        decoded = np.frombuffer(bytes(decode_segment(encoded[offsets[0] :])), dtype=np.uint8)
         if decoded.size >= pixels:
             yield (decoded[:pixels] != 0).astype(np.uint8).reshape(rows, columns)
         elif decoded.size * 8 >= pixels:
