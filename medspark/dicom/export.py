@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from medspark.dicom.deid import DeidPolicy, deidentify
-from medspark.dicom.pixel_redaction import apply_redactions
+from medspark.dicom.pixel_redaction import apply_redactions, boxes_by_frame
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
@@ -51,8 +51,7 @@ def export_instance(
     deidentify(dataset, policy)
     written_syntax = None
     if row.get("pixels_cleared"):
-        boxes = {int(r["frame"]): r["boxes"] or [] for r in row.get("redactions") or []}
-        written_syntax = apply_redactions(dataset, boxes)
+        written_syntax = apply_redactions(dataset, boxes_by_frame(row.get("redactions")))
     dataset.preamble = _PREAMBLE
     relative = "/".join(
         [

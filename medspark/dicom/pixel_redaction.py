@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -25,6 +26,18 @@ LOSSLESS_SYNTAXES = frozenset(
 CLEAN_PIXEL_DATA_OPTION = ("113101", "DCM", "Clean Pixel Data Option")  # PS3.16 CID 7050
 
 
+def boxes_by_frame(redactions: Any) -> dict[int, list[list[int]]]:
+    """{frame: boxes} from a row's `redactions` (a list of {frame, boxes}, as Spark gives it)."""
+    found: dict[int, list[list[int]]] = {}
+    for item in [] if redactions is None else list(redactions):
+        if hasattr(item, "asDict"):  # a Spark Row from collect()
+            item = item.asDict()
+        boxes = item.get("boxes") if isinstance(item, dict) else None
+        if boxes is not None and len(boxes):
+            found[int(item["frame"])] = [[int(v) for v in box] for box in boxes]
+    return found
+
+
 def _mark_clean(dataset: Dataset) -> None:
     dataset.BurnedInAnnotation = "NO"
     item = Dataset()
@@ -35,21 +48,19 @@ def _mark_clean(dataset: Dataset) -> None:
     dataset.DeidentificationMethodCodeSequence = codes
 
 
-def apply_redactions(
-    dataset: Dataset, boxes_by_frame: Mapping[int, Sequence[Sequence[int]]]
-) -> str:
+def apply_redactions(dataset: Dataset, boxes: Mapping[int, Sequence[Sequence[int]]]) -> str:
     """Fill each frame's boxes (1-based frame -> [x0, y0, x1, y1] list) and mark the instance
     clean. Returns the transfer syntax written: the original one when it is lossless and can be
     encoded again, else Explicit VR Little Endian."""
     original = UID(str(dataset.file_meta.TransferSyntaxUID))
-    if not any(boxes_by_frame.values()):
+    if not boxes:
         _mark_clean(dataset)
         return str(original)
     count = frame_count(dataset)
     frames = []
     for index, pixels in iter_frames(dataset, range(count)):
-        boxes = boxes_by_frame.get(index + 1) or []
-        frames.append(redact(pixels, boxes) if boxes else pixels)
+        filled = boxes.get(index + 1)
+        frames.append(redact(pixels, filled) if filled else pixels)
     stacked = np.stack(frames) if count > 1 else frames[0]
     if str(dataset.get("PhotometricInterpretation", "")).startswith("YBR") and stacked.ndim >= 3:
         dataset.PhotometricInterpretation = "RGB"  # pydicom decoded to RGB

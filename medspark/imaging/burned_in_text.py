@@ -15,6 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from rapidfuzz import fuzz
 
 READABLE_SCORE = 0.6
@@ -102,8 +103,8 @@ def ocr_image(frame: np.ndarray) -> np.ndarray:
 
 def _detect(image: np.ndarray, keep_unrecognised: bool) -> list[TextBox]:
     # small frames are enlarged (small text reads better), large ones reduced (bounded memory)
-    factor = min(float(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))), 1e9)
-    factor = min(max(factor, 1.0), MAX_OCR_SIDE / max(image.shape[:2]))
+    factor = max(float(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))), 1.0)
+    factor = min(factor, MAX_OCR_SIDE / max(image.shape[:2]))
     if factor != 1:
         smaller = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=smaller)
@@ -192,7 +193,7 @@ def header_values(dataset: Dataset) -> dict[str, list[str]]:
 def _many(value) -> list:
     if value is None or value == "":
         return []
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+    if isinstance(value, MultiValue | list | tuple):
         return [v for v in value if v not in (None, "")]
     return [value]
 
@@ -294,7 +295,8 @@ def clean_frame(
     for _ in range(MAX_PASSES - 1):
         if not latest:
             break
-        again = judge(_detect(ocr_image(seen), False), values, frame.shape, redacted)
+        found = _detect(ocr_image(seen), keep_unrecognised=False)
+        again = judge(found, values, frame.shape, redacted)
         latest = [box for box in again.redact if box not in redacted]
         redacted += latest
         kinds |= set(again.kinds)

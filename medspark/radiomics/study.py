@@ -103,7 +103,7 @@ def _candidates(references, frame_of_reference, series: dict[str, _Series]) -> l
     ]
 
 
-def _quarantine(row: Row, reason: str, detail: str, run_id: str, now) -> Row:
+def quarantine_row(row: Row, reason: str, detail: str, run_id: str, now) -> Row:
     return {
         "path": row.get("path"),
         "file_size": row.get("file_size"),
@@ -113,6 +113,16 @@ def _quarantine(row: Row, reason: str, detail: str, run_id: str, now) -> Row:
         "detail": detail,
         "run_id": run_id,
         "processed_at": now,
+    }
+
+
+def _identity(series: _Series, segmentation: str | None, number: int, label: str, source: str):
+    """The key and identity columns of a region's rows."""
+    return {name: series.rows[0].get(name) for name in SERIES_COLUMNS} | {
+        "segmentation_sop_instance_uid": segmentation,
+        "roi_number": number,
+        "roi_label": label,
+        "roi_source": source,
     }
 
 
@@ -196,17 +206,19 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                 deidentify(dataset, options.deid)
             references, frames, regions = _regions_of(dataset, source)
         except (RegionRejected, Rejection) as exc:
-            quarantined.append(_quarantine(row, str(exc.reason), exc.detail, options.run_id, now))
+            quarantined.append(
+                quarantine_row(row, str(exc.reason), exc.detail, options.run_id, now)
+            )
             continue
         except Exception as exc:  # one malformed object must not lose the study's others
             quarantined.append(
-                _quarantine(row, "internal_error", type(exc).__name__, options.run_id, now)
+                quarantine_row(row, "internal_error", type(exc).__name__, options.run_id, now)
             )
             continue
         candidates = _candidates(references, frames, series)
         if not candidates:
             quarantined.append(
-                _quarantine(
+                quarantine_row(
                     row,
                     "roi_reference_missing",
                     "the series the regions were drawn on is not in OUT/metadata",
@@ -217,7 +229,7 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
             continue
         if not regions:
             quarantined.append(
-                _quarantine(row, "roi_empty", "the object holds no region", options.run_id, now)
+                quarantine_row(row, "roi_empty", "the object holds no region", options.run_id, now)
             )
         for number, label, place in regions:
             failure: RegionRejected | None = None
@@ -225,12 +237,9 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                 try:
                     volume, grid = _load(series[uid], options)
                     mask = place(grid)
-                    identity = {name: series[uid].rows[0].get(name) for name in SERIES_COLUMNS} | {
-                        "segmentation_sop_instance_uid": row.get("sop_instance_uid"),
-                        "roi_number": number,
-                        "roi_label": label,
-                        "roi_source": source,
-                    }
+                    identity = _identity(
+                        series[uid], row.get("sop_instance_uid"), number, label, source
+                    )
                     described += _feature_rows(volume, grid, mask, identity, options, now)
                     with_regions.add(uid)
                     failure = None
@@ -241,7 +250,7 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                     failure = failure or RegionRejected("internal_error", type(exc).__name__)
             if failure is not None:
                 quarantined.append(
-                    _quarantine(
+                    quarantine_row(
                         row,
                         failure.reason,
                         f"{source} region {number}: {failure.detail}",
@@ -257,16 +266,11 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
             try:
                 volume, grid = _load(series[uid], options)
                 mask, _ = region_mask(volume.values, "otsu", True)
-                identity = {name: series[uid].rows[0].get(name) for name in SERIES_COLUMNS} | {
-                    "segmentation_sop_instance_uid": None,
-                    "roi_number": 0,
-                    "roi_label": "otsu",
-                    "roi_source": "otsu",
-                }
+                identity = _identity(series[uid], None, 0, "otsu", "otsu")
                 described += _feature_rows(volume, grid, mask, identity, options, now)
             except RegionRejected as exc:
                 quarantined.append(
-                    _quarantine(
+                    quarantine_row(
                         series[uid].rows[0],
                         exc.reason,
                         f"otsu region: {exc.detail}",

@@ -22,6 +22,7 @@ from medspark.schemas import (
     TableSpec,
 )
 from medspark.spark.current import TABLES, read_current, state_uri
+from medspark.spark.features import pixel_text_counts
 from medspark.spark.tables import path_exists, read_table
 from medspark.storage import join_uri, open_uri
 
@@ -250,17 +251,12 @@ def _regions(roi: DataFrame, limit: int) -> tuple[list[dict[str, Any]], list[dic
 
 def _pixel_text(features: DataFrame, quarantine: DataFrame | None) -> dict[str, int]:
     """Frames examined for burned-in text, with text, redacted; images held back unchecked."""
-    row = features.agg(
-        F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
-        F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
-        F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
-    ).collect()[0]
     held = (
         quarantine.filter(F.col("reason") == "burned_in_text_unchecked").count()
         if quarantine is not None
         else 0
     )
-    return {**row.asDict(), "held_back": held}
+    return {**pixel_text_counts(features), "held_back": held}
 
 
 def _distributions(

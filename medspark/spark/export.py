@@ -11,7 +11,6 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
@@ -24,8 +23,8 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
-from medspark.spark.features import archive_limits, held_back
-from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.features import archive_limits
+from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
 from medspark.storage import join_uri, local_path
 
@@ -91,7 +90,7 @@ def run_export(
     summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
     metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
-    held = held_back(settings) & ~F.col("pixels_cleared")
+    held = ~usable_pixels(settings)
     counts = {
         bool(r["held"]): int(r["count"])
         for r in metadata.groupBy(held.alias("held")).count().collect()

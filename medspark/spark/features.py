@@ -128,9 +128,8 @@ def _at_risk() -> Column:
 
 
 def held_back(settings: Settings) -> Column:
-    """True for metadata rows kept out of volumes, registration and radiomics: images that may
-    carry burned-in text, unless deid.pixels is off (their redactions apply to features and the
-    export, which read them from OUT/features)."""
+    """True for images that may carry burned-in text, unless deid.pixels is off; the jobs after
+    features still use them once examined (`pixel_clearance.usable_pixels`)."""
     return _at_risk() & F.lit(settings.deid.pixels != "off")
 
 
@@ -197,6 +196,16 @@ def run_features(
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 
 
+def pixel_text_counts(frames: DataFrame) -> dict[str, int]:
+    """Feature rows examined for burned-in text, with text found, and redacted."""
+    row = frames.agg(
+        F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
+        F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
+        F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
+    ).collect()[0]
+    return {name: int(row[name]) for name in ("examined", "with_text", "redacted")}
+
+
 def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> dict[str, Any]:
     """Frames written, images decoded, decode failures by reason, skipped non-image instances."""
     frames = records.filter("outcome = 'features'")
@@ -205,11 +214,7 @@ def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> 
         for row in frames.groupBy("modality").count().collect()
     }
     decoded = frames.select("sop_instance_uid").distinct().count()
-    text = frames.agg(
-        F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
-        F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
-        F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
-    ).collect()[0]
+    text = pixel_text_counts(frames)
     failures = {
         row["reason"]: int(row["count"])
         for row in records.filter("outcome = 'quarantine'").groupBy("reason").count().collect()

@@ -3,7 +3,7 @@ redactions: read from OUT/features for every job that uses pixels after the feat
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medspark.config import Settings
@@ -42,6 +42,6 @@ def with_pixel_clearance(
     )
 
 
-def usable_pixels(metadata: DataFrame, settings: Settings):
+def usable_pixels(settings: Settings) -> Column:
     """Rows whose pixels may be used: not at risk, or examined with their redactions known."""
     return ~held_back(settings) | F.col("pixels_cleared")

@@ -25,6 +25,7 @@ from medspark.radiomics.study import (
     REGION_MODALITIES,
     RadiomicsOptions,
     describe_study,
+    quarantine_row,
 )
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
@@ -75,23 +76,12 @@ def _per_study(options: RadiomicsOptions):
             described, quarantined = describe_study(records, options)
         except Exception as exc:  # a bug must not stop the other studies
             now = pd.Timestamp.now(tz="UTC")
-            described, quarantined = (
-                [],
-                [
-                    {
-                        "path": r["path"],
-                        "file_size": r.get("file_size"),
-                        "sha256": r.get("sha256"),
-                        "stage": str(Stage.RADIOMICS),
-                        "reason": "internal_error",
-                        "detail": type(exc).__name__,
-                        "run_id": options.run_id,
-                        "processed_at": now,
-                    }
-                    for r in records
-                    if r.get("modality") in REGION_MODALITIES
-                ],
-            )
+            described = []
+            quarantined = [
+                quarantine_row(r, "internal_error", type(exc).__name__, options.run_id, now)
+                for r in records
+                if r.get("modality") in REGION_MODALITIES
+            ]
         out = [{**r, "outcome": "roi_features"} for r in described]
         out += [{**r, "outcome": "quarantine"} for r in quarantined]
         names = RECORDS.names
@@ -107,7 +97,7 @@ def radiomics_records(
     is_region = F.col("modality").isin(*REGION_MODALITIES)
     rows = metadata.filter(
         F.col("study_instance_uid").isNotNull()
-        & (is_region | (F.col("has_pixel_data") & usable_pixels(metadata, settings)))
+        & (is_region | (F.col("has_pixel_data") & usable_pixels(settings)))
     ).select(*INPUT_COLUMNS)
     deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
     options = RadiomicsOptions(

@@ -56,7 +56,7 @@ def _volume(spark: SparkSession, settings: Settings, out_uri: str, uid: str, key
     everything = with_pixel_clearance(
         spark, settings, out_uri, read_table(spark, out_uri, METADATA)
     )
-    metadata = everything.filter(F.col("has_pixel_data") & usable_pixels(everything, settings))
+    metadata = everything.filter(F.col("has_pixel_data") & usable_pixels(settings))
     for column in ("series_instance_uid", "sop_instance_uid"):
         rows = [
             r.asDict()

@@ -53,9 +53,7 @@ def series_volumes(
 ) -> DataFrame:
     """One volumes row per image series (held-back instances left out); nothing computed yet."""
     images = metadata.filter(
-        F.col("has_pixel_data")
-        & usable_pixels(metadata, settings)
-        & F.col("series_instance_uid").isNotNull()
+        F.col("has_pixel_data") & usable_pixels(settings) & F.col("series_instance_uid").isNotNull()
     ).select(*INPUT_COLUMNS)
     options = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
     return images.groupBy("series_instance_uid").applyInPandas(

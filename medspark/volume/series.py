@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medspark.config import VolumeSettings
+from medspark.dicom.pixel_redaction import boxes_by_frame
 from medspark.dicom.reasons import Rejection
 from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.volume.build import Volume, VolumeTooLarge, build_volume
@@ -59,18 +60,6 @@ def load_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> Volum
         tolerance=settings.spacing_tolerance,
         redactions=[boxes_by_frame(row.get("redactions")) for row in ordered],
     )
-
-
-def boxes_by_frame(redactions: Any) -> dict[int, list[list[int]]]:
-    """{frame: boxes} from a row's `redactions` (a list of {frame, boxes}, as Spark gives it)."""
-    found: dict[int, list[list[int]]] = {}
-    for item in [] if redactions is None else list(redactions):
-        if hasattr(item, "asDict"):  # a Spark Row from collect()
-            item = item.asDict()
-        boxes = item.get("boxes") if isinstance(item, dict) else None
-        if boxes is not None and len(boxes):
-            found[int(item["frame"])] = [[int(v) for v in box] for box in boxes]
-    return found
 
 
 def describe_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> dict[str, Any]:

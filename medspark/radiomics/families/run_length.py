@@ -13,6 +13,7 @@ from medspark.radiomics.aggregation import (
     roi_slices,
 )
 from medspark.radiomics.family import Family, FeatureValues, features
+from medspark.radiomics.neighbourhood import neighbour
 from medspark.radiomics.zone_matrix import ZoneMatrix, describe_with
 
 FEATURES = features(
@@ -35,22 +36,12 @@ FEATURES = features(
 )
 
 
-def _shift(array: np.ndarray, step: tuple[int, int, int], fill) -> np.ndarray:
-    """`array` moved by `step`: out[v] = array[v - step], `fill` where v - step is outside."""
-    out = np.full_like(array, fill)
-    target, source = [], []
-    for s, size in zip(step, array.shape, strict=True):
-        target.append(slice(max(0, s), min(size, size + s)))
-        source.append(slice(max(0, -s), min(size, size - s)))
-    out[tuple(target)] = array[tuple(source)]
-    return out
-
-
 def runs(
     levels: np.ndarray, mask: np.ndarray, step: tuple[int, int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(level, length, slice of its first voxel) of every run along `step` inside the mask."""
-    continues = mask & _shift(mask, step, False) & (levels == _shift(levels, step, 0))
+    back = tuple(-s for s in step)  # each voxel's predecessor along the run
+    continues = mask & neighbour(mask, back, False) & (levels == neighbour(levels, back, 0))
     starts = np.argwhere(mask & ~continues)
     lengths = np.ones(len(starts), dtype=np.int64)
     position, alive = starts.copy(), np.arange(len(starts))
