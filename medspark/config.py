@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
-from medspark.imaging.intensity import WINDOW_PRESETS
-from medspark.imaging.preprocess import Step
+from medspark.imaging.options import FeatureSettings
+from medspark.options import StrictOptions
+from medspark.radiomics.options import RadiomicsSettings
+from medspark.volume.options import VolumeSettings
 
 PROFILE_NAMES = ("local", "cluster")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = StrictOptions
 
 
 class SparkSettings(_Strict):
@@ -45,44 +46,6 @@ class IngestSettings(_Strict):
     max_value_bytes: int = Field(
         65536, ge=64, description="longer non-binary values become a bulk-data reference"
     )
-
-
-class FeatureSettings(_Strict):
-    """How images are decoded, preprocessed and described."""
-
-    files_per_task: int = Field(50, ge=1)
-    max_decoded_frame_mb: int = Field(256, ge=1, description="larger frames are not decoded")
-    max_decoded_instance_mb: int = Field(
-        4096, ge=1, description="instances whose frames decode to more are not decoded"
-    )
-    frames: Literal["all", "first", "middle"] = "all"
-    max_frames: int = Field(0, ge=0, description="0: no limit; else an evenly spaced subset")
-    window: str | tuple[float, float] = "header"
-    preprocess: list[Step] = Field(default_factory=list)
-    mask: Literal["otsu", "whole"] = "otsu"
-    bins: int = Field(32, ge=2, le=4096)
-    bin_width: float | None = Field(
-        None, gt=0, description="fixed bin width in the values' units; overrides bins"
-    )
-    bin_lower_bound: float = Field(
-        -1000.0, description="where bin 1 of a fixed bin width starts, the same in every image"
-    )
-    glcm_distance: int = Field(1, ge=1)
-    texture: bool = True
-    keypoints: bool = True
-    watershed: bool = False
-    thumbnail: bool = True
-    thumbnail_size: int = Field(128, ge=16)
-    tensor: bool = False
-
-    @field_validator("window")
-    @classmethod
-    def _known_window(cls, value: str | tuple[float, float]) -> str | tuple[float, float]:
-        if isinstance(value, str) and value not in ("header", "none", *WINDOW_PRESETS):
-            raise ValueError(
-                f"window must be header, none, [center, width] or one of {sorted(WINDOW_PRESETS)}"
-            )
-        return value
 
 
 class ModelSettings(_Strict):
@@ -145,21 +108,6 @@ class DeidSettings(_Strict):
     keep_private_tags: list[str] = Field(default_factory=list)
 
 
-class VolumeSettings(_Strict):
-    """How series become volumes (`medspark volumes`)."""
-
-    region: Literal["otsu"] | list[float] = Field(
-        "otsu", description="otsu, or [low, high] in the volume's units, e.g. [-500, 3000] HU"
-    )
-    largest_component: bool = True
-    window: str | list[float] = "header"
-    thumbnail_size: int = Field(192, ge=16)
-    bins: int = Field(32, ge=2, le=4096)
-    max_voxels: int = Field(200_000_000, ge=1)
-    gap_factor: float = Field(1.5, gt=1.0, description="a step this many spacings is a gap")
-    spacing_tolerance: float = Field(0.01, gt=0, description="relative spacing deviation")
-
-
 class EtlSettings(_Strict):
     """The scheduled incremental run (`medspark etl`)."""
 
@@ -172,80 +120,6 @@ class EtlSettings(_Strict):
     compact_rows_per_file: int = Field(
         1_000_000, ge=1, description="target rows per Parquet file when compacting"
     )
-
-
-RoiSource = Literal["seg", "rtstruct", "otsu"]
-Aggregation = Literal[
-    "2d_averaged",
-    "2d_slice_merged",
-    "2.5d_direction_merged",
-    "2.5d_merged",
-    "3d_averaged",
-    "3d_merged",
-]
-FamilyKey = Literal[
-    "morphology",
-    "local_intensity",
-    "statistics",
-    "histogram",
-    "ivh",
-    "glcm",
-    "glrlm",
-    "glszm",
-    "gldzm",
-    "ngtdm",
-    "ngldm",
-]
-
-
-class Discretisation(_Strict):
-    """IBSI 2.7: a fixed number of bins over the region's range, or bins of a fixed width that
-    start at `lower_bound` (the re-segmentation minimum when unset, else the region minimum)."""
-
-    method: Literal["fixed_bin_number", "fixed_bin_width"] = "fixed_bin_number"
-    bins: int = Field(32, ge=2, le=4096)
-    bin_width: float | None = Field(None, gt=0)
-    lower_bound: float | None = None
-
-    @model_validator(mode="after")
-    def _width_given(self) -> Discretisation:
-        if self.method == "fixed_bin_width" and self.bin_width is None:
-            raise ValueError("fixed_bin_width needs bin_width")
-        return self
-
-
-class RadiomicsSettings(_Strict):
-    """Which regions are described and how (`medspark radiomics`)."""
-
-    roi_sources: list[RoiSource] = Field(default_factory=lambda: ["seg", "rtstruct"])
-    families: list[FamilyKey] = Field(default_factory=lambda: list(FamilyKey.__args__))
-    aggregation: list[Aggregation] = Field(
-        default_factory=lambda: ["2d_averaged", "3d_averaged", "3d_merged"]
-    )
-    resample_mm: tuple[float, float, float] | None = Field(
-        None, description="[x, y, z] spacing in mm; null keeps the image grid"
-    )
-    interpolation: Literal["linear", "nearest"] = "linear"
-    resegment: tuple[float, float] | None = Field(
-        None, description="[low, high] in the image's units; voxels outside leave the region"
-    )
-    discretisation: Discretisation = Field(default_factory=Discretisation)
-    glcm_distance: int = Field(1, ge=1, le=16)
-    max_region_voxels: int = Field(20_000_000, ge=1)
-
-    @field_validator("resample_mm")
-    @classmethod
-    def _positive_spacing(cls, value):
-        if value is not None and min(value) <= 0:
-            raise ValueError("resample_mm must be positive")
-        return value
-
-    @field_validator("resegment")
-    @classmethod
-    def _ordered_range(cls, value):
-        if value is not None and value[0] >= value[1]:
-            raise ValueError("resegment must be [low, high] with low < high")
-        return value
 
 
 class Settings(_Strict):

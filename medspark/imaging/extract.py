@@ -14,7 +14,6 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
 
-from medspark.config import FeatureSettings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import (
     DecodeLimits,
@@ -29,6 +28,7 @@ from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.imaging.burned_in_text import clean_frame, header_values
 from medspark.imaging.first_order import first_order
 from medspark.imaging.intensity import intensities
+from medspark.imaging.options import FeatureSettings
 from medspark.imaging.preprocess import Frame, apply_steps, describe
 from medspark.imaging.render import npz_tensor, png_thumbnail
 from medspark.imaging.shape import foreground_mask, shape_features, to_uint8, watershed_regions

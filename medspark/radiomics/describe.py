@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from medspark.config import RadiomicsSettings
 from medspark.radiomics.catalogue import BY_KEY
 from medspark.radiomics.family import WHOLE_REGION
+from medspark.radiomics.options import RadiomicsSettings
 from medspark.radiomics.region import RegionImage
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from medspark.config import Aggregation
+from medspark.radiomics.options import Aggregation
 
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 WHOLE_REGION = "3d"

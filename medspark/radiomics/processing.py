@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from medspark.config import Discretisation, RadiomicsSettings
 from medspark.radiomics.families.local_intensity import SPHERE_RADIUS_MM
+from medspark.radiomics.options import Discretisation, RadiomicsSettings
 from medspark.radiomics.region import RegionImage
 
 MAX_GREY_LEVELS = 10_000

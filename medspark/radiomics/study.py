@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from medspark.config import RadiomicsSettings
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Rejection, Stage
 from medspark.dicom.sources import read_verified
 from medspark.radiomics.describe import describe_region, settings_columns
 from medspark.radiomics.family import WHOLE_REGION
+from medspark.radiomics.options import RadiomicsSettings
 from medspark.radiomics.overlay import outline_png
 from medspark.radiomics.processing import RegionRejected, prepare_region
 from medspark.radiomics.segmentation import place_segment, read_segmentation

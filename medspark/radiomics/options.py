@@ -1,0 +1,83 @@
+"""The settings of region description: which regions, families and aggregations, and the IBSI
+image processing before them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from medspark.options import StrictOptions
+
+RoiSource = Literal["seg", "rtstruct", "otsu"]
+Aggregation = Literal[
+    "2d_averaged",
+    "2d_slice_merged",
+    "2.5d_direction_merged",
+    "2.5d_merged",
+    "3d_averaged",
+    "3d_merged",
+]
+FamilyKey = Literal[
+    "morphology",
+    "local_intensity",
+    "statistics",
+    "histogram",
+    "ivh",
+    "glcm",
+    "glrlm",
+    "glszm",
+    "gldzm",
+    "ngtdm",
+    "ngldm",
+]
+
+
+class Discretisation(StrictOptions):
+    """IBSI 2.7: a fixed number of bins over the region's range, or bins of a fixed width that
+    start at `lower_bound` (the re-segmentation minimum when unset, else the region minimum)."""
+
+    method: Literal["fixed_bin_number", "fixed_bin_width"] = "fixed_bin_number"
+    bins: int = Field(32, ge=2, le=4096)
+    bin_width: float | None = Field(None, gt=0)
+    lower_bound: float | None = None
+
+    @model_validator(mode="after")
+    def _width_given(self) -> Discretisation:
+        if self.method == "fixed_bin_width" and self.bin_width is None:
+            raise ValueError("fixed_bin_width needs bin_width")
+        return self
+
+
+class RadiomicsSettings(StrictOptions):
+    """Which regions are described and how (`medspark radiomics`)."""
+
+    roi_sources: list[RoiSource] = Field(default_factory=lambda: ["seg", "rtstruct"])
+    families: list[FamilyKey] = Field(default_factory=lambda: list(FamilyKey.__args__))
+    aggregation: list[Aggregation] = Field(
+        default_factory=lambda: ["2d_averaged", "3d_averaged", "3d_merged"]
+    )
+    resample_mm: tuple[float, float, float] | None = Field(
+        None, description="[x, y, z] spacing in mm; null keeps the image grid"
+    )
+    interpolation: Literal["linear", "nearest"] = "linear"
+    resegment: tuple[float, float] | None = Field(
+        None, description="[low, high] in the image's units; voxels outside leave the region"
+    )
+    discretisation: Discretisation = Field(default_factory=Discretisation)
+    glcm_distance: int = Field(1, ge=1, le=16)
+    max_region_voxels: int = Field(20_000_000, ge=1)
+
+    @field_validator("resample_mm")
+    @classmethod
+    def _positive_spacing(cls, value):
+        if value is not None and min(value) <= 0:
+            raise ValueError("resample_mm must be positive")
+        return value
+
+    @field_validator("resegment")
+    @classmethod
+    def _ordered_range(cls, value):
+        if value is not None and value[0] >= value[1]:
+            raise ValueError("resegment must be [low, high] with low < high")
+        return value
