@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from importlib.abc import Traversable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import BaseModel, Field
 
+from medspark.errors import ConfigurationError
 from medspark.imaging.options import FeatureSettings
 from medspark.options import StrictOptions
 from medspark.radiomics.options import RadiomicsSettings
@@ -71,13 +73,17 @@ class ModelSettings(_Strict):
 
 
 class EncryptionSettings(_Strict):
-    """Parquet modular encryption of chosen columns; master keys come from the environment
-    (MEDSPARK_PARQUET_KEY_<NAME>, base64 of a 16/24/32-byte AES key)."""
+    """Parquet modular encryption of every table's identifier columns (and any others named);
+    master keys come from the environment (MEDSPARK_PARQUET_KEY_<NAME>, base64 of a
+    16/24/32-byte AES key)."""
 
     enabled: bool = False
     footer_key: str = "footer"
+    identifier_key: str = Field(
+        "identifiers", description="the key of every table's identifier columns"
+    )
     column_keys: dict[str, list[str]] = Field(
-        default_factory=lambda: {"identifiers": ["patient_id", "study_instance_uid"]}
+        default_factory=dict, description="further columns to encrypt, by key name"
     )
 
 
@@ -168,15 +174,15 @@ def load_settings(profile: str = "local", conf_file: str | Path | None = None) -
     if conf_file is not None:
         path = Path(conf_file)
         if not path.is_file():
-            raise FileNotFoundError(f"configuration file not found: {path}")
+            raise ConfigurationError(f"configuration file not found: {path}")
         try:
             text = path.read_text()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"configuration file cannot be read: {path} ({exc})") from None
+            raise ConfigurationError(f"configuration file cannot be read: {path} ({exc})") from None
         source, folder = str(path), str(path.resolve().parent)
     else:
         if profile not in PROFILE_NAMES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
+            raise ConfigurationError(f"unknown profile {profile!r}; choose one of {PROFILE_NAMES}")
         resource = default_conf_dir() / f"{profile}.yaml"
         text, source, folder = resource.read_text(), f"{PACKAGED}/{profile}.yaml", PACKAGED
     try:
@@ -184,9 +190,9 @@ def load_settings(profile: str = "local", conf_file: str | Path | None = None) -
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ValueError(f"{source}: not valid YAML{at}") from None
+        raise ConfigurationError(f"{source}: not valid YAML{at}") from None
     if not isinstance(raw, dict):
-        raise ValueError(f"{source}: expected a mapping at the top level")
+        raise ConfigurationError(f"{source}: expected a mapping at the top level")
     return Settings.model_validate({**raw, "source": source, "conf_dir": folder})
 
 
@@ -198,3 +204,37 @@ def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:
     raw = settings.model_dump()
     raw[section] = {**raw[section], **given}
     return Settings.model_validate(raw)
+
+
+def with_assignments(settings: Settings, assignments: Sequence[str]) -> Settings:
+    """The settings with `section.key=value` assignments applied (values read as YAML, so
+    `true`, `3`, `[1, 2]` and `null` have their types), validated like the file. Keys of a
+    mapping setting take the rest of the name: `spark.settings.spark.executor.memory=4g`."""
+    raw = settings.model_dump()
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals or not name.strip():
+            raise ConfigurationError(f"--set {assignment!r}: expected KEY=VALUE")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise ConfigurationError(f"--set {name}: {text!r} is not a YAML value") from None
+        _assign(raw, Settings, name.strip().split("."), value, name)
+    return Settings.model_validate(raw)
+
+
+def _assign(raw: dict[str, Any], model: type[BaseModel], parts: list[str], value: Any, name: str):
+    head, rest = parts[0], parts[1:]
+    field = model.model_fields.get(head)
+    if field is None or head in ("source", "conf_dir"):
+        known = ", ".join(n for n in model.model_fields if n not in ("source", "conf_dir"))
+        raise ConfigurationError(f"--set {name}: no setting {head!r} here (known: {known})")
+    kind = field.annotation
+    if not rest:
+        raw[head] = value
+    elif isinstance(kind, type) and issubclass(kind, BaseModel):
+        _assign(raw.setdefault(head, {}), kind, rest, value, name)
+    elif isinstance(raw.get(head), dict):
+        raw[head] = {**raw[head], ".".join(rest): value}
+    else:
+        raise ConfigurationError(f"--set {name}: {head!r} has no keys to set")

@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from medspark.errors import LockedError
+from medspark.layout import LOCK_NAME
 from medspark.storage import local_path
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(LockedError):
     """Another run holds the lock on this output root."""
 
 
@@ -24,7 +26,7 @@ def lock_file(out_uri: str) -> Path:
     Every job that writes into OUT takes the same lock, one-shot and incremental alike."""
     path = local_path(out_uri)
     if path is not None:
-        return Path(path) / ".medspark-run.lock"
+        return Path(path) / LOCK_NAME
     digest = hashlib.sha256(out_uri.encode()).hexdigest()[:24]
     return Path.home() / ".medspark" / "locks" / f"{digest}.lock"
 

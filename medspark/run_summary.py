@@ -9,19 +9,18 @@ import platform
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pydicom
 
 import medspark
+from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
 from medspark.schemas import AUDIT
-from medspark.storage import join_uri, local_path, write_text
+from medspark.spark.tables import append_rows
+from medspark.storage import write_text
 
 
 @dataclass(frozen=True)
@@ -131,9 +130,15 @@ class RunSummary:
         self.finished_at = dt.datetime.now(dt.UTC)
         self.spark_version = spark_version
         summary = self.as_dict()
-        uri = join_uri(self.out_uri, "runs", f"{self.run_id}.json")
+        uri = layout.run_summary(self.out_uri, self.run_id)
         write_text(uri, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        append_audit(self.out_uri, self.audit_row(summary))
+        append_rows(
+            self.out_uri,
+            AUDIT,
+            [self.audit_row(summary)],
+            f"run-{self.run_id}.parquet",
+            self.settings.deid.encryption,
+        )
         return uri
 
     def audit_row(self, summary: dict[str, Any]) -> dict[str, Any]:
@@ -154,19 +159,3 @@ class RunSummary:
             "spark_version": self.spark_version,
             "pydicom_version": pydicom.__version__,
         }
-
-
-def append_audit(out_uri: str, row: dict[str, Any]) -> str:
-    """Add a run's row to OUT/audit: one new Parquet file per run, never a rewrite."""
-    table = pa.Table.from_pylist([row], schema=AUDIT.schema)
-    uri = join_uri(out_uri, AUDIT.name, f"run-{row['run_id']}.parquet")
-    path = local_path(uri)
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
-    else:
-        from pyarrow import fs
-
-        filesystem, inner = fs.FileSystem.from_uri(uri)
-        pq.write_table(table, inner, filesystem=filesystem)
-    return uri

@@ -9,19 +9,51 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+IDENTIFIER_COLUMNS = (
+    "patient_id",
+    "study_instance_uid",
+    "series_instance_uid",
+    "sop_instance_uid",
+    "frame_of_reference_uid",
+    "segmentation_sop_instance_uid",
+)
+
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A table's name, schema version, key columns and Arrow schema."""
+    """A table's contract: name, schema version, key, Arrow schema, the columns it is
+    partitioned by, the columns that identify patients or their studies (encrypted when
+    column encryption is on) and its folder under OUT.
+
+    `open_prefix` admits extra float columns named by the data (predictions'
+    `probability_<class>`); `arrow_sidecar` writes the Arrow schema, with each field's
+    metadata, as `_common_metadata` beside the files.
+    """
 
     name: str
     version: int
     key: tuple[str, ...]
     schema: pa.Schema
+    partitions: tuple[str, ...] = ()
+    place: str = ""
+    open_prefix: str | None = None
+    arrow_sidecar: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.place:
+            object.__setattr__(self, "place", self.name)
+        missing = [c for c in (*self.key, *self.partitions) if c not in self.schema.names]
+        if missing:
+            raise ValueError(f"{self.name}: key or partition columns not in the schema: {missing}")
 
     @property
     def columns(self) -> list[str]:
         return self.schema.names
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        """The columns that identify a patient, a study or an instance."""
+        return tuple(name for name in self.schema.names if name in IDENTIFIER_COLUMNS)
 
 
 def _f(name: str, kind: pa.DataType, nullable: bool = True, doc: str = "") -> pa.Field:
@@ -115,6 +147,7 @@ QUARANTINE = TableSpec(
             *_RUN_FIELDS,
         ]
     ),
+    partitions=("stage",),
 )
 
 # What the per-file core emits: every metadata column, plus the quarantine columns; the Spark
@@ -283,6 +316,7 @@ def _roi_features() -> TableSpec:
                 *_RUN_FIELDS,
             ]
         ),
+        arrow_sidecar=True,
     )
 
 
@@ -310,4 +344,86 @@ AUDIT = TableSpec(
             _f("pydicom_version", pa.string()),
         ]
     ),
+)
+
+_PREDICTION_FIELDS = [
+    _f("prediction", pa.string(), False, "the class with the highest mean score"),
+    _f("confidence", pa.float64(), False, "the predicted class's probability"),
+    _f("class_scores", pa.list_(pa.float64()), False, "every class's probability, class order"),
+]
+
+
+def _predictions(level: str, key: str, extra: list[pa.Field]) -> TableSpec:
+    return TableSpec(
+        f"predictions_{level}" if level else "predictions",
+        2,
+        (key,),
+        pa.schema([*extra, *_PREDICTION_FIELDS, _f("model_id", pa.string(), False)]),
+        open_prefix="probability_",
+    )
+
+
+PREDICTIONS = _predictions(
+    "",
+    "sop_instance_uid",
+    [
+        _f("sop_instance_uid", pa.string(), False),
+        _f("frame", pa.int32(), False),
+        _f("series_instance_uid", pa.string()),
+        _f("study_instance_uid", pa.string()),
+        _f("patient_id", pa.string()),
+    ],
+)
+PREDICTIONS_STUDY = _predictions(
+    "study",
+    "study_instance_uid",
+    [_f("study_instance_uid", pa.string()), _f("frames", pa.int64(), False)],
+)
+PREDICTIONS_PATIENT = _predictions(
+    "patient", "patient_id", [_f("patient_id", pa.string()), _f("frames", pa.int64(), False)]
+)
+PREDICTION_LEVELS = {"study": PREDICTIONS_STUDY, "patient": PREDICTIONS_PATIENT}
+
+EXPORTS = TableSpec(
+    "exports",
+    1,
+    ("sop_instance_uid",),
+    pa.schema(
+        [
+            _f("sop_instance_uid", pa.string()),
+            _f("file", pa.string(), True, "path under DEST"),
+            _f("file_size", pa.int64()),
+            _f("sha256", pa.string()),
+            _f("pixels_cleaned", pa.bool_(), True, "burned-in text redacted in the pixels"),
+            _f("transfer_syntax_uid", pa.string()),
+            _f("status", pa.string(), True, "exported or failed"),
+            _f("reason", pa.string()),
+            _f("run_id", pa.string()),
+            _f("exported_at", pa.timestamp("us", tz="UTC")),
+        ]
+    ),
+)
+
+SEEN = TableSpec(
+    "seen",
+    1,
+    ("path", "batch"),
+    pa.schema(
+        [
+            _f("path", pa.string(), False, "input file key, as listed"),
+            _f("length", pa.int64(), False),
+            _f("modificationTime", pa.int64()),
+            _f("problem", pa.string(), True, "what the listing found odd, if anything"),
+            _f("detail", pa.string()),
+            _f("batch", pa.int32(), False, "the etl batch that processed it"),
+        ]
+    ),
+    partitions=("batch",),
+    place="_etl/seen",
+)
+PLAN = TableSpec(
+    "plan", 1, ("path",), pa.schema([f for f in SEEN.schema if f.name != "batch"]), place="_etl"
+)
+FEATURE_RECORD_SPEC = TableSpec(
+    "feature_records", 1, ("path",), FEATURE_RECORDS, partitions=("outcome",)
 )

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
+from medspark.errors import UsageError
 
-class OutputNotWritableError(PermissionError):
+
+class OutputNotWritableError(UsageError):
     """The output root cannot be created or written to."""
 
 

@@ -10,11 +10,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medspark.errors import ConfigurationError
+
 MIN_KEY_BYTES = 16
 MIN_DISTINCT_BYTES = 8
 
 
-class MissingKeyError(RuntimeError):
+class MissingKeyError(ConfigurationError):
     """No pseudonym key was configured and no throwaway key was allowed."""
 
 

@@ -9,12 +9,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from medspark.dicom.keys import PseudonymKey
+from medspark.errors import DataError
 
 KEY_COLUMNS = ("sop_instance_uid", "series_instance_uid", "study_instance_uid", "patient_id")
 LABEL_COLUMN = "label"
 
 
-class LabelsError(ValueError):
+class LabelsError(DataError):
     """The labels file cannot be used: no key column, no label column, or no rows."""
 
 

@@ -11,20 +11,25 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from medspark import layout
 from medspark.radiomics.catalogue import FAMILIES
 from medspark.schemas import (
     AUDIT,
     FEATURES,
     METADATA,
+    PREDICTIONS,
+    PREDICTIONS_PATIENT,
+    PREDICTIONS_STUDY,
     QUARANTINE,
     ROI_FEATURES,
     VOLUMES,
     TableSpec,
 )
-from medspark.spark.current import TABLES, read_current, state_uri
+from medspark.spark.current import TABLES, read_current
 from medspark.spark.features import pixel_text_counts
-from medspark.spark.tables import path_exists, read_table
-from medspark.storage import join_uri, open_uri
+from medspark.spark.filesystem import path_exists
+from medspark.spark.tables import read_table
+from medspark.storage import open_uri
 
 log = logging.getLogger("medspark.report")
 
@@ -35,7 +40,7 @@ DISTRIBUTION_FEATURES = (
     "shape_foreground_fraction",
     "edge_density",
 )
-OPTIONAL_TABLES = ("predictions", "predictions_study", "predictions_patient")
+OPTIONAL_TABLES = (PREDICTIONS, PREDICTIONS_STUDY, PREDICTIONS_PATIENT)
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,9 @@ class ReportData:
 
 def _table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame | None:
     """A table as it stands; for an incremental (`medspark etl`) output, its current rows."""
-    if not path_exists(spark, join_uri(out_uri, spec.name)):
+    if not path_exists(spark, layout.table(out_uri, spec)):
         return None
-    if spec in TABLES and path_exists(spark, state_uri(out_uri)):
+    if spec in TABLES and path_exists(spark, layout.etl_state(out_uri)):
         return read_current(spark, out_uri, spec)
     return read_table(spark, out_uri, spec)
 
@@ -155,7 +160,7 @@ def _stage_times(spark: SparkSession, out_uri: str) -> list[dict[str, Any]]:
     for row in sorted(newest, key=lambda r: r["newest"]["started_at"]):
         run_id = row["newest"]["run_id"]
         try:
-            with open_uri(join_uri(out_uri, "runs", f"{run_id}.json")) as stream:
+            with open_uri(layout.run_summary(out_uri, run_id)) as stream:
                 summary = json.loads(stream.read())
         except (OSError, ValueError):
             log.warning("run summary %s is missing or unreadable; its stages are left out", run_id)
@@ -299,10 +304,9 @@ def gather(
     for name, table in (("metadata", metadata), ("quarantine", quarantine), ("features", features)):
         if table is not None:
             data.table_rows[name] = table.count()
-    for name in OPTIONAL_TABLES:
-        uri = join_uri(out_uri, name)
-        if path_exists(spark, uri):
-            data.table_rows[name] = spark.read.parquet(uri).count()
+    for spec in OPTIONAL_TABLES:
+        if path_exists(spark, layout.table(out_uri, spec)):
+            data.table_rows[spec.name] = read_table(spark, out_uri, spec).count()
     if quarantine is not None:
         data.quarantine = _quarantine(quarantine, examples, show_paths)
     data.stage_times = _stage_times(spark, out_uri)
@@ -311,7 +315,7 @@ def gather(
         data.thumbnails = _thumbnails(features, thumbnails)
         grouped = features
         if "predictions" in data.table_rows:
-            predictions = spark.read.parquet(join_uri(out_uri, "predictions")).select(
+            predictions = read_table(spark, out_uri, PREDICTIONS).select(
                 "sop_instance_uid", "frame", F.col("prediction").alias("predicted_class")
             )
             grouped = features.join(predictions, ["sop_instance_uid", "frame"], "left")
@@ -335,7 +339,7 @@ def gather(
             .collect()
         }
         data.regions, data.region_families = _regions(roi, limit=8)
-    metrics_uri = join_uri(out_uri, "evaluation", "metrics.json")
+    metrics_uri = layout.metrics(out_uri)
     if path_exists(spark, metrics_uri):
         with open_uri(metrics_uri) as stream:
             data.evaluation = json.loads(stream.read())

@@ -10,9 +10,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 import medspark
+from medspark import layout
 from medspark.report import figures
 from medspark.report.gather import ReportData
-from medspark.storage import join_uri, write_text
+from medspark.storage import write_text
 
 log = logging.getLogger("medspark.report")
 
@@ -133,7 +134,7 @@ def render(data: ReportData) -> str:
 
 def write_report(data: ReportData) -> str:
     """Write OUT/report/index.html and return its URI."""
-    uri = join_uri(data.out_uri, "report", "index.html")
+    uri = layout.report_page(data.out_uri)
     write_text(uri, render(data))
     log.info("report written to %s", uri)
     return uri

@@ -9,6 +9,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
 from medspark import listing
+from medspark.errors import UsageError
 
 LISTING_SCHEMA = pa.schema(
     [
@@ -23,7 +24,7 @@ LISTING_DDL = "path string, length bigint, modificationTime bigint, problem stri
 _DIRECTORIES_PER_CORE = 4
 
 
-class InputNotFoundError(FileNotFoundError):
+class InputNotFoundError(UsageError):
     """The input root does not exist or cannot be listed."""
 
 

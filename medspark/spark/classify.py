@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +28,17 @@ from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from medspark import layout
 from medspark.config import EncryptionSettings, ModelSettings, Settings
 from medspark.dicom.keys import PseudonymKey
+from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import prepared_labels
-from medspark.schemas import FEATURES
-from medspark.spark.encryption import write_options
-from medspark.spark.tables import read_table
-from medspark.storage import join_uri, local_path, write_text
+from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
+from medspark.spark.tables import read_table, write_table
+from medspark.storage import local_path, write_text
 
 log = logging.getLogger("medspark.classify")
-SIDECAR = "medspark-model.json"
 _GROUP = "_patient"
 
 
@@ -63,6 +64,27 @@ def feature_columns(settings: ModelSettings) -> list[str]:
     ]
 
 
+_NO_FEATURES_HINT = (
+    "with deid.pixels: detect_and_redact (the default) images at risk of burned-in text are "
+    "examined and kept; --set deid.pixels=detect_and_redact, or see README: Burned-in text"
+)
+
+
+def _why_no_features(spark: SparkSession, out_uri: str) -> str:
+    """0 feature rows, explained by what OUT/metadata and OUT/quarantine hold."""
+    metadata = read_table(spark, out_uri, METADATA)
+    row = metadata.agg(
+        F.count(F.when(F.col("has_pixel_data"), 1)).alias("images"),
+        F.count(F.when(F.col("has_pixel_data") & F.col("burned_in_risk"), 1)).alias("at_risk"),
+    ).first()
+    failed = read_table(spark, out_uri, QUARANTINE).filter(F.col("stage") == "decode").count()
+    return (
+        f"OUT/features has 0 rows, so there is nothing to train on: of {row['images']} images "
+        f"in OUT/metadata, {row['at_risk']} may carry burned-in annotation (held back unless "
+        f"examined) and {failed} could not be decoded"
+    )
+
+
 def labelled_frames(
     spark: SparkSession, features: DataFrame, labels_path: str, key: PseudonymKey | None
 ) -> tuple[DataFrame, list[str]]:
@@ -72,7 +94,13 @@ def labelled_frames(
     joined = features.join(labels, on=column, how="inner")
     classes = sorted(r["label"] for r in joined.select("label").distinct().collect())
     if len(classes) < 2:
-        raise ValueError(f"need at least two classes among labelled frames, found {classes}")
+        matched = joined.count()
+        raise DataError(
+            f"the labels match {matched} feature rows, with classes {classes}: training needs "
+            "at least two classes",
+            hint="check that the labels file's key column holds the raw identifiers the images "
+            "carry (medspark pseudonymises them with the run's key) and that both classes occur",
+        )
     index = F.create_map(*[item for k, c in enumerate(classes) for item in (F.lit(c), F.lit(k))])
     grouped = joined.withColumn("label_index", index[F.col("label")].cast("double")).withColumn(
         _GROUP, F.coalesce("patient_id", "study_instance_uid", "sop_instance_uid")
@@ -147,6 +175,8 @@ def train_and_evaluate(
     """Fit on training patients (CV grouped by patient), evaluate on held-out patients, save."""
     ms = settings.model
     features = read_table(spark, out_uri, FEATURES)
+    if features.limit(1).count() == 0:
+        raise DataError(_why_no_features(spark, out_uri), hint=_NO_FEATURES_HINT)
     columns = feature_columns(ms)
     frames, classes = labelled_frames(spark, features, labels_path, key)
     train, test = split_by_patient(frames, ms)
@@ -159,7 +189,11 @@ def train_and_evaluate(
     columns = [c for c in columns if present[c] > 0]  # e.g. mm² features without spacing
     n_train, n_test = train.count(), test.count()
     if n_train == 0 or n_test == 0:
-        raise ValueError("too few labelled patients to hold some out; add labels or data")
+        raise DataError(
+            f"{n_train} labelled frames for training and {n_test} held out: too few labelled "
+            "patients to hold some out",
+            hint="label more patients, or lower model.test_fraction",
+        )
 
     classifier, grid = _estimator(ms, len(columns), len(classes))
     prepare = [
@@ -225,7 +259,7 @@ def train_and_evaluate(
 
     model_id = uuid.uuid4().hex
     fingerprint = _fingerprint(frames)
-    model.write().overwrite().save(join_uri(model_dir, "pipeline"))
+    model.write().overwrite().save(layout.model_pipeline(model_dir))
     sidecar = {
         "model_id": model_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -238,17 +272,14 @@ def train_and_evaluate(
         "training_data": {**fingerprint, **split},
         "metrics": {"model": result, "majority_baseline": baseline},
     }
-    write_text(join_uri(model_dir, SIDECAR), json.dumps(sidecar, indent=2, default=str) + "\n")
+    write_text(layout.model_sidecar(model_dir), json.dumps(sidecar, indent=2, default=str) + "\n")
     evaluation = {
         "model_id": model_id,
         "split": split,
         "model": result,
         "majority_baseline": baseline,
     }
-    write_text(
-        join_uri(out_uri, "evaluation", "metrics.json"),
-        json.dumps(evaluation, indent=2, default=str) + "\n",
-    )
+    write_text(layout.metrics(out_uri), json.dumps(evaluation, indent=2, default=str) + "\n")
     train.unpersist()
     test.unpersist()
     table = metrics_table(result, baseline)
@@ -282,11 +313,29 @@ def _fingerprint(frames: DataFrame) -> dict[str, Any]:
 
 def load_model(model_dir: str) -> tuple[PipelineModel, dict[str, Any]]:
     """A saved pipeline and its sidecar."""
-    path = local_path(join_uri(model_dir, SIDECAR))
+    path = local_path(layout.model_sidecar(model_dir))
     if path is None:
-        raise ValueError("models are read from local or mounted paths")
+        raise UsageError(f"models are read from local or mounted paths, not {model_dir}")
+    if not Path(path).is_file():
+        raise UsageError(f"{model_dir} holds no medspark model ({Path(path).name} is missing)")
     sidecar = json.loads(Path(path).read_text())
-    return PipelineModel.load(join_uri(model_dir, "pipeline")), sidecar
+    return PipelineModel.load(layout.model_pipeline(model_dir)), sidecar
+
+
+def probability_column(label: str) -> str:
+    """The predictions column holding one class's probability: `probability_<class>`, the
+    class name lower-cased with anything but letters, digits and _ as _."""
+    return "probability_" + re.sub(r"[^0-9a-z_]", "_", str(label).strip().lower())
+
+
+def _with_class_probabilities(rows: DataFrame, classes: list[str]) -> DataFrame:
+    names = [probability_column(c) for c in classes]
+    if len(set(names)) != len(names):
+        raise DataError(
+            f"class names {classes} give the same column names {names}",
+            hint="use labels that differ in more than case or punctuation",
+        )
+    return rows.select("*", *[F.col("class_scores")[k].alias(name) for k, name in enumerate(names)])
 
 
 def predict(
@@ -296,9 +345,11 @@ def predict(
     aggregate: tuple[str, ...] = (),
     encryption: EncryptionSettings | None = None,
 ) -> dict[str, int]:
-    """OUT/predictions (per frame) and, when asked, per study and per patient; identifier
+    """OUT/predictions (per frame) and, when asked, per study and per patient: the predicted
+    class, its `confidence`, and one `probability_<class>` column per class; identifier
     columns encrypted as the profile says."""
     model, sidecar = load_model(model_dir)
+    classes = sidecar["classes"]
     features = read_table(spark, out_uri, FEATURES)
     scored = model.transform(features)
     scores = vector_to_array(sidecar.get("scores_column", "probability"))
@@ -309,18 +360,16 @@ def predict(
         "study_instance_uid",
         "patient_id",
         F.col("predicted_label").alias("prediction"),
-        F.array_max(scores).alias("probability"),
+        F.array_max(scores).alias("confidence"),
         scores.alias("class_scores"),
         F.lit(sidecar["model_id"]).alias("model_id"),
     )
-    predictions.write.mode("overwrite").options(
-        **write_options(encryption, predictions.columns)
-    ).parquet(join_uri(out_uri, "predictions"))
-    written = {"predictions": spark.read.parquet(join_uri(out_uri, "predictions")).count()}
-    classes = sidecar["classes"]
+    write_table(_with_class_probabilities(predictions, classes), out_uri, PREDICTIONS, encryption)
+    frame_scores = read_table(spark, out_uri, PREDICTIONS)
+    written = {PREDICTIONS.name: frame_scores.count()}
     for level in aggregate:
-        column = {"study": "study_instance_uid", "patient": "patient_id"}[level]
-        frame_scores = spark.read.parquet(join_uri(out_uri, "predictions"))
+        spec = PREDICTION_LEVELS[level]
+        column = spec.key[0]
         mean = frame_scores.groupBy(column).agg(
             *[F.avg(F.col("class_scores")[k]).alias(f"_s{k}") for k in range(len(classes))],
             F.count("*").alias("frames"),
@@ -331,14 +380,12 @@ def predict(
         )
         table = mean.select(
             column,
-            label.alias("prediction"),
-            best.alias("probability"),
-            F.array(*[F.col(f"_s{k}") for k in range(len(classes))]).alias("class_scores"),
             "frames",
+            label.alias("prediction"),
+            best.alias("confidence"),
+            F.array(*[F.col(f"_s{k}") for k in range(len(classes))]).alias("class_scores"),
             F.lit(sidecar["model_id"]).alias("model_id"),
         )
-        table.write.mode("overwrite").options(**write_options(encryption, table.columns)).parquet(
-            join_uri(out_uri, f"predictions_{level}")
-        )
-        written[f"predictions_{level}"] = table.count()
+        write_table(_with_class_probabilities(table, classes), out_uri, spec, encryption)
+        written[spec.name] = table.count()
     return written

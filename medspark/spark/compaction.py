@@ -14,25 +14,27 @@ import time
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
+from medspark import layout
 from medspark.config import Settings
+from medspark.schemas import PLAN
 from medspark.spark.current import (
     BATCH_COLUMN,
     TABLES,
     committed_batches,
     newest_stored,
-    state_uri,
+    seen_files,
+    stored_extra,
 )
-from medspark.spark.encryption import write_options
-from medspark.spark.tables import (
+from medspark.spark.filesystem import (
     count_parquet_files,
     delete_path,
     list_names,
     path_exists,
     rename_path,
 )
-from medspark.storage import join_uri, write_text
+from medspark.spark.tables import write_table
+from medspark.storage import write_text
 
 log = logging.getLogger("medspark.compaction")
 _SEEN = "seen"
@@ -40,18 +42,18 @@ _SEEN = "seen"
 
 def finish_compaction(spark: SparkSession, out_uri: str) -> None:
     """Complete a compaction that was ready to swap; discard one that was not."""
-    staging = state_uri(out_uri, "compact")
+    staging = layout.compaction(out_uri)
     if not path_exists(spark, staging):
         return
-    if not path_exists(spark, join_uri(staging, "_READY")):
+    if not path_exists(spark, layout.compaction_ready(out_uri)):
         delete_path(spark, staging)
         return
-    targets = {spec.name: join_uri(out_uri, spec.name) for spec in TABLES}
-    targets[_SEEN] = state_uri(out_uri, _SEEN)
+    targets = {spec.name: layout.table(out_uri, spec) for spec in TABLES}
+    targets[_SEEN] = layout.seen(out_uri)
     for name in list_names(spark, staging):
         if name in targets:
             delete_path(spark, targets[name])
-            rename_path(spark, join_uri(staging, name), targets[name])
+            rename_path(spark, layout.compaction(out_uri, name), targets[name])
     delete_path(spark, staging)
 
 
@@ -62,45 +64,44 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
     if not committed:
         return {"tables": {}}
     newest = max(committed)
-    staging = state_uri(out_uri, "compact")
     began = time.monotonic()
     report: dict[str, Any] = {"batch": newest, "tables": {}}
-    per_file = settings.etl.compact_rows_per_file
     stored = newest_stored(spark, out_uri)
     for spec in TABLES:
         rows_df = stored[spec.name].drop(BATCH_COLUMN)
         rows = rows_df.count()
-        files = max(1, math.ceil(rows / per_file))
-        target = join_uri(staging, spec.name, f"{BATCH_COLUMN}={newest}")
-        writer = (
-            rows_df.repartition(files)
-            .write.mode("overwrite")
-            .options(**write_options(settings.deid.encryption, rows_df.columns))
+        write_table(
+            rows_df,
+            out_uri,
+            spec,
+            settings.deid.encryption,
+            to=layout.partition(layout.compaction(out_uri, spec.name), BATCH_COLUMN, newest),
+            files=max(1, math.ceil(rows / settings.etl.compact_rows_per_file)),
+            extra=stored_extra(spec),
         )
-        if spec.name == "quarantine":
-            writer = writer.partitionBy("stage")
-        writer.parquet(target)
         report["tables"][spec.name] = {
             "rows": rows,
-            "files_before": count_parquet_files(spark, join_uri(out_uri, spec.name)),
+            "files_before": count_parquet_files(spark, layout.table(out_uri, spec)),
         }
-    seen_files_before = count_parquet_files(spark, state_uri(out_uri, _SEEN))
+    seen_files_before = count_parquet_files(spark, layout.seen(out_uri))
     latest = stored[_SEEN].withColumnRenamed(BATCH_COLUMN, "batch")
-    seen = (
-        spark.read.parquet(state_uri(out_uri, _SEEN))
-        .filter(F.col("batch").isin(committed))
-        .join(latest, ["path", "batch"], "left_semi")
-        .drop("batch")
+    seen = seen_files(spark, out_uri, committed).join(latest, ["path", "batch"], "left_semi")
+    write_table(
+        seen.drop("batch"),
+        out_uri,
+        PLAN,
+        settings.deid.encryption,
+        to=layout.partition(layout.compaction(out_uri, _SEEN), "batch", newest),
+        files=1,
     )
-    seen.coalesce(1).write.mode("overwrite").parquet(join_uri(staging, _SEEN, f"batch={newest}"))
     report["tables"][_SEEN] = {"rows": seen.count(), "files_before": seen_files_before}
-    write_text(join_uri(staging, "_READY"), "")
+    write_text(layout.compaction_ready(out_uri), "")
     finish_compaction(spark, out_uri)
     for spec in TABLES:
         report["tables"][spec.name]["files_after"] = count_parquet_files(
-            spark, join_uri(out_uri, spec.name)
+            spark, layout.table(out_uri, spec)
         )
-    report["tables"][_SEEN]["files_after"] = count_parquet_files(spark, state_uri(out_uri, _SEEN))
+    report["tables"][_SEEN]["files_after"] = count_parquet_files(spark, layout.seen(out_uri))
     report["seconds"] = round(time.monotonic() - began, 2)
     log.info("compacted into batch %d in %.1f s", newest, report["seconds"])
     return report

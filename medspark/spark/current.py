@@ -9,70 +9,69 @@ copy by path is kept, the others are quarantined naming it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import IntegerType, StringType, StructType
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
-from medspark.schemas import FEATURES, METADATA, QUARANTINE, TableSpec
-from medspark.spark.catalog import LISTING_DDL
-from medspark.spark.ingest import split_duplicates
-from medspark.spark.tables import list_names, path_exists
-from medspark.storage import join_uri
+from medspark import layout
+from medspark.schemas import FEATURES, METADATA, QUARANTINE, SEEN, TableSpec
+from medspark.spark.duplicates import split_duplicates
+from medspark.spark.filesystem import list_names, path_exists
+from medspark.spark.tables import read_table
 
-BATCH_COLUMN = "etl_batch"
+BATCH_COLUMN = layout.BATCH_PARTITION
 SOURCE_SHA = "source_sha256"
-SEEN_DDL = LISTING_DDL
 TABLES = (METADATA, QUARANTINE, FEATURES)
 
 
-def state_uri(out_uri: str, *parts: str) -> str:
-    """Where the incremental run keeps its own state, under OUT/_etl."""
-    return join_uri(out_uri, "_etl", *parts)
-
-
-def batches_with(spark: SparkSession, out_uri: str, marker: str) -> list[int]:
-    """Ids of the batches whose folder holds `marker` (`plan`, `_COMMITTED`), ascending."""
+def _batches_marked(spark: SparkSession, out_uri: str, marker: Callable[[str, int], str]):
     return [
         int(name)
-        for name in list_names(spark, state_uri(out_uri, "batches"))
-        if name.isdigit() and path_exists(spark, state_uri(out_uri, "batches", name, marker))
+        for name in list_names(spark, layout.batches(out_uri))
+        if name.isdigit() and path_exists(spark, marker(out_uri, int(name)))
     ]
+
+
+def planned_batches(spark: SparkSession, out_uri: str) -> list[int]:
+    """Ids of the batches whose plan was written, ascending."""
+    return _batches_marked(spark, out_uri, layout.batch_plan)
 
 
 def committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
     """Ids of the batches whose commit marker exists, ascending."""
-    return batches_with(spark, out_uri, "_COMMITTED")
+    return _batches_marked(spark, out_uri, layout.batch_commit)
+
+
+def stored_extra(spec: TableSpec) -> list[StructField]:
+    """The columns the incremental run stores beside a table's own (features keep the
+    sha256 of the file version they came from)."""
+    return [StructField(SOURCE_SHA, StringType())] if spec is FEATURES else []
 
 
 def stored_schema(spec: TableSpec) -> StructType:
-    """A table's schema as the incremental run stores it (features keep their file version)."""
+    """A table's schema as the incremental run stores it, with its batch column."""
     schema = from_arrow_schema(spec.schema)
-    if spec is FEATURES:
-        schema = schema.add(SOURCE_SHA, StringType())
+    for field in stored_extra(spec):
+        schema = schema.add(field)
     return schema.add(BATCH_COLUMN, IntegerType())
 
 
 def seen_files(spark: SparkSession, out_uri: str, committed: list[int]) -> DataFrame:
     """Every (path, length, modificationTime) a committed batch processed, with its batch."""
-    schema = f"{SEEN_DDL}, batch int"
-    if not committed or not path_exists(spark, state_uri(out_uri, "seen")):
-        return spark.createDataFrame([], schema)
-    return (
-        spark.read.schema(schema)
-        .parquet(state_uri(out_uri, "seen"))
-        .filter(F.col("batch").isin(committed))
-    )
+    if not committed or not path_exists(spark, layout.seen(out_uri)):
+        return spark.createDataFrame([], from_arrow_schema(SEEN.schema))
+    return read_table(spark, out_uri, SEEN).filter(F.col("batch").isin(committed))
 
 
 def _stored(spark: SparkSession, out_uri: str, spec: TableSpec, committed: list[int]) -> DataFrame:
-    if not committed or not path_exists(spark, join_uri(out_uri, spec.name)):
+    if not committed or not path_exists(spark, layout.table(out_uri, spec)):
         return spark.createDataFrame([], stored_schema(spec))
-    return (
-        spark.read.schema(stored_schema(spec))
-        .parquet(join_uri(out_uri, spec.name))
-        .filter(F.col(BATCH_COLUMN).isin(committed))
-    )
+    extra = [*stored_extra(spec), StructField(BATCH_COLUMN, IntegerType())]
+    rows = read_table(spark, out_uri, spec, extra=extra)
+    return rows.filter(F.col(BATCH_COLUMN).isin(committed))
 
 
 def _newest_version(rows: DataFrame, newest: DataFrame) -> DataFrame:

@@ -17,39 +17,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
-from medspark import listing
+from medspark import layout, listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.reasons import Stage
+from medspark.errors import UsageError
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURES, METADATA, QUARANTINE, TableSpec
+from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, TableSpec
 from medspark.spark import catalog
 from medspark.spark.compaction import finish_compaction
 from medspark.spark.current import (
     BATCH_COLUMN,
-    SEEN_DDL,
     SOURCE_SHA,
     TABLES,
-    batches_with,
     committed_batches,
+    planned_batches,
     read_current,
     seen_files,
-    state_uri,
+    stored_extra,
 )
-from medspark.spark.encryption import write_options
 from medspark.spark.features import extract_features, stage_records
+from medspark.spark.filesystem import delete_path, path_exists, rename_path
 from medspark.spark.ingest import inspect_records
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import delete_path, path_exists, rename_path
-from medspark.storage import join_uri, write_text
+from medspark.spark.tables import read_table, write_table
+from medspark.storage import write_text
 
 log = logging.getLogger("medspark.etl")
 
 
-class IncompatibleOutputError(ValueError):
+class IncompatibleOutputError(UsageError):
     """OUT holds tables written by the one-shot jobs, not by `medspark etl`."""
 
 
@@ -62,29 +62,12 @@ class EtlResult(JobResult):
         return int(self.summary["counts"].get("quarantined", 0))
 
 
-def _batch_name(batch: int) -> str:
-    return f"{batch:06d}"
-
-
-def _table_uri(out_uri: str, spec: TableSpec, batch: int) -> str:
-    return join_uri(out_uri, spec.name, f"{BATCH_COLUMN}={batch}")
-
-
 def _undo(spark: SparkSession, out_uri: str, batch: int) -> None:
     """Remove everything an uncommitted batch may have put in place."""
     for spec in TABLES:
-        delete_path(spark, _table_uri(out_uri, spec, batch))
-    delete_path(spark, state_uri(out_uri, "seen", f"batch={batch}"))
-    delete_path(spark, state_uri(out_uri, "batches", _batch_name(batch), "staging"))
-
-
-def _write_staged(
-    df: DataFrame, uri: str, partition: str | None = None, options: dict[str, str] | None = None
-) -> None:
-    writer = df.write.mode("overwrite").options(**(options or {}))
-    if partition:
-        writer = writer.partitionBy(partition)
-    writer.parquet(uri)
+        delete_path(spark, layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch))
+    delete_path(spark, layout.partition(layout.seen(out_uri), "batch", batch))
+    delete_path(spark, layout.batch_staging(out_uri, batch))
 
 
 def _process(
@@ -100,58 +83,59 @@ def _process(
     Every instance is stored (duplicates are resolved in `current_tables`), and features
     keep the sha256 of the file version they came from.
     """
-    folder = state_uri(out_uri, "batches", _batch_name(batch))
-    staging = join_uri(folder, "staging")
-    plan = (
-        spark.read.schema(SEEN_DDL)
-        .parquet(join_uri(folder, "plan"))
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    encryption = settings.deid.encryption
+
+    def staging(spec: TableSpec) -> str:
+        return layout.batch_staging(out_uri, batch, spec.name)
+
+    plan = read_table(spark, out_uri, PLAN, at=layout.batch_plan(out_uri, batch)).persist(
+        StorageLevel.MEMORY_AND_DISK
     )
     files = plan.count()
     progress = StageProgress(spark, "etl ingest", files)
     inspected = inspect_records(plan, files, settings, key, run_id, progress)
     with progress:
-        _write_staged(
-            inspected.filter("outcome = 'metadata'").select(*METADATA.columns),
-            join_uri(staging, METADATA.name),
-            options=write_options(settings.deid.encryption, METADATA.schema),
-        )
-        _write_staged(
-            inspected.filter("outcome = 'quarantine'").select(*QUARANTINE.columns),
-            join_uri(staging, QUARANTINE.name),
-            "stage",
-        )
-    staged_metadata = spark.read.schema(from_arrow_schema(METADATA.schema)).parquet(
-        join_uri(staging, METADATA.name)
-    )
+        for spec in (METADATA, QUARANTINE):
+            rows = inspected.filter(F.col("outcome") == spec.name)
+            write_table(rows, out_uri, spec, encryption, to=staging(spec))
+    staged_metadata = read_table(spark, out_uri, METADATA, at=staging(METADATA))
     features_progress = StageProgress(spark, "etl features")
     records, images, _ = extract_features(
         spark, settings, staged_metadata, run_id, key, features_progress.counter
     )
     features_progress.total = images
     with features_progress:
-        staged = stage_records(records, join_uri(staging, "records"))
-    _write_staged(
-        staged.filter("outcome = 'features'").select(
-            *FEATURES.columns, F.col("sha256").alias(SOURCE_SHA)
-        ),
-        join_uri(staging, FEATURES.name),
-        options=write_options(settings.deid.encryption, FEATURES.schema),
+        records_at = layout.batch_staging(out_uri, batch, "records")
+        staged = stage_records(records, out_uri, records_at, encryption)
+    write_table(
+        staged.filter("outcome = 'features'").withColumn(SOURCE_SHA, F.col("sha256")),
+        out_uri,
+        FEATURES,
+        encryption,
+        to=staging(FEATURES),
+        extra=stored_extra(FEATURES),
     )
-    decode = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns)
-    decode.write.mode("append").partitionBy("stage").parquet(join_uri(staging, QUARANTINE.name))
+    write_table(
+        staged.filter("outcome = 'quarantine'"),
+        out_uri,
+        QUARANTINE,
+        encryption,
+        to=staging(QUARANTINE),
+        replace_partition=Stage.DECODE,
+    )
     counts = {
         "files": files,
         "instances": staged_metadata.count(),
         "feature_rows": staged.filter("outcome = 'features'").count(),
     }
     for spec in TABLES:
-        rename_path(spark, join_uri(staging, spec.name), _table_uri(out_uri, spec, batch))
-    seen_staging = join_uri(staging, "seen")
-    plan.coalesce(1).write.mode("overwrite").parquet(seen_staging)
-    rename_path(spark, seen_staging, state_uri(out_uri, "seen", f"batch={batch}"))
-    write_text(join_uri(folder, "_COMMITTED"), json.dumps({"run_id": run_id, **counts}) + "\n")
-    delete_path(spark, staging)
+        target = layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch)
+        rename_path(spark, staging(spec), target)
+    seen_staging = layout.batch_staging(out_uri, batch, "seen")
+    write_table(plan, out_uri, PLAN, encryption, to=seen_staging, files=1)
+    rename_path(spark, seen_staging, layout.partition(layout.seen(out_uri), "batch", batch))
+    write_text(layout.batch_commit(out_uri, batch), json.dumps({"run_id": run_id, **counts}) + "\n")
+    delete_path(spark, layout.batch_staging(out_uri, batch))
     inspected.unpersist()
     plan.unpersist()
     return counts
@@ -171,8 +155,8 @@ def _quarantined_in(spark: SparkSession, out_uri: str, batches: list[int]) -> in
 
 
 def _refuse_one_shot_output(spark: SparkSession, out_uri: str) -> None:
-    metadata = join_uri(out_uri, METADATA.name)
-    if path_exists(spark, metadata) and not path_exists(spark, state_uri(out_uri)):
+    metadata = layout.table(out_uri, METADATA)
+    if path_exists(spark, metadata) and not path_exists(spark, layout.etl_state(out_uri)):
         raise IncompatibleOutputError(
             f"{out_uri} holds tables from `medspark ingest`; give `medspark etl` its own output"
         )
@@ -200,7 +184,7 @@ def run_etl(
     totals: dict[str, Any] = {"batches": [], "recovered_batches": [], "quarantined": 0}
 
     began = time.monotonic()
-    for batch in sorted(set(batches_with(spark, out_uri, "plan")) - set(committed)):
+    for batch in sorted(set(planned_batches(spark, out_uri)) - set(committed)):
         log.warning("batch %d was planned but never committed: redoing it", batch)
         _undo(spark, out_uri, batch)
         _process(spark, settings, out_uri, batch, key, run_id)
@@ -234,9 +218,9 @@ def run_etl(
     if ready:
         began = time.monotonic()
         batch = max(committed, default=0) + 1
-        folder = state_uri(out_uri, "batches", _batch_name(batch))
-        chosen.coalesce(1).write.mode("overwrite").parquet(join_uri(folder, ".plan"))
-        rename_path(spark, join_uri(folder, ".plan"), join_uri(folder, "plan"))
+        unfinished = layout.batch_plan(out_uri, batch, final=False)
+        write_table(chosen, out_uri, PLAN, settings.deid.encryption, to=unfinished, files=1)
+        rename_path(spark, unfinished, layout.batch_plan(out_uri, batch))
         counts = _process(spark, settings, out_uri, batch, key, run_id)
         totals["batches"].append({"batch": batch, **counts})
         summary.stage("batch", began, batch=batch, **counts)

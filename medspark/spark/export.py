@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -19,29 +18,16 @@ from medspark.dicom.export import export_instance
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Rejection
 from medspark.dicom.sources import ArchiveLimits
+from medspark.errors import UsageError
 from medspark.run_summary import RunSummary, new_run_id
-from medspark.schemas import METADATA
+from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
 from medspark.spark.features import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
-from medspark.spark.tables import read_table
-from medspark.storage import join_uri, local_path
+from medspark.spark.tables import read_table, write_table
+from medspark.storage import local_path
 
-EXPORT_MANIFEST = pa.schema(
-    [
-        pa.field("sop_instance_uid", pa.string()),
-        pa.field("file", pa.string()),
-        pa.field("file_size", pa.int64()),
-        pa.field("sha256", pa.string()),
-        pa.field("pixels_cleaned", pa.bool_()),
-        pa.field("transfer_syntax_uid", pa.string()),
-        pa.field("status", pa.string()),
-        pa.field("reason", pa.string()),
-        pa.field("run_id", pa.string()),
-        pa.field("exported_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
 _COLUMNS = ("path", "path_token", "file_size", "sha256", "sop_instance_uid", "study_instance_uid",
             "series_instance_uid", "patient_id", "transfer_syntax_uid")  # fmt: skip
 SHARED_MANIFEST = "manifest.csv"
@@ -65,7 +51,7 @@ def _export_rows(policy: DeidPolicy, destination: str, limits: ArchiveLimits, ru
         return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
                 "reason": f"internal_error ({type(exc).__name__})", "run_id": run_id}  # fmt: skip
 
-    return record_batches(per_row, EXPORT_MANIFEST, fallback)
+    return record_batches(per_row, EXPORTS.schema, fallback)
 
 
 def _write_shared_manifest(manifest: DataFrame, target: Path) -> None:
@@ -85,7 +71,9 @@ def run_export(
 ) -> dict[str, Any]:
     """Export every instance in OUT/metadata (held-back images excepted) to `destination`."""
     if local_path(destination) is None:
-        raise ValueError("export writes to a local or mounted folder shared by all workers")
+        raise UsageError(
+            f"DEST must be a local or mounted folder shared by all workers, not {destination}"
+        )
     run_id = new_run_id()
     summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
@@ -101,11 +89,10 @@ def run_export(
     policy = policy_from_settings(settings.deid, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
         _export_rows(policy, local_path(destination), limits, run_id),
-        from_arrow_schema(EXPORT_MANIFEST),
+        from_arrow_schema(EXPORTS.schema),
     )
-    manifest_uri = join_uri(out_uri, "exports")
-    manifest.write.mode("overwrite").parquet(manifest_uri)
-    written = spark.read.parquet(manifest_uri)
+    write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
+    written = read_table(spark, out_uri, EXPORTS)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
     _write_shared_manifest(written, Path(local_path(destination)) / SHARED_MANIFEST)
     summary.stage("export", began, instances=count)

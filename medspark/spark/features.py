@@ -11,20 +11,21 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from medspark.config import Settings
+from medspark import layout
+from medspark.config import EncryptionSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import DecodeLimits
 from medspark.dicom.reasons import Stage
 from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
+from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
+from medspark.schemas import FEATURE_RECORD_SPEC, FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.encryption import write_options
+from medspark.spark.filesystem import delete_path
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import delete_path, read_table
-from medspark.storage import join_uri
+from medspark.spark.tables import read_table, write_table
 
 log = logging.getLogger("medspark.features")
 
@@ -42,7 +43,7 @@ _INPUT_COLUMNS = (
 )
 
 
-class HashedPathsError(ValueError):
+class HashedPathsError(ConfigurationError):
     """The metadata table's paths are keyed hashes, so the files cannot be opened again."""
 
 
@@ -133,20 +134,16 @@ def held_back(settings: Settings) -> Column:
     return _at_risk() & F.lit(settings.deid.pixels != "off")
 
 
-def staging_uri(out_uri: str, run_id: str) -> str:
-    """Where one features run stages its records (hidden from readers by its leading _)."""
-    return join_uri(out_uri, f"_staging-features-{run_id}")
-
-
-def stage_records(records: DataFrame, staging: str) -> DataFrame:
-    """Decode once: write the feature records under `staging` by outcome and read them back."""
-    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
-    schema = from_arrow_schema(FEATURE_RECORDS)
-    return records.sparkSession.read.schema(schema).parquet(staging)
+def stage_records(
+    records: DataFrame, out_uri: str, staging: str, encryption: EncryptionSettings | None
+) -> DataFrame:
+    """Decode once: write the feature records at `staging` by outcome and read them back."""
+    write_table(records, out_uri, FEATURE_RECORD_SPEC, encryption, to=staging)
+    return read_table(records.sparkSession, out_uri, FEATURE_RECORD_SPEC, at=staging)
 
 
 def write_features(
-    records: DataFrame, out_uri: str, run_id: str, encrypt: dict[str, str] | None = None
+    records: DataFrame, out_uri: str, run_id: str, encryption: EncryptionSettings | None
 ) -> DataFrame:
     """Decode once into a staging folder, then replace OUT/features and the decode partition
     of OUT/quarantine from it. Returns the staged records (read back) for counting; the
@@ -155,16 +152,18 @@ def write_features(
     Staging costs one small rewrite but saves caching every decoded frame in Spark's memory
     and decoding twice: measured in benchmarks/throughput.py.
     """
-    spark = records.sparkSession
-    staged = stage_records(records, staging_uri(out_uri, run_id))
-    features = staged.filter("outcome = 'features'").select(*FEATURES.columns)
-    features.write.mode("overwrite").options(**(encrypt or {})).parquet(
-        join_uri(out_uri, FEATURES.name)
+    staged = stage_records(
+        records, out_uri, layout.staging(out_uri, "features", run_id), encryption
     )
-    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
-    delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.DECODE}"))
-    decode = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
-    decode.write.mode("append").partitionBy("stage").parquet(quarantine_uri)
+    write_table(staged.filter("outcome = 'features'"), out_uri, FEATURES, encryption)
+    write_table(
+        staged.filter("outcome = 'quarantine'"),
+        out_uri,
+        QUARANTINE,
+        encryption,
+        replace_partition=Stage.DECODE,
+        files=1,
+    )
     return staged
 
 
@@ -185,13 +184,12 @@ def run_features(
         spark, settings, metadata, run_id, key, progress.counter
     )
     progress.total = images
-    encrypt = write_options(settings.deid.encryption, FEATURES.schema)
     with progress:
-        staged = write_features(records, out_uri, run_id, encrypt)
+        staged = write_features(records, out_uri, run_id, settings.deid.encryption)
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
     summary.counts(**feature_counts(staged, images, non_image))
-    delete_path(spark, staging_uri(out_uri, run_id))
+    delete_path(spark, layout.staging(out_uri, "features", run_id))
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark import Accumulator, StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -17,15 +17,14 @@ from medspark.config import Settings
 from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicom.reasons import Reason, Stage
+from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import INSPECTION, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.encryption import write_options
+from medspark.spark.duplicates import split_duplicates
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import read_table
-from medspark.storage import join_uri
+from medspark.spark.tables import read_table, write_table
 
 log = logging.getLogger("medspark.ingest")
 
@@ -69,38 +68,6 @@ def _inspect_partition(options: InspectOptions, progress: Accumulator | None = N
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
         progress,
     )
-
-
-def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it.
-
-    The kept rows have the input's columns; the duplicates are quarantine rows."""
-    by_uid = Window.partitionBy("sop_instance_uid").orderBy("path")
-    whole_uid = by_uid.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    ranked = (
-        instances.withColumn("_rank", F.row_number().over(by_uid))
-        .withColumn("_first_path", F.first("path").over(whole_uid))
-        .withColumn("_first_sha", F.first("sha256").over(whole_uid))
-    )
-    kept = ranked.filter("_rank = 1").drop("_rank", "_first_path", "_first_sha")
-    same = F.col("sha256") == F.col("_first_sha")
-    duplicates = ranked.filter("_rank > 1").select(
-        "path",
-        "file_size",
-        "sha256",
-        F.lit(str(Stage.DEDUPLICATE)).alias("stage"),
-        F.lit(str(Reason.DUPLICATE_SOP_INSTANCE)).alias("reason"),
-        F.concat(
-            F.lit("another copy of the SOP instance first seen at "),
-            F.col("_first_path"),
-            F.when(same, F.lit(" (identical content).")).otherwise(
-                F.lit(" (different content: a conflicting instance).")
-            ),
-        ).alias("detail"),
-        "run_id",
-        "processed_at",
-    )
-    return kept, duplicates
 
 
 def inspect_records(
@@ -166,12 +133,9 @@ def run_ingest(
     progress = StageProgress(spark, "ingest", file_count)
     inspected = inspect_records(listed_files, file_count, settings, key, run_id, progress)
     metadata, quarantine = split_records(inspected)
-    metadata_uri = join_uri(out_uri, METADATA.name)
-    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
-    encrypt = write_options(settings.deid.encryption, METADATA.schema)
     with progress:
-        metadata.write.mode("overwrite").options(**encrypt).parquet(metadata_uri)
-        quarantine.write.mode("overwrite").partitionBy("stage").parquet(quarantine_uri)
+        write_table(metadata, out_uri, METADATA, settings.deid.encryption)
+        write_table(quarantine, out_uri, QUARANTINE, settings.deid.encryption)
     summary.stage("inspect_and_write", began, files=file_count)
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 

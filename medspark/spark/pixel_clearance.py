@@ -6,11 +6,12 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from medspark import layout
 from medspark.config import Settings
 from medspark.schemas import FEATURES
 from medspark.spark.features import held_back
-from medspark.spark.tables import path_exists, read_table
-from medspark.storage import join_uri
+from medspark.spark.filesystem import path_exists
+from medspark.spark.tables import read_table
 
 
 def with_pixel_clearance(
@@ -20,7 +21,7 @@ def with_pixel_clearance(
     known) and `redactions` (frame, boxes) from OUT/features, when deid.pixels says so."""
     cleared = F.lit(False)
     empty = F.lit(None).cast("array<struct<frame:int,boxes:array<array<int>>>>")
-    features_uri = join_uri(out_uri, FEATURES.name)
+    features_uri = layout.table(out_uri, FEATURES)
     if settings.deid.pixels != "detect_and_redact" or not path_exists(spark, features_uri):
         return metadata.withColumn("pixels_cleared", cleared).withColumn("redactions", empty)
     examined = (

@@ -10,12 +10,11 @@ import time
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StructField, StructType
 
+from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.keys import PseudonymKey
@@ -28,13 +27,12 @@ from medspark.radiomics.study import (
     quarantine_row,
 )
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
+from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES, TableSpec
 from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.encryption import write_options
 from medspark.spark.features import archive_limits
+from medspark.spark.filesystem import delete_path
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
-from medspark.spark.tables import delete_path, read_table
-from medspark.storage import join_uri, write_bytes
+from medspark.spark.tables import read_table, write_table
 from medspark.volume.series import VolumeOptions
 
 log = logging.getLogger("medspark.radiomics")
@@ -47,25 +45,7 @@ RECORDS = pa.schema(
         pa.field("outcome", pa.string(), nullable=False),
     ]
 )
-
-
-def spark_schema(schema: pa.Schema) -> StructType:
-    """The Spark schema of an Arrow schema, field metadata (IBSI ids) kept."""
-    converted = from_arrow_schema(schema)
-    return StructType(
-        [
-            StructField(
-                field.name,
-                field.dataType,
-                field.nullable,
-                {
-                    k.decode(): v.decode()
-                    for k, v in (schema.field(field.name).metadata or {}).items()
-                },
-            )
-            for field in converted.fields
-        ]
-    )
+RECORD_SPEC = TableSpec("roi_records", 1, (), RECORDS, partitions=("outcome",))
 
 
 def _per_study(options: RadiomicsOptions):
@@ -111,17 +91,6 @@ def radiomics_records(
     )
 
 
-def arrow_schema_file(schema: pa.Schema = ROI_FEATURES.schema) -> bytes:
-    """A Parquet `_common_metadata` file: the table's Arrow schema, with each feature column's
-    `ibsi_id` as Arrow field metadata (Spark's writer keeps it only in its own schema)."""
-    spark_json = spark_schema(schema).json()  # Spark takes its schema from this file too
-    sink = pa.BufferOutputStream()
-    pq.write_metadata(
-        schema.with_metadata({"org.apache.spark.sql.parquet.row.metadata": spark_json}), sink
-    )
-    return sink.getvalue().to_pybytes()
-
-
 def holds_regions(spark: SparkSession, out_uri: str) -> bool:
     """Whether OUT/metadata lists any segmentation or structure set."""
     metadata = read_table(spark, out_uri, METADATA)
@@ -143,20 +112,19 @@ def run_radiomics(
         raise ValueError("de-identification is enabled but no pseudonym key was given")
     metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
     records = radiomics_records(metadata, settings, run_id, key)
-    staging = join_uri(out_uri, f"_staging-radiomics-{run_id}")
-    records.write.mode("overwrite").partitionBy("outcome").parquet(staging)
-    staged = spark.read.schema(from_arrow_schema(RECORDS)).parquet(staging)
-    features = staged.filter("outcome = 'roi_features'").select(*ROI_FEATURES.columns)
-    features = spark.createDataFrame(features.rdd, spark_schema(ROI_FEATURES.schema))
-    encrypt = write_options(settings.deid.encryption, ROI_FEATURES.schema)
-    features.write.mode("overwrite").options(**encrypt).parquet(
-        join_uri(out_uri, ROI_FEATURES.name)
+    encryption = settings.deid.encryption
+    staging = layout.staging(out_uri, "radiomics", run_id)
+    write_table(records, out_uri, RECORD_SPEC, encryption, to=staging)
+    staged = read_table(spark, out_uri, RECORD_SPEC, at=staging)
+    write_table(staged.filter("outcome = 'roi_features'"), out_uri, ROI_FEATURES, encryption)
+    write_table(
+        staged.filter("outcome = 'quarantine'"),
+        out_uri,
+        QUARANTINE,
+        encryption,
+        replace_partition=Stage.RADIOMICS,
+        files=1,
     )
-    write_bytes(join_uri(out_uri, ROI_FEATURES.name, "_common_metadata"), arrow_schema_file())
-    quarantine_uri = join_uri(out_uri, QUARANTINE.name)
-    delete_path(spark, join_uri(quarantine_uri, f"stage={Stage.RADIOMICS}"))
-    rejected = staged.filter("outcome = 'quarantine'").select(*QUARANTINE.columns).coalesce(1)
-    rejected.write.mode("append").partitionBy("stage").parquet(quarantine_uri)
     by_source = {
         (r["roi_source"] or "unknown"): int(r["count"])
         for r in staged.filter("outcome = 'roi_features'")

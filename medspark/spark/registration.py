@@ -12,19 +12,21 @@ import numpy as np
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
+from medspark.errors import UsageError
 from medspark.schemas import METADATA
 from medspark.spark.features import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
-from medspark.storage import join_uri, write_bytes, write_text
+from medspark.storage import write_bytes, write_text
 from medspark.volume.build import Volume
 from medspark.volume.registration import fusion_png, register_images, register_volumes, warp
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, load_series
 
 
-class UnknownImageError(ValueError):
+class UnknownImageError(UsageError):
     """The UID names no series or instance with pixel data in OUT/metadata."""
 
 
@@ -101,7 +103,7 @@ def run_registration(
         moving_image = cv2.resize(moving_image, (fixed_image.shape[1], fixed_image.shape[0]))
     aligned = warp(moving_image, np.asarray(in_plane.matrix), fixed_image.shape)
     name = hashlib.sha256(f"{fixed_uid}|{moving_uid}".encode()).hexdigest()[:16]
-    base = join_uri(out_uri, "registrations", name)
+    base = layout.registration(out_uri, name)
     document = {
         "fixed": fixed_uid,
         "moving": moving_uid,

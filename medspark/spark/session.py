@@ -9,12 +9,13 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from medspark.config import Settings, conf_file
+from medspark.errors import EnvironmentProblem
 from medspark.spark.encryption import session_settings
 
 LOOPBACK = "127.0.0.1"
 
 
-class SparkStartError(RuntimeError):
+class SparkStartError(EnvironmentProblem):
     """Spark could not start (no Java, a bad master URL, a port that will not bind)."""
 
 

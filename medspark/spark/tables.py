@@ -1,61 +1,223 @@
-"""Table housekeeping through Hadoop's filesystem API, so it works on any filesystem Spark does."""
+"""The one way tables are written and read: schema checked, partitioned, identifier columns
+encrypted when the profile says so, and the table's version recorded beside its files.
+
+Every job writes through `write_table` (Spark) or `append_rows` (a few rows from the driver) and
+reads through `read_table`; `tests/unit/test_write_sites.py` fails on any other write site.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import DoubleType, StructField, StructType
 
+from medspark import layout
+from medspark.config import EncryptionSettings
+from medspark.errors import ConfigurationError, DataError
 from medspark.schemas import TableSpec
-from medspark.storage import join_uri
+from medspark.spark.filesystem import delete_path, list_names, path_exists
+from medspark.storage import open_uri, write_bytes, write_text
+
+_SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
 
 
-def delete_path(spark: SparkSession, uri: str) -> bool:
-    """Delete a file or folder (recursively) if it exists; True if something was deleted."""
-    path, filesystem = _filesystem(spark, uri)
-    return bool(filesystem.exists(path) and filesystem.delete(path, True))
+class TableVersionError(DataError):
+    """A stored table (or one etl batch of it) was written with another version of its schema."""
 
 
-def read_table(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame:
-    """A table under OUT with its declared schema (so an empty table reads as empty)."""
-    return spark.read.schema(from_arrow_schema(spec.schema)).parquet(join_uri(out_uri, spec.name))
+class MissingTableError(DataError):
+    """A job needs a table that OUT does not hold yet."""
 
 
-def _filesystem(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+class SchemaMismatchError(RuntimeError):
+    """A job tried to write columns its table's spec does not declare: a bug, not bad data."""
 
 
-def path_exists(spark: SparkSession, uri: str) -> bool:
-    """True when a file or folder exists at `uri` (any filesystem Spark reaches)."""
-    path, filesystem = _filesystem(spark, uri)
-    return bool(filesystem.exists(path))
+def encryption_options(
+    encryption: EncryptionSettings | None, spec: TableSpec, columns: Sequence[str]
+) -> dict[str, str]:
+    """Parquet write options that encrypt the table's identifier columns (and any further
+    columns the profile names) with their keys, and the footer; none when encryption is off."""
+    if encryption is None or not encryption.enabled:
+        return {}
+    groups: dict[str, list[str]] = {}
+    named = {c for names in encryption.column_keys.values() for c in names}
+    for key, names in encryption.column_keys.items():
+        groups[key] = [c for c in names if c in columns and c not in spec.partitions]
+    identifiers = [c for c in spec.identifiers if c in columns and c not in named]
+    groups.setdefault(encryption.identifier_key, []).extend(identifiers)
+    chosen = [f"{key}:{','.join(names)}" for key, names in groups.items() if names]
+    if not chosen:
+        return {}
+    return {
+        "parquet.encryption.column.keys": ";".join(chosen),
+        "parquet.encryption.footer.key": encryption.footer_key,
+    }
 
 
-def rename_path(spark: SparkSession, source: str, target: str) -> None:
-    """Move a folder into place in one rename (atomic on local filesystems and HDFS)."""
-    source_path, filesystem = _filesystem(spark, source)
-    target_path, _ = _filesystem(spark, target)
-    filesystem.mkdirs(target_path.getParent())
-    if not filesystem.rename(source_path, target_path):
-        raise OSError(f"could not rename {source} to {target}")
+def spark_schema(schema: pa.Schema) -> StructType:
+    """The Spark schema of an Arrow schema, each field's metadata (e.g. IBSI ids) kept."""
+
+    def metadata(name: str) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in (schema.field(name).metadata or {}).items()}
+
+    return StructType(
+        [
+            StructField(field.name, field.dataType, field.nullable, metadata(field.name))
+            for field in from_arrow_schema(schema).fields
+        ]
+    )
 
 
-def list_names(spark: SparkSession, uri: str) -> list[str]:
-    """Names of the entries of a folder; empty when it does not exist."""
-    path, filesystem = _filesystem(spark, uri)
-    if not filesystem.exists(path):
-        return []
-    return sorted(str(status.getPath().getName()) for status in filesystem.listStatus(path))
+def arrow_sidecar(schema: pa.Schema) -> bytes:
+    """A Parquet `_common_metadata` file: the Arrow schema with its field metadata (Spark's
+    writer keeps it only in its own schema), and Spark's schema, which Spark reads from it."""
+    sink = pa.BufferOutputStream()
+    spark_json = spark_schema(schema).json()
+    pq.write_metadata(schema.with_metadata({_SPARK_ROW_METADATA: spark_json}), sink)
+    return sink.getvalue().to_pybytes()
 
 
-def count_parquet_files(spark: SparkSession, uri: str) -> int:
-    """Parquet files under a folder, at any depth; 0 when it does not exist."""
-    path, filesystem = _filesystem(spark, uri)
-    if not filesystem.exists(path):
-        return 0
-    found, files = filesystem.listFiles(path, True), 0
-    while found.hasNext():
-        if str(found.next().getPath().getName()).endswith(".parquet"):
-            files += 1
-    return files
+def _declared(df: DataFrame, spec: TableSpec, extra: Sequence[StructField]) -> DataFrame:
+    """The frame's columns in the spec's order, each checked against its declared type."""
+    expected = {f.name: f.dataType for f in [*from_arrow_schema(spec.schema).fields, *extra]}
+    given = {f.name: f.dataType for f in df.schema.fields}
+    dynamic = [
+        name for name in df.columns if spec.open_prefix and name.startswith(spec.open_prefix)
+    ]
+    problems = [f"{name} missing" for name in expected if name not in given]
+    problems += [
+        f"{name} is {given[name].simpleString()}, declared {kind.simpleString()}"
+        for name, kind in expected.items()
+        if name in given and given[name] != kind
+    ]
+    problems += [f"{name} is not double" for name in dynamic if given[name] != DoubleType()]
+    if problems:
+        raise SchemaMismatchError(f"{spec.name}: {'; '.join(problems)}")
+    return df.select(*expected, *dynamic)
+
+
+def write_table(
+    df: DataFrame,
+    out_uri: str,
+    spec: TableSpec,
+    encryption: EncryptionSettings | None,
+    *,
+    to: str | None = None,
+    replace_partition: str | None = None,
+    files: int | None = None,
+    extra: Sequence[StructField] = (),
+) -> str:
+    """Write `df` as the table `spec` under OUT (or at `to`, a staging place), replacing it.
+
+    With `replace_partition` (a value of the spec's one partition column) only that partition
+    is replaced and the others are kept. `files` sets the number of output files per partition
+    value; `extra` declares columns a stored variant adds (etl's `source_sha256`). Returns the
+    folder written.
+    """
+    target = to or layout.table(out_uri, spec)
+    frame = _declared(df, spec, extra)
+    if spec.arrow_sidecar:
+        frame = frame.sparkSession.createDataFrame(frame.rdd, spark_schema(spec.schema))
+    if files is not None:
+        frame = frame.repartition(files) if files > 1 else frame.coalesce(1)
+    writer = frame.write.options(**encryption_options(encryption, spec, frame.columns))
+    if spec.partitions:
+        writer = writer.partitionBy(*spec.partitions)
+    if replace_partition is None:
+        writer.mode("overwrite").parquet(target)
+    else:
+        if len(spec.partitions) != 1:
+            raise SchemaMismatchError(f"{spec.name} has no single partition column to replace")
+        delete_path(
+            frame.sparkSession, layout.partition(target, spec.partitions[0], replace_partition)
+        )
+        writer.mode("append").parquet(target)
+    if spec.arrow_sidecar:
+        write_bytes(f"{target}/_common_metadata", arrow_sidecar(spec.schema))
+    write_text(layout.table_marker(target), json.dumps(_marker(spec)) + "\n")
+    return target
+
+
+def append_rows(
+    out_uri: str,
+    spec: TableSpec,
+    rows: Sequence[Mapping[str, Any]],
+    file_name: str,
+    encryption: EncryptionSettings | None,
+) -> str:
+    """Add a few rows as one new Parquet file of the table, from the driver, without Spark
+    (the audit table: one file per run, never a rewrite). Tables with identifier columns go
+    through `write_table` when encryption is on."""
+    if encryption is not None and encryption.enabled and spec.identifiers:
+        raise ConfigurationError(f"{spec.name} holds identifiers: write it with write_table")
+    folder = layout.table(out_uri, spec)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(list(rows), schema=spec.schema), sink)
+    write_bytes(f"{folder}/{file_name}", sink.getvalue().to_pybytes())
+    write_text(layout.table_marker(folder), json.dumps(_marker(spec)) + "\n")
+    return folder
+
+
+def _marker(spec: TableSpec) -> dict[str, Any]:
+    return {"table": spec.name, "version": spec.version, "columns": spec.columns}
+
+
+def stored_version(folder: str) -> int | None:
+    """The table version recorded in a folder, None when it records none."""
+    try:
+        with open_uri(layout.table_marker(folder)) as stream:
+            return int(json.loads(stream.read())["version"])
+    except FileNotFoundError:
+        return None
+
+
+def check_version(spark: SparkSession, folder: str, spec: TableSpec) -> None:
+    """Refuse a stored table whose version is not the one this medspark writes, rather than
+    read new columns as nulls. An incremental table records its version in every batch
+    partition (each written on its own); a folder that records none predates versions: 1."""
+    recorded = stored_version(folder)
+    if recorded is not None:
+        found = {folder: recorded}
+    else:
+        batches = [
+            f"{folder}/{name}"
+            for name in list_names(spark, folder)
+            if name.startswith(f"{layout.BATCH_PARTITION}=")
+        ]
+        found = {batch: stored_version(batch) or 1 for batch in batches} or {folder: 1}
+    for where, version in found.items():
+        if version != spec.version:
+            raise TableVersionError(
+                f"{where} holds {spec.name} table version {version}; this medspark reads "
+                f"version {spec.version}",
+                hint="write a new OUT from the inputs (medspark etl or pipeline into an empty "
+                "folder); README: Tables are versioned",
+            )
+
+
+def read_table(
+    spark: SparkSession,
+    out_uri: str,
+    spec: TableSpec,
+    at: str | None = None,
+    extra: Sequence[StructField] = (),
+) -> DataFrame:
+    """A table under OUT (or at `at`) with its declared schema (plus `extra` columns), so an
+    empty table reads as empty; its version is checked first."""
+    folder = at or layout.table(out_uri, spec)
+    schema = from_arrow_schema(spec.schema)
+    for field in extra:
+        schema = schema.add(field)
+    if not path_exists(spark, folder):
+        raise MissingTableError(
+            f"{folder} does not exist", hint=f"run the job that writes the {spec.name} table first"
+        )
+    check_version(spark, folder, spec)
+    return spark.read.schema(schema).parquet(folder)

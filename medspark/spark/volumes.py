@@ -15,11 +15,9 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.encryption import write_options
 from medspark.spark.features import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
-from medspark.spark.tables import read_table
-from medspark.storage import join_uri
+from medspark.spark.tables import read_table, write_table
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
 
 log = logging.getLogger("medspark.volumes")
@@ -74,8 +72,7 @@ def run_volumes(
     began = time.monotonic()
     metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
     volumes = series_volumes(metadata, settings, run_id, key)
-    encrypt = write_options(settings.deid.encryption, VOLUMES.schema)
-    volumes.write.mode("overwrite").options(**encrypt).parquet(join_uri(out_uri, VOLUMES.name))
+    write_table(volumes, out_uri, VOLUMES, settings.deid.encryption)
     written = read_table(spark, out_uri, VOLUMES)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
     with_gaps = written.filter(F.col("missing_slices") > 0).count()
