@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from importlib.abc import Traversable
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field
@@ -209,21 +209,25 @@ def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:
 def with_assignments(settings: Settings, assignments: Sequence[str]) -> Settings:
     """The settings with `section.key=value` assignments applied (values read as YAML, so
     `true`, `3`, `[1, 2]` and `null` have their types), validated like the file. Keys of a
-    mapping setting take the rest of the name: `spark.settings.spark.executor.memory=4g`."""
+    mapping setting take the rest of the name: `spark.settings.spark.executor.memory=4g`
+    (a mapping of text keeps the value as written)."""
     raw = settings.model_dump()
     for assignment in assignments:
         name, equals, text = assignment.partition("=")
         if not equals or not name.strip():
             raise ConfigurationError(f"--set {assignment!r}: expected KEY=VALUE")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            raise ConfigurationError(f"--set {name}: {text!r} is not a YAML value") from None
-        _assign(raw, Settings, name.strip().split("."), value, name)
+        _assign(raw, Settings, name.strip().split("."), text, name)
     return Settings.model_validate(raw)
 
 
-def _assign(raw: dict[str, Any], model: type[BaseModel], parts: list[str], value: Any, name: str):
+def _parsed(text: str, name: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        raise ConfigurationError(f"--set {name}: {text!r} is not a YAML value") from None
+
+
+def _assign(raw: dict[str, Any], model: type[BaseModel], parts: list[str], text: str, name: str):
     head, rest = parts[0], parts[1:]
     field = model.model_fields.get(head)
     if field is None or head in ("source", "conf_dir"):
@@ -231,10 +235,11 @@ def _assign(raw: dict[str, Any], model: type[BaseModel], parts: list[str], value
         raise ConfigurationError(f"--set {name}: no setting {head!r} here (known: {known})")
     kind = field.annotation
     if not rest:
-        raw[head] = value
+        raw[head] = _parsed(text, name)
     elif isinstance(kind, type) and issubclass(kind, BaseModel):
-        _assign(raw.setdefault(head, {}), kind, rest, value, name)
+        _assign(raw.setdefault(head, {}), kind, rest, text, name)
     elif isinstance(raw.get(head), dict):
-        raw[head] = {**raw[head], ".".join(rest): value}
+        textual = get_origin(kind) is dict and get_args(kind)[1] is str
+        raw[head] = {**raw[head], ".".join(rest): text if textual else _parsed(text, name)}
     else:
         raise ConfigurationError(f"--set {name}: {head!r} has no keys to set")

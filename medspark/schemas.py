@@ -27,7 +27,8 @@ class TableSpec:
 
     `open_prefix` admits extra float columns named by the data (predictions'
     `probability_<class>`); `arrow_sidecar` writes the Arrow schema, with each field's
-    metadata, as `_common_metadata` beside the files.
+    metadata, as `_common_metadata` beside the files; `identifying` names further columns
+    that identify (file names built from pseudonyms).
     """
 
     name: str
@@ -38,6 +39,7 @@ class TableSpec:
     place: str = ""
     open_prefix: str | None = None
     arrow_sidecar: bool = False
+    identifying: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.place:
@@ -52,8 +54,13 @@ class TableSpec:
 
     @property
     def identifiers(self) -> tuple[str, ...]:
-        """The columns that identify a patient, a study or an instance."""
-        return tuple(name for name in self.schema.names if name in IDENTIFIER_COLUMNS)
+        """The columns that identify a patient, a study or an instance: the usual ones, and
+        those the table names (`identifying`, e.g. a file name built from pseudonyms)."""
+        return tuple(
+            name
+            for name in self.schema.names
+            if name in IDENTIFIER_COLUMNS or name in self.identifying
+        )
 
 
 def _f(name: str, kind: pa.DataType, nullable: bool = True, doc: str = "") -> pa.Field:
@@ -391,7 +398,7 @@ EXPORTS = TableSpec(
     pa.schema(
         [
             _f("sop_instance_uid", pa.string()),
-            _f("file", pa.string(), True, "path under DEST"),
+            _f("file", pa.string(), True, "path under DEST, named by pseudonyms and UIDs"),
             _f("file_size", pa.int64()),
             _f("sha256", pa.string()),
             _f("pixels_cleaned", pa.bool_(), True, "burned-in text redacted in the pixels"),
@@ -402,6 +409,7 @@ EXPORTS = TableSpec(
             _f("exported_at", pa.timestamp("us", tz="UTC")),
         ]
     ),
+    identifying=("file",),
 )
 
 SEEN = TableSpec(

@@ -95,7 +95,7 @@ def _declared(df: DataFrame, spec: TableSpec, extra: Sequence[StructField]) -> D
     problems += [
         f"{name} is {given[name].simpleString()}, declared {kind.simpleString()}"
         for name, kind in expected.items()
-        if name in given and given[name] != kind
+        if name in given and given[name].simpleString() != kind.simpleString()
     ]
     problems += [f"{name} is not double" for name in dynamic if given[name] != DoubleType()]
     if problems:

@@ -124,19 +124,28 @@ def test_saved_model_reloads_and_predicts_the_same(spark, trained):
     assert model.stages and sidecar["model_id"] == first[0]["model_id"]
     features = spark.read.parquet(str(out / "features"))
     in_memory = {
-        r["sop_instance_uid"]: float(max(r["probability"]))
+        r["sop_instance_uid"]: [float(p) for p in r["probability"]]
         for r in result.model.transform(features)
         .select("sop_instance_uid", "probability")
         .collect()
     }
     for row in first:
-        assert row["probability"] == pytest.approx(in_memory[row["sop_instance_uid"]], abs=1e-12)
+        scores = in_memory[row["sop_instance_uid"]]
+        assert row["confidence"] == pytest.approx(max(scores), abs=1e-12)
+        assert row["probability_normal"] == pytest.approx(scores[0], abs=1e-12)
+        assert row["probability_pneumonia"] == pytest.approx(scores[1], abs=1e-12)
+        assert row["prediction"] == ("normal", "pneumonia")[scores.index(max(scores))]
+    patients = pads.dataset(out / "predictions_patient").to_table().to_pylist()
+    assert {"probability_normal", "probability_pneumonia", "confidence"} <= set(patients[0])
+    for row in patients:
+        assert row["probability_normal"] + row["probability_pneumonia"] == pytest.approx(1.0)
+        assert row["confidence"] == max(row["probability_normal"], row["probability_pneumonia"])
     predict(spark, str(out), str(model_dir))
     again = {
-        r["sop_instance_uid"]: r["probability"]
+        r["sop_instance_uid"]: r["confidence"]
         for r in pads.dataset(out / "predictions").to_table().to_pylist()
     }
     for row in first:
-        assert again[row["sop_instance_uid"]] == pytest.approx(row["probability"], abs=1e-12)
+        assert again[row["sop_instance_uid"]] == pytest.approx(row["confidence"], abs=1e-12)
         assert row["prediction"] in ("normal", "pneumonia")
     assert "path" not in first[0]

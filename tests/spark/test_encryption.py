@@ -14,7 +14,7 @@ import textwrap
 import pyarrow.parquet as pq
 import pytest
 
-from medspark.spark.encryption import KMS_JAR
+from medspark.spark.kms import PACKAGED_JAR as KMS_JAR
 
 pytestmark = pytest.mark.spark
 
@@ -26,7 +26,7 @@ ENCRYPTED_SETTINGS = textwrap.dedent(
     from medspark.spark.session import build_session
 
     base = load_settings("local")
-    encryption = EncryptionSettings(enabled=True, column_keys={"identifiers": ["patient_id"]})
+    encryption = EncryptionSettings(enabled=True)
     settings = base.model_copy(update={
         "deid": base.deid.model_copy(update={"encryption": encryption}),
         "spark": base.spark.model_copy(update={"settings": {"spark.ui.enabled": "false"}}),
@@ -38,16 +38,18 @@ ENCRYPTED_SETTINGS = textwrap.dedent(
 
 SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
     """
-    from medspark.schemas import METADATA
-    from medspark.spark.encryption import write_options
+    import pyarrow as pa
+    from medspark.schemas import TableSpec
+    from medspark.spark.tables import read_table, write_table
 
+    spec = TableSpec("patients", 1, ("patient_id",),
+                     pa.schema([("patient_id", pa.string()), ("modality", pa.string())]))
     mode, path = sys.argv[1], sys.argv[2]
     if mode == "write":
         frame = spark.createDataFrame([("PSEUDO-1", "CT"), ("PSEUDO-2", "MR")],
                                       "patient_id string, modality string")
-        options = write_options(encryption, METADATA.schema)
-        frame.write.mode("overwrite").options(**options).parquet(path)
-    rows = sorted(tuple(r) for r in spark.read.parquet(path).collect())
+        write_table(frame, "unused", spec, encryption, to=path)
+    rows = sorted(tuple(r) for r in read_table(spark, "unused", spec, at=path).collect())
     print("ROWS", rows)
     spark.stop()
     """
@@ -99,54 +101,107 @@ def test_encrypted_columns_need_the_key(tmp_path):
     assert "('PSEUDO-2', 'MR')" in again.stdout
 
 
-ETL_SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
+EVERY_JOB = textwrap.dedent(
     """
-    import json
-    from medspark.dicom.keys import PseudonymKey
-    from medspark.spark.current import current_tables
-    from medspark.spark.etl import run_etl
+    import json, sys
+    from pyspark.sql import SparkSession
+    from medspark.cli import main
 
-    from medspark.spark.compaction import compact
-    from medspark.spark.volumes import run_volumes
-
-    landing, out = sys.argv[1], sys.argv[2]
-    key = PseudonymKey(b"k" * 32, "test")
-    run_etl(spark, settings, landing, out, key)
-    compact(spark, settings, out)
-    run_volumes(spark, settings, out, key)
-    tables = current_tables(spark, out)
-    patients = sorted(r[0] for r in tables["metadata"].select("patient_id").collect())
-    print("PATIENTS", json.dumps(patients))
-    print("FEATURES", tables["features"].count())
-    spark.stop()
+    images, landing, labels, root = sys.argv[1:5]
+    on = ["--set", "deid.encryption.enabled=true", "--set", "spark.settings.spark.ui.enabled=false",
+          "--set", "etl.settle_seconds=0", "--set", "features.keypoints=false"]
+    out, single, etl = f"{root}/out", f"{root}/single", f"{root}/etl"
+    codes = {}
+    codes["pipeline"] = main(["pipeline", images, out, "--labels", labels, *on])
+    codes["ingest"] = main(["ingest", images, single, *on])
+    codes["features"] = main(["features", single, *on])
+    codes["volumes"] = main(["volumes", out, *on])
+    codes["train"] = main(["train", out, "--labels", labels, "--model", f"{root}/model", *on])
+    codes["predict"] = main(["predict", out, "--model", f"{root}/model",
+                             "--aggregate", "study,patient", *on])
+    codes["export"] = main(["export", out, f"{root}/dest", *on])
+    spark = SparkSession.getActiveSession()
+    images_ = spark.read.parquet(f"{out}/metadata").filter("modality in ('CT', 'MR')")
+    fixed, moving = sorted(r[0] for r in images_.select("sop_instance_uid").collect())[:2]
+    codes["register"] = main(["register", out, "--fixed", fixed, "--moving", moving, *on])
+    codes["report"] = main(["report", out, *on])
+    codes["etl"] = main(["etl", landing, etl, *on])
+    codes["compact"] = main(["compact", etl, *on])
+    tables = {}
+    for folder in (out, single, etl):
+        for name in ("metadata", "quarantine", "features", "volumes", "predictions",
+                     "predictions_study", "predictions_patient", "exports", "audit"):
+            try:
+                tables[f"{folder}/{name}"] = spark.read.parquet(f"{folder}/{name}").count()
+            except Exception as exc:
+                tables[f"{folder}/{name}"] = type(exc).__name__
+    patients = sorted({r[0] for r in spark.read.parquet(f"{out}/metadata")
+                       .select("patient_id").collect()})
+    print("RESULT", json.dumps({"codes": codes, "tables": tables, "patients": patients}))
     """
 )
 
 
-def test_incremental_runs_compaction_and_volumes_encrypt_the_same_columns(tmp_path):
-    if not KMS_JAR.is_file():
-        pytest.skip("medspark-kms.jar is missing: scripts/install.sh builds it")
-    from tests.conftest import pydicom_file
+def test_every_job_encrypts_every_identifier_column_it_writes(tmp_path):
+    """ingest, features, pipeline (with radiomics when regions exist, train, predict, report),
+    volumes, train, predict with aggregation, export, register, report, etl and compact, all
+    from the command line with encryption on: no Parquet file under OUT that has an identifier
+    column can be read without the keys, every table reads back with them, and no pseudonym
+    is in any file's bytes."""
+    from medspark.schemas import IDENTIFIER_COLUMNS
+    from tests.conftest import needs, pydicom_file
+    from tests.spark.test_classify import NPZ, wrap
 
-    landing, out = tmp_path / "landing", tmp_path / "out"
+    needs(KMS_JAR.is_file(), "medspark-kms.jar (scripts/install.sh builds it)")
+    needs(NPZ.is_file(), "shared/data/pneumoniamnist")
+    labels = wrap(NPZ, tmp_path / "xrays", 12)
+    images, landing = tmp_path / "xrays" / "images", tmp_path / "landing"
     landing.mkdir()
     for name in ("CT_small.dcm", "MR_small.dcm"):
+        (images / name).write_bytes(pydicom_file(name).read_bytes())
         (landing / name).write_bytes(pydicom_file(name).read_bytes())
+    env = _env(with_keys=True)
+    env["MEDSPARK_PSEUDONYM_KEY"] = "encryption-test-key-0123456789"
     result = subprocess.run(
-        [sys.executable, "-c", ETL_SCRIPT, str(landing), str(out)],
-        env=_env(with_keys=True),
+        [sys.executable, "-c", EVERY_JOB, str(images), str(landing), str(labels), str(tmp_path)],
+        env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    patients = next(line for line in result.stdout.splitlines() if line.startswith("PATIENTS"))
-    pseudonyms = json.loads(patients.split(" ", 1)[1])
-    assert len(pseudonyms) == 2 and "FEATURES 2" in result.stdout
-    for table in ("metadata", "features", "volumes"):  # metadata and features as compacted
-        files = list((out / table).rglob("*.parquet"))
-        assert files
-        with pytest.raises(Exception):  # noqa: B017 - pyarrow raises its own error types here
-            pq.read_table(files[0])
-        plain = b"".join(p.read_bytes() for p in files)
-        assert not any(p.encode() in plain for p in pseudonyms)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+    found = json.loads(line.split(" ", 1)[1])
+    assert found["codes"] == {
+        "pipeline": 0, "ingest": 0, "features": 0, "volumes": 0, "train": 0, "predict": 0,
+        "export": 0, "register": 0, "report": 0, "etl": 0, "compact": 0,
+    }  # fmt: skip
+    counts = found["tables"]
+    every = {f"{tmp_path / 'out'}/{name}" for name in (
+        "metadata", "quarantine", "features", "volumes", "predictions", "predictions_study",
+        "predictions_patient", "exports", "audit")}  # fmt: skip
+    every.discard(f"{tmp_path / 'out'}/quarantine")  # may be empty: every file is readable
+    assert {t: counts[t] for t in every if not (isinstance(counts[t], int) and counts[t] > 0)} == {}
+    assert counts[f"{tmp_path / 'etl'}/metadata"] == 2
+    patients = found["patients"]
+    assert len(patients) == 26
+
+    encrypted, readable = set(), 0
+    for parquet in tmp_path.rglob("*.parquet"):
+        if parquet.is_relative_to(tmp_path / "model"):
+            continue  # the fitted Spark ML pipeline, not a table
+        data = parquet.read_bytes()
+        assert not any(p.encode() in data for p in patients), parquet
+        try:
+            columns = pq.read_schema(parquet).names
+        except Exception:  # pyarrow raises its own error type for an encrypted footer
+            encrypted.add("/".join(parquet.relative_to(tmp_path).parts[:2]))
+            continue
+        readable += 1
+        assert not set(columns) & set(IDENTIFIER_COLUMNS), parquet
+    assert readable > 0  # audit and etl's plan have no identifier column: left readable
+    tables = ("metadata", "features", "volumes", "predictions", "predictions_study",
+              "predictions_patient", "exports")  # fmt: skip
+    assert encrypted >= {f"out/{t}" for t in tables} | {
+        "single/metadata", "single/features", "etl/metadata", "etl/features"}  # fmt: skip
+    assert not list(tmp_path.rglob("_staging-*"))
