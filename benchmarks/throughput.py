@@ -121,7 +121,7 @@ def plain_loop(out: str) -> None:
     import pyarrow.dataset as pads
 
     from medspark.config import load_settings
-    from medspark.spark.features import feature_options
+    from medspark.spark.extraction import feature_options
 
     cv2.setNumThreads(1)
     settings = load_settings("local")
@@ -169,8 +169,8 @@ def main() -> None:
 
     from medspark.config import load_settings
     from medspark.dicom.keys import load_key
-    from medspark.spark.features import run_features
-    from medspark.spark.ingest import run_ingest
+    from medspark.spark.jobs.features import run_features
+    from medspark.spark.jobs.ingest import run_ingest
     from medspark.spark.session import build_session
 
     settings = load_settings("local")

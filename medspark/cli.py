@@ -28,7 +28,7 @@ from medspark.logs import setup_logging
 from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
 from medspark.spark.catalog import InputNotFoundError
-from medspark.spark.etl import IncompatibleOutputError
+from medspark.spark.current import IncompatibleOutputError
 from medspark.storage import local_path, require_writable
 
 EXIT_SPARK = EXIT_ENVIRONMENT

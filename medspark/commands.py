@@ -72,7 +72,7 @@ def _print_result(result: Any, line: str, tables: str) -> None:
 
 
 def ingest_stage(context: Context) -> None:
-    from medspark.spark.ingest import run_ingest
+    from medspark.spark.jobs.ingest import run_ingest
 
     out = context.args.out
     result = run_ingest(context.spark, context.settings, context.args.input, out, context.key)
@@ -87,7 +87,7 @@ def ingest_stage(context: Context) -> None:
 
 
 def features_stage(context: Context) -> None:
-    from medspark.spark.features import run_features
+    from medspark.spark.jobs.features import run_features
 
     out = context.args.out
     result = run_features(context.spark, context.settings, out, key=context.key)
@@ -106,7 +106,7 @@ def features_stage(context: Context) -> None:
 
 
 def radiomics_stage(context: Context, only_if_regions: bool = False) -> None:
-    from medspark.spark.radiomics import holds_regions, run_radiomics
+    from medspark.spark.jobs.radiomics import holds_regions, run_radiomics
 
     out = context.args.out
     if only_if_regions and not holds_regions(context.spark, out):
@@ -123,7 +123,7 @@ def radiomics_stage(context: Context, only_if_regions: bool = False) -> None:
 
 
 def train_stage(context: Context, model_dir: str) -> None:
-    from medspark.spark.classify import train_and_evaluate
+    from medspark.spark.jobs.classify import train_and_evaluate
 
     args, settings = context.args, context.settings
     result = train_and_evaluate(
@@ -135,7 +135,7 @@ def train_stage(context: Context, model_dir: str) -> None:
 
 
 def predict_stage(context: Context, model_dir: str, levels: tuple[str, ...]) -> None:
-    from medspark.spark.classify import predict
+    from medspark.spark.jobs.classify import predict
 
     encryption = context.settings.deid.encryption
     written = predict(context.spark, context.args.out, model_dir, levels, encryption)
@@ -185,7 +185,7 @@ def _run_predict(context: Context) -> int:
 
 
 def _run_export(context: Context) -> int:
-    from medspark.spark.export import run_export
+    from medspark.spark.jobs.export import run_export
 
     args = context.args
     counts = run_export(context.spark, context.settings, args.out, args.destination, context.key)
@@ -194,7 +194,7 @@ def _run_export(context: Context) -> int:
 
 
 def _run_volumes(context: Context) -> int:
-    from medspark.spark.volumes import run_volumes
+    from medspark.spark.jobs.volumes import run_volumes
 
     out = context.args.out
     result = run_volumes(context.spark, context.settings, out, context.key)
@@ -213,7 +213,7 @@ def _run_radiomics(context: Context) -> int:
 
 
 def _run_register(context: Context) -> int:
-    from medspark.spark.registration import run_registration
+    from medspark.spark.jobs.registration import run_registration
 
     args = context.args
     written = run_registration(
@@ -229,7 +229,7 @@ def _run_report(context: Context) -> int:
 
 
 def _run_etl(context: Context) -> int:
-    from medspark.spark.etl import run_etl
+    from medspark.spark.jobs.etl import run_etl
 
     args = context.args
     result = run_etl(context.spark, context.settings, args.input, args.out, context.key)
@@ -246,7 +246,7 @@ def _run_etl(context: Context) -> int:
 
 
 def _run_compact(context: Context) -> int:
-    from medspark.spark.compaction import compact
+    from medspark.spark.jobs.compaction import compact
 
     report = compact(context.spark, context.settings, context.args.out)
     for name, table in report["tables"].items():

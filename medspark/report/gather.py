@@ -26,7 +26,7 @@ from medspark.schemas import (
     TableSpec,
 )
 from medspark.spark.current import TABLES, read_current
-from medspark.spark.features import pixel_text_counts
+from medspark.spark.extraction import pixel_text_counts
 from medspark.spark.filesystem import path_exists
 from medspark.spark.tables import read_table
 from medspark.storage import open_uri

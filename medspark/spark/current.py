@@ -17,10 +17,16 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from medspark import layout
+from medspark.errors import UsageError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE, SEEN, TableSpec
 from medspark.spark.duplicates import split_duplicates
-from medspark.spark.filesystem import list_names, path_exists
+from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
 from medspark.spark.tables import read_table
+
+
+class IncompatibleOutputError(UsageError):
+    """OUT holds tables written by the one-shot jobs, not by `medspark etl`."""
+
 
 BATCH_COLUMN = layout.BATCH_PARTITION
 SOURCE_SHA = "source_sha256"
@@ -139,3 +145,23 @@ def current_tables(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
 def read_current(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame:
     """One table of `current_tables`."""
     return current_tables(spark, out_uri)[spec.name]
+
+
+_SEEN = "seen"
+
+
+def finish_compaction(spark: SparkSession, out_uri: str) -> None:
+    """Complete a compaction that was ready to swap; discard one that was not."""
+    staging = layout.compaction(out_uri)
+    if not path_exists(spark, staging):
+        return
+    if not path_exists(spark, layout.compaction_ready(out_uri)):
+        delete_path(spark, staging)
+        return
+    targets = {spec.name: layout.table(out_uri, spec) for spec in TABLES}
+    targets[_SEEN] = layout.seen(out_uri)
+    for name in list_names(spark, staging):
+        if name in targets:
+            delete_path(spark, targets[name])
+            rename_path(spark, layout.compaction(out_uri, name), targets[name])
+    delete_path(spark, staging)

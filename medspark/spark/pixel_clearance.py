@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from medspark import layout
 from medspark.config import Settings
 from medspark.schemas import FEATURES
-from medspark.spark.features import held_back
+from medspark.spark.extraction import held_back
 from medspark.spark.filesystem import path_exists
 from medspark.spark.tables import read_table
 

@@ -16,8 +16,8 @@ import pyarrow.dataset as pads
 import pytest
 
 from medspark.dicom.keys import PseudonymKey
-from medspark.spark.features import run_features
-from medspark.spark.ingest import run_ingest
+from medspark.spark.jobs.features import run_features
+from medspark.spark.jobs.ingest import run_ingest
 from tests.cluster.standalone import SPARK_HOME, StandaloneCluster, dependencies_only_python
 from tests.conftest import pydicom_file
 from tests.spark_settings import make_settings

@@ -19,11 +19,11 @@ import pytest
 from medspark.cli import EXIT_LOCKED, main
 from medspark.run_lock import RunLock, RunLockedError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.compaction import compact
 from medspark.spark.current import committed_batches, current_tables
-from medspark.spark.etl import run_etl
-from medspark.spark.features import run_features
-from medspark.spark.ingest import run_ingest
+from medspark.spark.jobs.compaction import compact
+from medspark.spark.jobs.etl import run_etl
+from medspark.spark.jobs.features import run_features
+from medspark.spark.jobs.ingest import run_ingest
 from medspark.spark.tables import read_table
 from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY
 from tests.spark.test_cli import child_env
@@ -241,7 +241,7 @@ def test_the_lock_dies_with_a_killed_holder(tmp_path):
 
 
 def test_a_crash_between_table_renames_is_undone_and_redone(spark, tmp_path, monkeypatch):
-    import medspark.spark.etl as etl
+    import medspark.spark.jobs.etl as etl
 
     landing, out = tmp_path / "landing", tmp_path / "out"
     files = sorted(p for p in PYDICOM_TEST_FILES.glob("*.dcm"))[:16]

@@ -14,8 +14,8 @@ import pytest
 from pydicom.pixels import apply_modality_lut
 
 from medspark.config import FeatureSettings
-from medspark.spark.features import run_features
-from medspark.spark.ingest import run_ingest
+from medspark.spark.jobs.features import run_features
+from medspark.spark.jobs.ingest import run_ingest
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
 
@@ -124,7 +124,7 @@ def test_held_back_images_are_described_when_the_operator_allows_it(pipeline):
 
 
 def test_hashed_paths_need_the_key_and_then_work(spark, tmp_path):
-    from medspark.spark.features import HashedPathsError
+    from medspark.spark.extraction import HashedPathsError
 
     base = make_settings()
     settings = base.model_copy(

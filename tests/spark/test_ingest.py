@@ -11,7 +11,7 @@ import pydicom
 import pytest
 
 from medspark.dicom.keys import PseudonymKey
-from medspark.spark.ingest import run_ingest
+from medspark.spark.jobs.ingest import run_ingest
 from medspark.storage import local_path
 from tests.conftest import TEST_KEY
 from tests.spark.export_tree import build_export

@@ -14,8 +14,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from medspark.spark.features import run_features
-from medspark.spark.ingest import run_ingest
+from medspark.spark.jobs.features import run_features
+from medspark.spark.jobs.ingest import run_ingest
 from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
 
@@ -145,7 +145,7 @@ def test_planted_files_were_ingested_and_described(outputs):
 
 @pytest.fixture(scope="module")
 def exported(spark, outputs, tmp_path_factory):
-    from medspark.spark.export import run_export
+    from medspark.spark.jobs.export import run_export
 
     out, _, _ = outputs
     destination = tmp_path_factory.mktemp("shared-dicom")

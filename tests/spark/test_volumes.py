@@ -14,8 +14,8 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from medspark.cli import main
-from medspark.spark.ingest import run_ingest
-from medspark.spark.volumes import run_volumes
+from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.jobs.volumes import run_volumes
 from tests import synthetic_series as synth
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings

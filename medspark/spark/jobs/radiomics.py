@@ -29,7 +29,7 @@ from medspark.radiomics.study import (
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES, TableSpec
 from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.features import archive_limits
+from medspark.spark.extraction import archive_limits
 from medspark.spark.filesystem import delete_path
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table, write_table

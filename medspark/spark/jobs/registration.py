@@ -17,7 +17,7 @@ from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import UsageError
 from medspark.schemas import METADATA
-from medspark.spark.features import archive_limits
+from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table
 from medspark.storage import write_bytes, write_text

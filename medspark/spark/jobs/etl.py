@@ -24,33 +24,29 @@ from medspark import layout, listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
-from medspark.errors import UsageError
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, TableSpec
 from medspark.spark import catalog
-from medspark.spark.compaction import finish_compaction
 from medspark.spark.current import (
     BATCH_COLUMN,
     SOURCE_SHA,
     TABLES,
+    IncompatibleOutputError,
     committed_batches,
+    finish_compaction,
     planned_batches,
     read_current,
     seen_files,
     stored_extra,
 )
-from medspark.spark.features import extract_features, stage_records
+from medspark.spark.extraction import extract_features, stage_records
 from medspark.spark.filesystem import delete_path, path_exists, rename_path
-from medspark.spark.ingest import inspect_records
+from medspark.spark.inspection import inspect_records
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.etl")
-
-
-class IncompatibleOutputError(UsageError):
-    """OUT holds tables written by the one-shot jobs, not by `medspark etl`."""
 
 
 @dataclass(frozen=True)

@@ -22,39 +22,19 @@ from medspark.spark.current import (
     BATCH_COLUMN,
     TABLES,
     committed_batches,
+    finish_compaction,
     newest_stored,
     seen_files,
     stored_extra,
 )
 from medspark.spark.filesystem import (
     count_parquet_files,
-    delete_path,
-    list_names,
-    path_exists,
-    rename_path,
 )
 from medspark.spark.tables import write_table
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.compaction")
 _SEEN = "seen"
-
-
-def finish_compaction(spark: SparkSession, out_uri: str) -> None:
-    """Complete a compaction that was ready to swap; discard one that was not."""
-    staging = layout.compaction(out_uri)
-    if not path_exists(spark, staging):
-        return
-    if not path_exists(spark, layout.compaction_ready(out_uri)):
-        delete_path(spark, staging)
-        return
-    targets = {spec.name: layout.table(out_uri, spec) for spec in TABLES}
-    targets[_SEEN] = layout.seen(out_uri)
-    for name in list_names(spark, staging):
-        if name in targets:
-            delete_path(spark, targets[name])
-            rename_path(spark, layout.compaction(out_uri, name), targets[name])
-    delete_path(spark, staging)
 
 
 def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, Any]:

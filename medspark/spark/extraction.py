@@ -1,9 +1,8 @@
-"""The features job: OUT/metadata to OUT/features, decoding pixels in workers."""
+"""Feature extraction over metadata rows, as Arrow batches in the workers: shared by the features
+job, etl, and the jobs that reopen images (export, volumes, radiomics, registration)."""
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from pyspark import Accumulator
@@ -11,7 +10,6 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from medspark import layout
 from medspark.config import EncryptionSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import DecodeLimits
@@ -19,15 +17,10 @@ from medspark.dicom.reasons import Stage
 from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
-from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURE_RECORD_SPEC, FEATURE_RECORDS, FEATURES, METADATA, QUARANTINE
+from medspark.schemas import FEATURE_RECORD_SPEC, FEATURE_RECORDS
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.filesystem import delete_path
-from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
-
-log = logging.getLogger("medspark.features")
 
 _INPUT_COLUMNS = (
     "path",
@@ -45,9 +38,6 @@ _INPUT_COLUMNS = (
 
 class HashedPathsError(ConfigurationError):
     """The metadata table's paths are keyed hashes, so the files cannot be opened again."""
-
-
-FeaturesResult = JobResult
 
 
 def archive_limits(settings: Settings) -> ArchiveLimits:
@@ -140,58 +130,6 @@ def stage_records(
     """Decode once: write the feature records at `staging` by outcome and read them back."""
     write_table(records, out_uri, FEATURE_RECORD_SPEC, encryption, to=staging)
     return read_table(records.sparkSession, out_uri, FEATURE_RECORD_SPEC, at=staging)
-
-
-def write_features(
-    records: DataFrame, out_uri: str, run_id: str, encryption: EncryptionSettings | None
-) -> DataFrame:
-    """Decode once into a staging folder, then replace OUT/features and the decode partition
-    of OUT/quarantine from it. Returns the staged records (read back) for counting; the
-    caller removes the staging folder with `delete_path` when done.
-
-    Staging costs one small rewrite but saves caching every decoded frame in Spark's memory
-    and decoding twice: measured in benchmarks/throughput.py.
-    """
-    staged = stage_records(
-        records, out_uri, layout.staging(out_uri, "features", run_id), encryption
-    )
-    write_table(staged.filter("outcome = 'features'"), out_uri, FEATURES, encryption)
-    write_table(
-        staged.filter("outcome = 'quarantine'"),
-        out_uri,
-        QUARANTINE,
-        encryption,
-        replace_partition=Stage.DECODE,
-        files=1,
-    )
-    return staged
-
-
-def run_features(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    run_id: str | None = None,
-    key: PseudonymKey | None = None,
-) -> FeaturesResult:
-    """Decode every image in OUT/metadata and write OUT/features and decode quarantine rows."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("features", run_id, out_uri, out_uri, settings, None)
-    began = time.monotonic()
-    metadata = read_table(spark, out_uri, METADATA)
-    progress = StageProgress(spark, "features")
-    records, images, non_image = extract_features(
-        spark, settings, metadata, run_id, key, progress.counter
-    )
-    progress.total = images
-    with progress:
-        staged = write_features(records, out_uri, run_id, settings.deid.encryption)
-    summary.stage("decode_and_write", began, images=images)
-    log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
-    summary.counts(**feature_counts(staged, images, non_image))
-    delete_path(spark, layout.staging(out_uri, "features", run_id))
-    summary_uri = summary.finish(spark.version)
-    return FeaturesResult(run_id, summary.as_dict(), summary_uri)
 
 
 def pixel_text_counts(frames: DataFrame) -> dict[str, int]:

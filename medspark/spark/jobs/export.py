@@ -23,7 +23,7 @@ from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import catalog
 from medspark.spark.arrow_map import record_batches
-from medspark.spark.features import archive_limits
+from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path

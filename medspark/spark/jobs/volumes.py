@@ -15,7 +15,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.features import archive_limits
+from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table, write_table
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series

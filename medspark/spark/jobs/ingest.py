@@ -7,22 +7,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark import Accumulator, StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import listing
 from medspark.config import Settings
-from medspark.dicom.deid import policy_from_settings
-from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import INSPECTION, METADATA, QUARANTINE
+from medspark.schemas import METADATA, QUARANTINE
 from medspark.spark import catalog
-from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.duplicates import split_duplicates
+from medspark.spark.inspection import inspect_records, split_records
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
 
@@ -36,70 +31,6 @@ class IngestResult(JobResult):
     @property
     def quarantined(self) -> int:
         return int(self.summary["counts"]["quarantine"])
-
-
-def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -> InspectOptions:
-    """The per-file options a profile and key give."""
-    ingest = settings.ingest
-    deid = None
-    if settings.deid.enabled:
-        if key is None:
-            raise ValueError("de-identification is enabled but no pseudonym key was given")
-        deid = policy_from_settings(settings.deid, key)
-    return InspectOptions(
-        run_id=run_id,
-        in_memory_limit_bytes=ingest.in_memory_limit_mb << 20,
-        bulk_data_threshold=ingest.bulk_data_threshold_bytes,
-        archive_member_limit_bytes=ingest.archive_member_limit_mb << 20,
-        archive_inflated_limit_bytes=ingest.archive_inflated_limit_mb << 20,
-        archive_max_depth=ingest.archive_max_depth,
-        max_value_bytes=ingest.max_value_bytes,
-        deid=deid,
-        hash_paths=settings.deid.hash_paths,
-    )
-
-
-def _inspect_partition(options: InspectOptions, progress: Accumulator | None = None):
-    return record_batches(
-        lambda row: inspect_file(
-            row["path"], row["length"], options, row.get("problem"), row.get("detail")
-        ),
-        INSPECTION,
-        lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
-        progress,
-    )
-
-
-def inspect_records(
-    listed_files: DataFrame,
-    file_count: int,
-    settings: Settings,
-    key: PseudonymKey | None,
-    run_id: str,
-    progress: StageProgress | None = None,
-) -> DataFrame:
-    """The per-file core's records (INSPECTION schema) for listed files, persisted."""
-    options = inspect_options(settings, key, run_id)
-    counter = progress.counter if progress is not None else None
-    return (
-        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
-        .mapInArrow(_inspect_partition(options, counter), from_arrow_schema(INSPECTION))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-
-
-def split_records(inspected: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(metadata rows, quarantine rows) of inspected records, duplicates quarantined."""
-    metadata, duplicates = split_duplicates(
-        inspected.filter("outcome = 'metadata'").select(*METADATA.columns)
-    )
-    quarantine = (
-        inspected.filter("outcome = 'quarantine'")
-        .select(*QUARANTINE.columns)
-        .unionByName(duplicates)
-        .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
-    )
-    return metadata, quarantine
 
 
 def run_ingest(

@@ -1,0 +1,1 @@
+"""One module per job: each reads tables, maps the core and writes tables through the plumbing."""
