@@ -125,6 +125,8 @@ def check_locations(args: argparse.Namespace) -> None:
         if path is not None and os.path.realpath(path) == os.path.realpath(os.sep):
             raise UsageError(f"{name} is the filesystem root ({value})")
     out, source, destination = named["OUT"], named["INPUT"], named["DEST"]
+    if out is None:
+        return
     if source is not None and (_within(out, source) or _within(source, out)):
         raise UsageError(
             f"OUT ({out}) and INPUT ({source}) overlap: every run would read its own output. "

@@ -10,6 +10,7 @@ import socket
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from medspark.errors import LockedError
 from medspark.layout import LOCK_NAME
@@ -37,7 +38,7 @@ class RunLock:
 
     def __init__(self, out_uri: str) -> None:
         self.path = lock_file(out_uri)
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)

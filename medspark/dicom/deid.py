@@ -24,7 +24,7 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.tag import BaseTag
-from pydicom.uid import UID_dictionary
+from pydicom.uid import UID, UID_dictionary
 
 from medspark.dicom.keys import PseudonymKey
 
@@ -112,7 +112,7 @@ def default_action(tag: int, vr: str, value: object = None) -> str | None:
     if vr == "UI":
         if _DEFINITION_UID.search(keyword_for_tag(tag) or ""):
             return None
-        values = [value] if isinstance(value, str) or value is None else list(value)
+        values = [value] if isinstance(value, str) or value is None else list(value)  # type: ignore[call-overload]
         if all(str(v) in UID_dictionary for v in values if v):
             return None
         return "U"
@@ -264,16 +264,16 @@ def rebuilt_file_meta(
     sop_class = dataset.get("SOPClassUID") or original.get("MediaStorageSOPClassUID")
     if sop_class:
         meta.MediaStorageSOPClassUID = sop_class
-    instance = dataset.get("SOPInstanceUID")
+    instance: str | None = dataset.get("SOPInstanceUID")
     if not instance and original.get("MediaStorageSOPInstanceUID"):
         instance = str(original.MediaStorageSOPInstanceUID)
         if not policy.retain_uids:
-            instance = policy.key.uid(instance)
+            instance = str(policy.key.uid(instance))
     if instance:
-        meta.MediaStorageSOPInstanceUID = instance
+        meta.MediaStorageSOPInstanceUID = UID(instance)
     if original.get("TransferSyntaxUID"):
         meta.TransferSyntaxUID = original.TransferSyntaxUID
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
     return meta
 

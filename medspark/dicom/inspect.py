@@ -80,10 +80,10 @@ def inspect_file(
         record["run_id"] = options.run_id
         record["processed_at"] = now
         if options.hash_paths and options.deid is not None:
-            key = options.deid.key
+            secret = options.deid.key
             if record["outcome"] == "metadata":
-                record["path_token"] = seal(key, record["path"])
-            record["path"] = HASHED_PREFIX + key.identifier(record["path"], "path")
+                record["path_token"] = seal(secret, record["path"])
+            record["path"] = HASHED_PREFIX + secret.identifier(record["path"], "path")
         yield record
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -96,7 +96,8 @@ def inspect_pixel_data(
     head = stream.read(12)
     if len(head) < 8:
         return None
-    order = "little" if dataset.original_encoding[1] is not False else "big"
+    little = dataset.original_encoding[1] is not False
+    order: Literal["little", "big"] = "little" if little else "big"
     tag = int.from_bytes(head[0:2], order) << 16 | int.from_bytes(head[2:4], order)
     keyword = PIXEL_TAGS.get(tag)
     if keyword is None:
@@ -128,7 +129,9 @@ def inspect_pixel_data(
     return PixelDataInfo(keyword, value_offset, length, False)
 
 
-def _check_trailing_elements(stream: BinaryIO, offset: int, size: int, order: str) -> None:
+def _check_trailing_elements(
+    stream: BinaryIO, offset: int, size: int, order: Literal["little", "big"]
+) -> None:
     """Walk the elements after the pixel data (trailing padding, mostly) by their lengths."""
     while offset < size:
         stream.seek(offset)

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from medspark.dicom import input_keys
 from medspark.dicom.input_keys import ARCHIVE_SEPARATOR, member_key
@@ -87,14 +87,14 @@ def _too_deep(limits: ArchiveLimits) -> Rejection:
     )
 
 
-def _read_head(reader: BinaryIO) -> bytes:
+def _read_head(reader: IO[bytes]) -> bytes:
     head = b""
     while len(head) < HEAD_BYTES and (chunk := reader.read(HEAD_BYTES - len(head))):
         head += chunk
     return head
 
 
-def _spool(head: bytes, reader: BinaryIO, limit: int, in_memory: int) -> BinaryIO:
+def _spool(head: bytes, reader: IO[bytes], limit: int, in_memory: int) -> BinaryIO:
     """The whole member (head already read) in a seekable buffer; OverflowError past `limit`."""
     spool = tempfile.SpooledTemporaryFile(max_size=in_memory)  # noqa: SIM115
     spool.write(head)
@@ -106,11 +106,11 @@ def _spool(head: bytes, reader: BinaryIO, limit: int, in_memory: int) -> BinaryI
             raise OverflowError
         spool.write(chunk)
     spool.seek(0)
-    return spool
+    return cast(BinaryIO, spool)
 
 
 def _member(
-    parent: Source, path: str, declared: int, reader: BinaryIO, limits: ArchiveLimits
+    parent: Source, path: str, declared: int, reader: IO[bytes], limits: ArchiveLimits
 ) -> Member:
     """Sniff a member's stream, and inflate it only when it may be DICOM or an archive."""
     budget = parent.budget
@@ -207,7 +207,7 @@ def _gzip_member(source: Source, limits: ArchiveLimits) -> Iterator[Member]:
     path = member_key(source.path, stem or "content")
     try:
         with source.open() as handle, gzip.GzipFile(fileobj=handle) as reader:
-            yield _member(source, path, source.size, reader, limits)
+            yield _member(source, path, source.size, cast(IO[bytes], reader), limits)
     except (OSError, EOFError, ValueError, zlib.error) as exc:
         raise _archive(
             Reason.ARCHIVE_CORRUPT, f"gzip stream cannot be inflated ({type(exc).__name__})."
@@ -234,7 +234,7 @@ def _buffered_source(path: str, spooled: BinaryIO, depth: int, budget: Inflation
 
     def opener() -> BinaryIO:
         spooled.seek(0)
-        return _Unclosable(spooled)
+        return cast(BinaryIO, _Unclosable(spooled))
 
     return Source(path=path, size=size, opener=opener, depth=depth, budget=budget)
 
@@ -252,7 +252,7 @@ class _Unclosable(io.BufferedIOBase):
     def read1(self, size: int = -1) -> bytes:
         return self._inner.read(size)
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self._inner.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,7 +121,10 @@ def _auto_window(values: np.ndarray) -> np.ndarray:
 
 
 def intensities(
-    frame: np.ndarray, dataset: Dataset, frame_index: int, setting: str | list[float]
+    frame: np.ndarray,
+    dataset: Dataset,
+    frame_index: int,
+    setting: str | Sequence[float],
 ) -> Intensities:
     """Modality LUT to physical units, then the configured window for display.
 

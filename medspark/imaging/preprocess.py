@@ -6,8 +6,9 @@ pixel spacing true; intensity steps change `values` only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
@@ -164,7 +165,7 @@ def normalize(frame: Frame, step: Normalize) -> Frame:
     return replace(frame, values=scaled.astype(np.float32))
 
 
-_APPLY = {
+_APPLY: dict[str, Callable[[Frame, Any], Frame]] = {
     "resize": resize,
     "resample": resample,
     "crop": crop,

@@ -20,7 +20,7 @@ def keypoint_features(display8: np.ndarray, max_keypoints: int = 500) -> dict[st
     """How many ORB keypoints the image holds (up to `max_keypoints`)."""
     global _ORB
     if _ORB is None or _ORB.getMaxFeatures() != max_keypoints:
-        _ORB = cv2.ORB_create(nfeatures=max_keypoints)
+        _ORB = cv2.ORB.create(nfeatures=max_keypoints)
     if min(display8.shape) < 32:
         return {"kp_orb_count": 0}
     return {"kp_orb_count": len(_ORB.detect(display8, None))}

@@ -85,14 +85,15 @@ def majority_baseline(
     y = np.asarray(test_truth, dtype=int)
     scores = np.zeros((len(y), len(classes)))
     scores[:, majority] = 1.0
-    baseline = classification_metrics(y, np.full(len(y), majority), scores, classes)
+    predicted = [majority] * len(y)
+    baseline = classification_metrics(y.tolist(), predicted, scores, classes)
     baseline["majority_class"] = classes[majority]
     return baseline
 
 
 def metrics_table(model: dict[str, Any], baseline: dict[str, Any]) -> str:
     """A plain-text table of the headline metrics, model beside baseline."""
-    rows = [("metric", "model", "majority baseline")]
+    rows: list[tuple[str, Any, Any]] = [("metric", "model", "majority baseline")]
     for name in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc"):
         rows.append((name, model.get(name), baseline.get(name)))
     for name in ("precision", "recall", "f1"):

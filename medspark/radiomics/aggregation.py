@@ -34,7 +34,7 @@ def mean_features(values: Sequence[FeatureValues]) -> FeatureValues:
         return {}
     averaged: FeatureValues = {}
     for name in values[0]:
-        defined = [v[name] for v in values if v.get(name) is not None]
+        defined = [float(x) for v in values if (x := v.get(name)) is not None]
         averaged[name] = float(np.mean(defined)) if defined else None
     return averaged
 

@@ -3,7 +3,7 @@ image processing before them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -49,14 +49,16 @@ class Discretisation(StrictOptions):
         return self
 
 
+_DEFAULT_SOURCES: tuple[RoiSource, ...] = ("seg", "rtstruct")
+_DEFAULT_AGGREGATIONS: tuple[Aggregation, ...] = ("2d_averaged", "3d_averaged", "3d_merged")
+
+
 class RadiomicsSettings(StrictOptions):
     """Which regions are described and how (`medspark radiomics`)."""
 
-    roi_sources: list[RoiSource] = Field(default_factory=lambda: ["seg", "rtstruct"])
-    families: list[FamilyKey] = Field(default_factory=lambda: list(FamilyKey.__args__))
-    aggregation: list[Aggregation] = Field(
-        default_factory=lambda: ["2d_averaged", "3d_averaged", "3d_merged"]
-    )
+    roi_sources: list[RoiSource] = Field(default_factory=lambda: list(_DEFAULT_SOURCES))
+    families: list[FamilyKey] = Field(default_factory=lambda: list(get_args(FamilyKey)))
+    aggregation: list[Aggregation] = Field(default_factory=lambda: list(_DEFAULT_AGGREGATIONS))
     resample_mm: tuple[float, float, float] | None = Field(
         None, description="[x, y, z] spacing in mm; null keeps the image grid"
     )

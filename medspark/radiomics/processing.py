@@ -105,9 +105,10 @@ def prepare_region(
         raise RegionRejected("roi_empty", "the region has no voxel on the image grid")
     if int(mask.sum()) > settings.max_region_voxels:
         raise RegionRejected("roi_too_large", f"{int(mask.sum())} voxels")
-    spacing = tuple(float(s) for s in spacing)
+    spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
     if settings.resample_mm is not None:
-        new_spacing = tuple(float(s) for s in reversed(settings.resample_mm))
+        x, y, z = settings.resample_mm
+        new_spacing = (float(z), float(y), float(x))
         values, mask = resample(values, mask, spacing, new_spacing, settings.interpolation)
         spacing = new_spacing
         if not mask.any():
@@ -122,6 +123,6 @@ def prepare_region(
         intensity_mask &= (values >= low) & (values <= high)
         if not intensity_mask.any():
             raise RegionRejected("roi_empty", "no voxel inside the re-segmentation range")
-    low = settings.resegment[0] if settings.resegment is not None else None
-    levels, n_levels = discretise_region(values, intensity_mask, settings.discretisation, low)
+    lower = settings.resegment[0] if settings.resegment is not None else None
+    levels, n_levels = discretise_region(values, intensity_mask, settings.discretisation, lower)
     return RegionImage(values, mask, intensity_mask, levels, n_levels, spacing)

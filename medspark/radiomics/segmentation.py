@@ -30,7 +30,7 @@ class Segmentation:
     referenced_instances: set[str]
     frame_of_reference: str | None
     orientation: tuple[float, ...] | None
-    pixel_spacing: tuple[float, float] | None
+    pixel_spacing: tuple[float, ...] | None
     segments: dict[int, Segment]
 
 

@@ -22,8 +22,8 @@ class SeriesGrid:
     row_direction: np.ndarray
     column_direction: np.ndarray
     normal: np.ndarray
-    spacing: tuple[float, float, float]
-    shape: tuple[int, int, int]
+    spacing: tuple[float, ...]
+    shape: tuple[int, ...]
 
     @property
     def orientation(self) -> np.ndarray:

@@ -78,6 +78,7 @@ def _load(series: _Series, options: RadiomicsOptions) -> tuple[Volume, SeriesGri
             series.failure = RegionRejected("roi_geometry_mismatch", f"the series: {exc}")
     if series.failure is not None:
         raise series.failure
+    assert series.volume is not None and series.grid is not None
     return series.volume, series.grid
 
 
@@ -156,7 +157,9 @@ def _feature_rows(
     return rows
 
 
-def _regions_of(dataset, source: str) -> tuple[Any, list[tuple[int, str, Callable]]]:
+def _regions_of(
+    dataset, source: str
+) -> tuple[tuple[set[str], set[str]], set[str], list[tuple[int, str, Callable]]]:
     """(references, frame of reference, [(number, label, mask on a grid)]) of a region object."""
     if source == "seg":
         seg = read_segmentation(dataset)
@@ -260,8 +263,8 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                 )
     if "otsu" in settings.roi_sources:
         for uid in sorted(set(series) - with_regions):
-            frames = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series[uid].rows)
-            if frames < 2:
+            planes = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series[uid].rows)
+            if planes < 2:
                 continue
             try:
                 volume, grid = _load(series[uid], options)

@@ -61,7 +61,7 @@ def describe_with(features: Sequence[Feature]) -> Callable[[ZoneMatrix], Feature
     return describe
 
 
-def emphasis_features(matrix: ZoneMatrix) -> dict[str, float]:
+def emphasis_features(matrix: ZoneMatrix) -> FeatureValues:
     """The sixteen features shared by GLRLM, GLSZM, GLDZM and (most of) NGLDM."""
     r = matrix.counts
     total = float(r.sum())

@@ -91,7 +91,7 @@ def _inputs(metadata: DataFrame | None, quarantine: DataFrame | None) -> dict[st
         row = (
             quarantine.filter(F.col("stage") != "decode")
             .agg(F.count("*").alias("n"), F.sum("file_size").alias("bytes"))
-            .first()
+            .collect()[0]
         )
         files, total_bytes = int(row["n"]), int(row["bytes"] or 0)
     summary: dict[str, Any] = {"modalities": {}}
@@ -104,7 +104,7 @@ def _inputs(metadata: DataFrame | None, quarantine: DataFrame | None) -> dict[st
             F.countDistinct("patient_id").alias("patients"),
             F.min(F.coalesce("study_date", "series_date", "content_date")).alias("first"),
             F.max(F.coalesce("study_date", "series_date", "content_date")).alias("last"),
-        ).first()
+        ).collect()[0]
         files += int(row["n"])
         total_bytes += int(row["bytes"] or 0)
         summary.update(

@@ -42,7 +42,7 @@ def _rows(
 
 def _walker(root_key: str):
     def walk_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        chunk: list[tuple] = []
+        chunk: list = []
         for batch in batches:
             for directory in batch.column("directory").to_pylist():
                 for entry in listing.walk(directory, root_key):

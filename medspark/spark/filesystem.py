@@ -13,6 +13,7 @@ def delete_path(spark: SparkSession, uri: str) -> bool:
 
 def _filesystem(spark: SparkSession, uri: str):
     jvm = spark.sparkContext._jvm
+    assert jvm is not None, "a driver-side SparkContext has a JVM gateway"
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 

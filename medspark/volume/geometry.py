@@ -17,9 +17,9 @@ class Plane:
 
     instance: int
     frame: int
-    position: tuple[float, float, float] | None
+    position: tuple[float, ...] | None
     orientation: tuple[float, ...] | None
-    pixel_spacing: tuple[float, float] | None
+    pixel_spacing: tuple[float, ...] | None
     rows: int
     columns: int
 
@@ -31,7 +31,7 @@ class SliceOrder:
     planes: list[Plane]
     positions_mm: list[float]
     slice_spacing_mm: float | None
-    normal: tuple[float, float, float] | None
+    normal: tuple[float, ...] | None
     missing_slices: int = 0
     gap_positions_mm: list[float] = field(default_factory=list)
     spacing_irregular: bool = False
@@ -50,7 +50,7 @@ def floats_or_none(value, count: int) -> tuple[float, ...] | None:
     return numbers if len(numbers) == count else None
 
 
-def slice_normal(orientation: Sequence[float]) -> np.ndarray:
+def slice_normal(orientation: Sequence[float] | np.ndarray) -> np.ndarray:
     """The unit normal of a plane from ImageOrientationPatient (row cosines x column cosines)."""
     row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:6], float)
     normal = np.cross(row, column)
@@ -122,7 +122,7 @@ def order_planes(
     if max(float(np.abs(np.asarray(o) - reference).max()) for o in orientations) > 1e-3:
         raise NotAVolume("slices have different orientations")
     normal = slice_normal(reference)
-    along = np.array([float(np.dot(p.position, normal)) for p in planes])
+    along = np.array([float(np.dot(np.asarray(p.position), normal)) for p in planes])
     order = np.argsort(along, kind="stable")
     ordered, along = [planes[i] for i in order], along[order]
     result = SliceOrder(ordered, [float(v) for v in along], None, tuple(float(v) for v in normal))

@@ -20,7 +20,7 @@ class Rigid2D:
     angle_degrees: float
     shift_rows: float
     shift_columns: float
-    matrix: tuple[tuple[float, float, float], tuple[float, float, float]]
+    matrix: tuple[tuple[float, ...], ...]
     similarity_before: float
     similarity_after: float
     converged: bool
@@ -63,7 +63,7 @@ def _ecc(a: np.ndarray, b: np.ndarray, matrix: np.ndarray, scale: int, iteration
     scaled[:, 2] /= scale
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-6)
     try:
-        score, scaled = cv2.findTransformECC(
+        score, scaled = cv2.findTransformECC(  # type: ignore[call-overload]
             small_a, small_b, scaled, cv2.MOTION_EUCLIDEAN, criteria, None, 3
         )
     except cv2.error:

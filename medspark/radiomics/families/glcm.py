@@ -76,7 +76,8 @@ def compute(
     planar = [_counts(region, (0, dy * distance, dx * distance)) for _, dy, dx in DIRECTIONS_2D]
     per_slice = [[direction[k] for direction in planar] for k in slices]
     per_direction_3d = [
-        _counts(region, tuple(step * distance for step in d)).sum(axis=0) for d in DIRECTIONS_3D
+        _counts(region, (d[0] * distance, d[1] * distance, d[2] * distance)).sum(axis=0)
+        for d in DIRECTIONS_3D
     ]
     return aggregate_directional(per_slice, per_direction_3d, _merge, _describe, aggregations)
 

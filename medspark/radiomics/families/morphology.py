@@ -46,7 +46,7 @@ FEATURES = features(
 MAX_AUTOCORRELATION_VOXELS = 3000
 
 
-def mesh(mask: np.ndarray, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def mesh(mask: np.ndarray, spacing: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (mm) and triangles of the region's surface."""
     padded = np.pad(mask.astype(np.float32), 1)
     vertices, faces, _, _ = marching_cubes(padded, level=0.5, spacing=tuple(spacing))
@@ -119,6 +119,9 @@ def compute(region, aggregations: Sequence[str] = (), **_: object) -> dict[str, 
     eigen = np.sort(np.linalg.eigvalsh(np.cov(voxel_positions.T)))[::-1]
     eigen = np.clip(eigen, 0.0, None)
     major, minor, least = (4.0 * np.sqrt(e) for e in eigen)
+    hull_volume: float | None
+    hull_area: float | None
+    diameter: float | None
     try:
         hull = ConvexHull(vertices)
         hull_volume, hull_area = float(hull.volume), float(hull.area)

@@ -40,7 +40,7 @@ def runs(
     levels: np.ndarray, mask: np.ndarray, step: tuple[int, int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(level, length, slice of its first voxel) of every run along `step` inside the mask."""
-    back = tuple(-s for s in step)  # each voxel's predecessor along the run
+    back = (-step[0], -step[1], -step[2])  # each voxel's predecessor along the run
     continues = mask & neighbour(mask, back, False) & (levels == neighbour(levels, back, 0))
     starts = np.argwhere(mask & ~continues)
     lengths = np.ones(len(starts), dtype=np.int64)

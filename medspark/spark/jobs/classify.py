@@ -9,7 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pyspark.ml import Pipeline, PipelineModel
@@ -76,7 +76,7 @@ def _why_no_features(spark: SparkSession, out_uri: str) -> str:
     row = metadata.agg(
         F.count(F.when(F.col("has_pixel_data"), 1)).alias("images"),
         F.count(F.when(F.col("has_pixel_data") & F.col("burned_in_risk"), 1)).alias("at_risk"),
-    ).first()
+    ).collect()[0]
     failed = read_table(spark, out_uri, QUARANTINE).filter(F.col("stage") == "decode").count()
     return (
         f"OUT/features has 0 rows, so there is nothing to train on: of {row['images']} images "
@@ -133,9 +133,11 @@ def with_class_weights(train: DataFrame, classes: list[str]) -> DataFrame:
 
 def _estimator(settings: ModelSettings, n_features: int, n_classes: int):
     """The configured classifier (one-vs-rest where Spark's is binary only) and its grid."""
-    common = {"featuresCol": "scaled", "labelCol": "label_index"}
-    weighted = {"weightCol": "weight"} if settings.class_weights else {}
+    common: dict[str, Any] = {"featuresCol": "scaled", "labelCol": "label_index"}
+    weighted: dict[str, Any] = {"weightCol": "weight"} if settings.class_weights else {}
     name = settings.classifier
+    model: Any
+    grid: dict[str, list[Any]]
     if name == "logistic_regression":
         model = LogisticRegression(maxIter=100, tol=1e-5, **common, **weighted)
         grid = {"regParam": [0.0, 0.01, 0.1], "elasticNetParam": [0.0]}
@@ -185,7 +187,7 @@ def train_and_evaluate(
     # ML fits iterate over the cached data: a few partitions, not the shuffle's hundreds.
     partitions = spark.sparkContext.defaultParallelism
     train, test = train.coalesce(partitions).cache(), test.coalesce(partitions).cache()
-    present = train.select([F.count(c).alias(c) for c in columns]).first().asDict()
+    present = train.select([F.count(c).alias(c) for c in columns]).collect()[0].asDict()
     columns = [c for c in columns if present[c] > 0]  # e.g. mm² features without spacing
     n_train, n_test = train.count(), test.count()
     if n_train == 0 or n_test == 0:
@@ -196,7 +198,7 @@ def train_and_evaluate(
         )
 
     classifier, grid = _estimator(ms, len(columns), len(classes))
-    prepare = [
+    prepare: list[Any] = [
         Imputer(inputCols=columns, outputCols=[f"_imp_{c}" for c in columns], strategy="median"),
         VectorAssembler(
             inputCols=[f"_imp_{c}" for c in columns], outputCol="_vector", handleInvalid="keep"
@@ -217,7 +219,7 @@ def train_and_evaluate(
         seed=ms.seed,
     )
     fitted = search.fit(train)
-    best: PipelineModel = fitted.bestModel
+    best = cast(PipelineModel, fitted.bestModel)
     model = PipelineModel(
         stages=[
             *best.stages,
@@ -228,7 +230,7 @@ def train_and_evaluate(
     predictions = model.transform(test)
     scores_col = _scores_column(predictions)
     rows = predictions.select(
-        "label_index", "prediction", vector_to_array(scores_col).alias("scores")
+        "label_index", "prediction", vector_to_array(F.col(scores_col)).alias("scores")
     ).collect()
     truth = [int(r["label_index"]) for r in rows]
     predicted = [int(r["prediction"]) for r in rows]
@@ -307,7 +309,7 @@ def _fingerprint(frames: DataFrame) -> dict[str, Any]:
     row = frames.select(
         F.sum(F.xxhash64("sop_instance_uid", "frame", "label").cast("decimal(38,0)")).alias("h"),
         F.count("*").alias("n"),
-    ).first()
+    ).collect()[0]
     return {"rows": int(row["n"]), "xxhash64_sum": str(row["h"])}
 
 
@@ -352,7 +354,7 @@ def predict(
     classes = sidecar["classes"]
     features = read_table(spark, out_uri, FEATURES)
     scored = model.transform(features)
-    scores = vector_to_array(sidecar.get("scores_column", "probability"))
+    scores = vector_to_array(F.col(sidecar.get("scores_column", "probability")))
     predictions = scored.select(
         "sop_instance_uid",
         "frame",

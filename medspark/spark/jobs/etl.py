@@ -217,9 +217,9 @@ def run_etl(
         unfinished = layout.batch_plan(out_uri, batch, final=False)
         write_table(chosen, out_uri, PLAN, settings.deid.encryption, to=unfinished, files=1)
         rename_path(spark, unfinished, layout.batch_plan(out_uri, batch))
-        counts = _process(spark, settings, out_uri, batch, key, run_id)
-        totals["batches"].append({"batch": batch, **counts})
-        summary.stage("batch", began, batch=batch, **counts)
+        processed = _process(spark, settings, out_uri, batch, key, run_id)
+        totals["batches"].append({"batch": batch, **processed})
+        summary.stage("batch", began, batch=batch, **processed)
     done = totals["recovered_batches"] + [b["batch"] for b in totals["batches"]]
     totals["quarantined"] = _quarantined_in(spark, out_uri, done)
     listed.unpersist()

@@ -18,7 +18,7 @@ from medspark.dicom.export import export_instance
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Rejection
 from medspark.dicom.sources import ArchiveLimits
-from medspark.errors import UsageError
+from medspark.errors import ConfigurationError, UsageError
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import catalog
@@ -67,10 +67,15 @@ def _write_shared_manifest(manifest: DataFrame, target: Path) -> None:
 
 
 def run_export(
-    spark: SparkSession, settings: Settings, out_uri: str, destination: str, key: PseudonymKey
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    destination: str,
+    key: PseudonymKey | None,
 ) -> dict[str, Any]:
     """Export every instance in OUT/metadata (held-back images excepted) to `destination`."""
-    if local_path(destination) is None:
+    folder = local_path(destination)
+    if folder is None:
         raise UsageError(
             f"DEST must be a local or mounted folder shared by all workers, not {destination}"
         )
@@ -86,15 +91,20 @@ def run_export(
     held_count, count = counts.get(True, 0), counts.get(False, 0)
     rows = metadata.filter(~held).select(*_COLUMNS, "pixels_cleared", "redactions")
     limits = archive_limits(settings)
+    if key is None:
+        raise ConfigurationError(
+            "export writes de-identified files and needs the pseudonym key",
+            hint="deid.enabled is false in this profile",
+        )
     policy = policy_from_settings(settings.deid, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
-        _export_rows(policy, local_path(destination), limits, run_id),
+        _export_rows(policy, folder, limits, run_id),
         from_arrow_schema(EXPORTS.schema),
     )
     write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
     written = read_table(spark, out_uri, EXPORTS)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
-    _write_shared_manifest(written, Path(local_path(destination)) / SHARED_MANIFEST)
+    _write_shared_manifest(written, Path(folder) / SHARED_MANIFEST)
     summary.stage("export", began, instances=count)
     summary.counts(
         destination=destination,

@@ -49,7 +49,7 @@ def run_ingest(
 
     began = time.monotonic()
     listed_files = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
-    listed = listed_files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
+    listed = listed_files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
     file_count, byte_count = int(listed["n"]), int(listed["bytes"] or 0)
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
     log.info(
