@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -169,12 +170,10 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     refuse_foreign_output(command, out_uri)
     require_writable(out_uri)
     key = _key(settings, throwaway) if command.needs_key(args, settings) else None
-    if not command.locks:
+    with RunLock(out_uri) if command.locks else contextlib.nullcontext():
         spark = build_session(settings, f"medspark {command.name}")
-        return command.run(Context(spark, args, settings, key))
-    with RunLock(out_uri):
-        spark = build_session(settings, f"medspark {command.name}")
-        return command.run(Context(spark, args, settings, key))
+        code = command.run(Context(spark, args, settings, key))
+    return EXIT_OK if code is None else code
 
 
 def _one_line(error: ValidationError) -> str:

@@ -31,7 +31,7 @@ class Command:
     name: str
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[Context], int]
+    run: Callable[[Context], int | None]  # None: done, exit 0
     needs_key: Callable[[argparse.Namespace, Settings], bool]
     locks: bool = True
     kind: str = "one-shot"  # one-shot writers and incremental ones refuse each other's OUT
@@ -150,17 +150,7 @@ def report_stage(context: Context, show_paths: bool = False) -> None:
     print(f"report: {page}")
 
 
-def _run_ingest(context: Context) -> int:
-    ingest_stage(context)
-    return EXIT_OK
-
-
-def _run_features(context: Context) -> int:
-    features_stage(context)
-    return EXIT_OK
-
-
-def _run_pipeline(context: Context) -> int:
+def _run_pipeline(context: Context) -> None:
     args = context.args
     ingest_stage(context)
     features_stage(context)
@@ -170,30 +160,26 @@ def _run_pipeline(context: Context) -> int:
         train_stage(context, model_dir)
         predict_stage(context, model_dir, ("study", "patient"))
     report_stage(context)
-    return EXIT_OK
 
 
-def _run_train(context: Context) -> int:
+def _run_train(context: Context) -> None:
     train_stage(context, context.args.model)
-    return EXIT_OK
 
 
-def _run_predict(context: Context) -> int:
+def _run_predict(context: Context) -> None:
     levels = tuple(x for x in (context.args.aggregate or "").split(",") if x)
     predict_stage(context, context.args.model, levels)
-    return EXIT_OK
 
 
-def _run_export(context: Context) -> int:
+def _run_export(context: Context) -> None:
     from medspark.spark.jobs.export import run_export
 
     args = context.args
     counts = run_export(context.spark, context.settings, args.out, args.destination, context.key)
     print(f"export to {args.destination}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return EXIT_OK
 
 
-def _run_volumes(context: Context) -> int:
+def _run_volumes(context: Context) -> None:
     from medspark.spark.jobs.volumes import run_volumes
 
     out = context.args.out
@@ -204,15 +190,9 @@ def _run_volumes(context: Context) -> int:
         f"volumes {result.run_id}: " + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())),
         f"table: {out}/volumes",
     )
-    return EXIT_OK
 
 
-def _run_radiomics(context: Context) -> int:
-    radiomics_stage(context)
-    return EXIT_OK
-
-
-def _run_register(context: Context) -> int:
+def _run_register(context: Context) -> None:
     from medspark.spark.jobs.registration import run_registration
 
     args = context.args
@@ -220,12 +200,10 @@ def _run_register(context: Context) -> int:
         context.spark, context.settings, args.out, args.fixed, args.moving, context.key
     )
     print(written.describe())
-    return EXIT_OK
 
 
-def _run_report(context: Context) -> int:
+def _run_report(context: Context) -> None:
     report_stage(context, context.args.show_paths)
-    return EXIT_OK
 
 
 def _run_etl(context: Context) -> int:
@@ -245,7 +223,7 @@ def _run_etl(context: Context) -> int:
     return EXIT_QUARANTINED if result.quarantined else EXIT_OK
 
 
-def _run_compact(context: Context) -> int:
+def _run_compact(context: Context) -> None:
     from medspark.spark.jobs.compaction import compact
 
     report = compact(context.spark, context.settings, context.args.out)
@@ -254,7 +232,6 @@ def _run_compact(context: Context) -> int:
             f"{name}: {table['rows']} rows, {table['files_before']} -> "
             f"{table['files_after']} Parquet files"
         )
-    return EXIT_OK
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -314,9 +291,9 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS = (
     Command(
-        "ingest", "DICOM tree -> metadata and quarantine tables", _input_out, _run_ingest, _always
+        "ingest", "DICOM tree -> metadata and quarantine tables", _input_out, ingest_stage, _always
     ),
-    Command("features", "OUT/metadata -> OUT/features", _out, _run_features, _to_unseal_paths),
+    Command("features", "OUT/metadata -> OUT/features", _out, features_stage, _to_unseal_paths),
     Command(
         "train",
         "fit and evaluate a classifier on OUT/features",
@@ -364,7 +341,7 @@ COMMANDS = (
         "radiomics",
         "IBSI features of the SEG / RTSTRUCT regions in OUT/metadata -> OUT/roi_features",
         _out,
-        _run_radiomics,
+        radiomics_stage,
         _radiomics_key,
     ),
     Command(

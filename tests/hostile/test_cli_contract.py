@@ -108,6 +108,10 @@ def test_bad_configuration_values_are_usage_errors(capsys, inputs, tmp_path):
         ["ingest", str(inputs), out, "--conf", str(broken)],
         ["etl", str(inputs), out, "--max-files", "-1"],
         ["etl", str(inputs), out, "--settle-seconds", "-100000"],
+        ["ingest", str(inputs), out, "--set", "features.bins=1"],
+        ["ingest", str(inputs), out, "--set", "features.binz=32"],
+        ["ingest", str(inputs), out, "--set", "features.bins"],
+        ["ingest", str(inputs), out, "--profile", "cluster", "--set", "deid.pixels=maybe"],
     ):
         code, err = run(capsys, *argv)
         assert code == EXIT_USAGE, argv
