@@ -9,7 +9,6 @@ import os
 import socket
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import TextIO
 
 from medspark.errors import LockedError
@@ -61,12 +60,7 @@ class RunLock:
         self._handle = handle
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
