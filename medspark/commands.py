@@ -12,6 +12,7 @@ from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import EXIT_OK, EXIT_QUARANTINED
+from medspark.exports.compression import SYNTAX_NAMES
 
 
 @dataclass
@@ -172,10 +173,20 @@ def _run_predict(context: Context) -> None:
 
 
 def _run_export(context: Context) -> None:
-    from medspark.spark.jobs.export import run_export
-
     args = context.args
-    counts = run_export(context.spark, context.settings, args.out, args.destination, context.key)
+    common = (context.spark, context.settings, args.out, args.destination, context.key)
+    if args.format == "nifti":
+        from medspark.spark.jobs.nifti_export import run_nifti_export
+
+        counts = run_nifti_export(*common, layout=args.layout)
+    elif args.format == "shards":
+        from medspark.spark.jobs.shard_export import run_shard_export
+
+        counts = run_shard_export(*common, labels=args.labels, shard_mb=args.shard_mb)
+    else:
+        from medspark.spark.jobs.export import run_export
+
+        counts = run_export(*common, syntax=args.transfer_syntax, lossy=args.lossy)
     print(f"export to {args.destination}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -251,6 +262,24 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     _out(parser)
     parser.add_argument("destination", help="a local or mounted folder all workers can write")
+    parser.add_argument(
+        "--format",
+        choices=("dicom", "nifti", "shards"),
+        default="dicom",
+        help="de-identified DICOM files (default), NIfTI volumes with label maps, or Parquet "
+        "training shards of the preprocessed arrays",
+    )
+    parser.add_argument(
+        "--transfer-syntax",
+        choices=SYNTAX_NAMES,
+        help="DICOM: re-encode the pixel data (each frame decoded again and compared first)",
+    )
+    parser.add_argument("--lossy", action="store_true", help="allow the lossy syntaxes")
+    parser.add_argument(
+        "--layout", choices=("folders", "nnunet"), default="folders", help="NIfTI: file layout"
+    )
+    parser.add_argument("--labels", help="shards: a labels file (as for train)")
+    parser.add_argument("--shard-mb", type=int, default=256, help="shards: target shard size")
 
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:

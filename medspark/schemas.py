@@ -393,7 +393,7 @@ PREDICTION_LEVELS = {"study": PREDICTIONS_STUDY, "patient": PREDICTIONS_PATIENT}
 
 EXPORTS = TableSpec(
     "exports",
-    1,
+    2,
     ("sop_instance_uid",),
     pa.schema(
         [
@@ -402,7 +402,10 @@ EXPORTS = TableSpec(
             _f("file_size", pa.int64()),
             _f("sha256", pa.string()),
             _f("pixels_cleaned", pa.bool_(), True, "burned-in text redacted in the pixels"),
-            _f("transfer_syntax_uid", pa.string()),
+            _f("transfer_syntax_uid", pa.string(), True, "as written"),
+            _f("pixel_bytes_before", pa.int64(), True, "pixel data bytes before re-encoding"),
+            _f("pixel_bytes_after", pa.int64(), True, "pixel data bytes as written"),
+            _f("reencode_note", pa.string(), True, "why the original encoding was kept"),
             _f("status", pa.string(), True, "exported or failed"),
             _f("reason", pa.string()),
             _f("run_id", pa.string()),
@@ -434,4 +437,54 @@ PLAN = TableSpec(
 )
 FEATURE_RECORD_SPEC = TableSpec(
     "feature_records", 1, ("path",), FEATURE_RECORDS, partitions=("outcome",)
+)
+
+NIFTI_EXPORTS = TableSpec(
+    "exports_nifti",
+    1,
+    ("series_instance_uid", "kind"),
+    pa.schema(
+        [
+            _f("series_instance_uid", pa.string()),
+            _f("study_instance_uid", pa.string()),
+            _f("patient_id", pa.string()),
+            _f("modality", pa.string()),
+            _f("kind", pa.string(), True, "image, labels or sidecar"),
+            _f("file", pa.string(), True, "path under DEST"),
+            _f("file_size", pa.int64()),
+            _f("sha256", pa.string()),
+            _f("shape", pa.list_(pa.int32()), True, "[i, j, k] = [columns, rows, slices]"),
+            _f("spacing_mm", pa.list_(pa.float64()), True, "[column, row, slice] spacing"),
+            _f("labels", pa.list_(pa.string()), True, "label 1, 2, ... names (label maps)"),
+            _f("label_voxels", pa.list_(pa.int64()), True, "voxels of each label"),
+            _f("status", pa.string(), True, "exported or skipped"),
+            _f("reason", pa.string(), True, "why a series or region object was left out"),
+            _f("detail", pa.string()),
+            _f("run_id", pa.string()),
+            _f("exported_at", pa.timestamp("us", tz="UTC")),
+        ]
+    ),
+    identifying=("file",),
+)
+
+SHARDS = TableSpec(
+    "shards",
+    1,
+    ("sop_instance_uid", "frame"),
+    pa.schema(
+        [
+            _f("sop_instance_uid", pa.string(), False),
+            _f("frame", pa.int32(), False),
+            _f("series_instance_uid", pa.string()),
+            _f("study_instance_uid", pa.string()),
+            _f("patient_id", pa.string()),
+            _f("modality", pa.string()),
+            _f("height", pa.int32()),
+            _f("width", pa.int32()),
+            _f("tensor_npz", pa.binary(), False, "the preprocessed values, .npz key 'values'"),
+            _f("label", pa.string(), True, "with --labels"),
+            _f("split", pa.string(), False, "train, validation or test, by patient"),
+        ]
+    ),
+    partitions=("split",),
 )

@@ -79,3 +79,14 @@ def require_writable(uri: str) -> None:
         raise OutputNotWritableError(
             f"output is not writable: {uri} ({exc.strerror or exc})"
         ) from exc
+
+
+def shared_folder(destination: str) -> str:
+    """The local path of an export destination every worker writes into (local, NFS, a mounted
+    bucket); other schemes are refused."""
+    folder = local_path(destination)
+    if folder is None:
+        raise UsageError(
+            f"DEST must be a local or mounted folder shared by all workers, not {destination}"
+        )
+    return folder

@@ -10,6 +10,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from medspark.dicom.pixels import frame_count, iter_frames
+from medspark.exports.compression import encoding_plugin
 from medspark.imaging.burned_in_text import redact
 
 LOSSLESS_SYNTAXES = frozenset(
@@ -72,7 +73,9 @@ def apply_redactions(dataset: Dataset, boxes: Mapping[int, Sequence[Sequence[int
     dataset["PixelData"].VR = "OW" if int(dataset.get("BitsAllocated") or 8) > 8 else "OB"
     if original in LOSSLESS_SYNTAXES:
         try:
-            dataset.compress(original, generate_instance_uid=False)
+            dataset.compress(
+                original, generate_instance_uid=False, encoding_plugin=encoding_plugin(original)
+            )
             written = original
         except Exception:  # no encoder for it here: stay uncompressed, and say so
             dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian

@@ -56,14 +56,17 @@ class RadiomicsOptions:
 
 
 @dataclass
-class _Series:
+class ImageSeries:
+    """An image series of a study: its metadata rows, and its volume once built."""
+
     rows: list[Row]
     grid: SeriesGrid | None = None
     volume: Volume | None = None
     failure: RegionRejected | None = None
 
 
-def _load(series: _Series, options: RadiomicsOptions) -> tuple[Volume, SeriesGrid]:
+def load_volume(series: ImageSeries, options: RadiomicsOptions) -> tuple[Volume, SeriesGrid]:
+    """The volume of a series and its grid, built once; a failure is kept and raised again."""
     if series.failure is None and series.volume is None:
         try:
             volume = load_series(series.rows, options.volume)
@@ -82,7 +85,7 @@ def _load(series: _Series, options: RadiomicsOptions) -> tuple[Volume, SeriesGri
     return series.volume, series.grid
 
 
-def _candidates(references, frame_of_reference, series: dict[str, _Series]) -> list[str]:
+def _candidates(references, frame_of_reference, series: dict[str, ImageSeries]) -> list[str]:
     """Series the object references by series UID, else by instance, else by frame of
     reference (then geometry decides); never by file order."""
     by_series = [uid for uid in references[0] if uid in series]
@@ -117,7 +120,7 @@ def quarantine_row(row: Row, reason: str, detail: str, run_id: str, now) -> Row:
     }
 
 
-def _identity(series: _Series, segmentation: str | None, number: int, label: str, source: str):
+def _identity(series: ImageSeries, segmentation: str | None, number: int, label: str, source: str):
     """The key and identity columns of a region's rows."""
     return {name: series.rows[0].get(name) for name in SERIES_COLUMNS} | {
         "segmentation_sop_instance_uid": segmentation,
@@ -181,8 +184,33 @@ def _regions_of(
     )
 
 
-def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list[Row], list[Row]]:
-    """roi_features rows and quarantine rows of one study; problems are recorded, not raised."""
+@dataclass(frozen=True)
+class PlacedRegion:
+    """One region of a SEG or RTSTRUCT placed on the grid of the series it was drawn on."""
+
+    series_uid: str
+    volume: Volume
+    grid: SeriesGrid
+    mask: np.ndarray
+    identity: Row
+
+
+@dataclass
+class StudyRegions:
+    """What walking a study's region objects found: its image series, those a region was
+    placed on, and the region objects set aside."""
+
+    series: dict[str, ImageSeries]
+    with_regions: set[str]
+    quarantined: list[Row]
+
+
+def for_each_region(
+    rows: Sequence[Row], options: RadiomicsOptions, use: Callable[[PlacedRegion], None]
+) -> StudyRegions:
+    """Read, de-identify and match every region object of a study to its image series, place
+    each region on that series' grid and hand it to `use`; when placing or `use` fails
+    (RegionRejected), the next candidate series is tried, then the region is quarantined."""
     now = dt.datetime.now(dt.UTC)
     settings = options.settings
     by_series: dict[str, list[Row]] = defaultdict(list)
@@ -194,9 +222,9 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                 region_rows.append((source, row))
         elif row.get("has_pixel_data") and row.get("series_instance_uid"):
             by_series[row["series_instance_uid"]].append(row)
-    series = {uid: _Series(sorted(r, key=lambda x: x["path"])) for uid, r in by_series.items()}
-    described, quarantined = [], []
-    with_regions: set[str] = set()
+    series = {uid: ImageSeries(sorted(r, key=lambda x: x["path"])) for uid, r in by_series.items()}
+    found = StudyRegions(series, set(), [])
+    quarantined = found.quarantined
     for source, row in sorted(region_rows, key=lambda item: item[1]["path"]):
         try:
             dataset = read_image_dataset(
@@ -238,13 +266,12 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
             failure: RegionRejected | None = None
             for uid in candidates:
                 try:
-                    volume, grid = _load(series[uid], options)
-                    mask = place(grid)
+                    volume, grid = load_volume(series[uid], options)
                     identity = _identity(
                         series[uid], row.get("sop_instance_uid"), number, label, source
                     )
-                    described += _feature_rows(volume, grid, mask, identity, options, now)
-                    with_regions.add(uid)
+                    use(PlacedRegion(uid, volume, grid, place(grid), identity))
+                    found.with_regions.add(uid)
                     failure = None
                     break
                 except RegionRejected as exc:
@@ -261,13 +288,29 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                         now,
                     )
                 )
+    return found
+
+
+def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list[Row], list[Row]]:
+    """roi_features rows and quarantine rows of one study; problems are recorded, not raised."""
+    now = dt.datetime.now(dt.UTC)
+    described: list[Row] = []
+
+    def describe(region: PlacedRegion) -> None:
+        described.extend(
+            _feature_rows(region.volume, region.grid, region.mask, region.identity, options, now)
+        )
+
+    found = for_each_region(rows, options, describe)
+    series, with_regions, quarantined = found.series, found.with_regions, found.quarantined
+    settings = options.settings
     if "otsu" in settings.roi_sources:
         for uid in sorted(set(series) - with_regions):
             planes = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series[uid].rows)
             if planes < 2:
                 continue
             try:
-                volume, grid = _load(series[uid], options)
+                volume, grid = load_volume(series[uid], options)
                 mask, _ = region_mask(volume.values, "otsu", True)
                 identity = _identity(series[uid], None, 0, "otsu", "otsu")
                 described += _feature_rows(volume, grid, mask, identity, options, now)

@@ -113,13 +113,14 @@ def write_table(
     replace_partition: str | None = None,
     files: int | None = None,
     extra: Sequence[StructField] = (),
+    records_per_file: int | None = None,
 ) -> str:
     """Write `df` as the table `spec` under OUT (or at `to`, a staging place), replacing it.
 
     With `replace_partition` (a value of the spec's one partition column) only that partition
     is replaced and the others are kept. `files` sets the number of output files per partition
-    value; `extra` declares columns a stored variant adds (etl's `source_sha256`). Returns the
-    folder written.
+    value, `records_per_file` caps the rows of one file; `extra` declares columns a stored
+    variant adds (etl's `source_sha256`). Returns the folder written.
     """
     target = to or layout.table(out_uri, spec)
     frame = _declared(df, spec, extra)
@@ -128,6 +129,8 @@ def write_table(
     if files is not None:
         frame = frame.repartition(files) if files > 1 else frame.coalesce(1)
     writer = frame.write.options(**encryption_options(encryption, spec, frame.columns))
+    if records_per_file is not None:
+        writer = writer.option("maxRecordsPerFile", records_per_file)
     if spec.partitions:
         writer = writer.partitionBy(*spec.partitions)
     if replace_partition is None:

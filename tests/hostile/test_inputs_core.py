@@ -234,7 +234,7 @@ def test_deep_nesting_and_bad_rescale_get_their_own_reasons(tmp_path):
 
 
 def test_export_refuses_changed_files_and_keeps_every_file_inside_dest(tmp_path):
-    from medspark.dicom.export import export_instance, path_component
+    from medspark.exports.dicom import export_instance, path_component
 
     source = tmp_path / "ct"
     data, _ = craft.planted_ct()

@@ -14,7 +14,8 @@ from medspark.schemas import IDENTIFIER_COLUMNS, TableSpec
 
 PINNED = {
     "audit": (1, "99909438e933289e"),
-    "exports": (1, "8adeecd0ff620f9f"),
+    "exports": (2, "90de63a183ed1440"),
+    "exports_nifti": (1, "71c9a6456df5956c"),
     "feature_records": (1, "7c38452fcab80cbb"),
     "features": (1, "7082e5338cd1e120"),
     "metadata": (2, "a8885a0361901f8b"),
@@ -25,6 +26,7 @@ PINNED = {
     "quarantine": (1, "dbf4916ae3579fa5"),
     "roi_features": (1, "45b44dd4890768b6"),
     "seen": (1, "d93a8286f6057817"),
+    "shards": (1, "20ae7ca464062153"),
     "volumes": (1, "980dd043ecabc1d0"),
 }
 

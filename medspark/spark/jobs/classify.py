@@ -33,13 +33,13 @@ from medspark.config import EncryptionSettings, ModelSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
-from medspark.ml.labels import prepared_labels
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
+from medspark.spark.labels import with_labels
+from medspark.spark.patient_split import GROUP, patient_group, split_by_patient
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path, write_text
 
 log = logging.getLogger("medspark.classify")
-_GROUP = "_patient"
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,7 @@ def labelled_frames(
     spark: SparkSession, features: DataFrame, labels_path: str, key: PseudonymKey | None
 ) -> tuple[DataFrame, list[str]]:
     """Feature rows joined with their label, with a class index and a patient grouping key."""
-    column, rows = prepared_labels(labels_path, key)
-    labels = spark.createDataFrame(rows, f"{column} string, label string").dropDuplicates([column])
-    joined = features.join(labels, on=column, how="inner")
+    joined = with_labels(spark, features, labels_path, key)
     classes = sorted(r["label"] for r in joined.select("label").distinct().collect())
     if len(classes) < 2:
         matched = joined.count()
@@ -103,19 +101,9 @@ def labelled_frames(
         )
     index = F.create_map(*[item for k, c in enumerate(classes) for item in (F.lit(c), F.lit(k))])
     grouped = joined.withColumn("label_index", index[F.col("label")].cast("double")).withColumn(
-        _GROUP, F.coalesce("patient_id", "study_instance_uid", "sop_instance_uid")
+        GROUP, patient_group()
     )
     return grouped, classes
-
-
-def split_by_patient(frames: DataFrame, settings: ModelSettings) -> tuple[DataFrame, DataFrame]:
-    """Held-out patients and training patients; every frame of a patient is on one side."""
-    bucket = F.pmod(F.xxhash64(F.col(_GROUP), F.lit(settings.seed)), F.lit(10_000)) / 10_000.0
-    tagged = frames.withColumn("_bucket", bucket)
-    test = tagged.filter(F.col("_bucket") < settings.test_fraction).drop("_bucket")
-    train = tagged.filter(F.col("_bucket") >= settings.test_fraction).drop("_bucket")
-    fold = F.pmod(F.xxhash64(F.col(_GROUP), F.lit(settings.seed + 1)), F.lit(settings.folds))
-    return train.withColumn("fold", fold.cast("int")), test
 
 
 def with_class_weights(train: DataFrame, classes: list[str]) -> DataFrame:
@@ -249,8 +237,8 @@ def train_and_evaluate(
         ].items()
     }
     result["cv_metric"] = {"name": evaluator.getMetricName(), "values": list(fitted.avgMetrics)}
-    test_patients = {r[_GROUP] for r in test.select(_GROUP).distinct().collect()}
-    train_patients = {r[_GROUP] for r in train.select(_GROUP).distinct().collect()}
+    test_patients = {r[GROUP] for r in test.select(GROUP).distinct().collect()}
+    train_patients = {r[GROUP] for r in train.select(GROUP).distinct().collect()}
     split = {
         "train_frames": n_train,
         "test_frames": n_test,

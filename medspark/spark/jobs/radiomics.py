@@ -12,28 +12,22 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import layout
 from medspark.config import Settings
-from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.radiomics.study import (
-    INPUT_COLUMNS,
     REGION_MODALITIES,
-    RadiomicsOptions,
     describe_study,
     quarantine_row,
 )
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES, TableSpec
-from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.extraction import archive_limits
 from medspark.spark.filesystem import delete_path
-from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.studies import map_studies, region_options
 from medspark.spark.tables import read_table, write_table
-from medspark.volume.series import VolumeOptions
 
 log = logging.getLogger("medspark.radiomics")
 
@@ -48,47 +42,28 @@ RECORDS = pa.schema(
 RECORD_SPEC = TableSpec("roi_records", 1, (), RECORDS, partitions=("outcome",))
 
 
-def _per_study(options: RadiomicsOptions):
-    def run(rows: pd.DataFrame) -> pd.DataFrame:
-        prepare_worker()
-        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
-        try:
-            described, quarantined = describe_study(records, options)
-        except Exception as exc:  # a bug must not stop the other studies
-            now = pd.Timestamp.now(tz="UTC")
-            described = []
-            quarantined = [
-                quarantine_row(r, "internal_error", type(exc).__name__, options.run_id, now)
-                for r in records
-                if r.get("modality") in REGION_MODALITIES
-            ]
-        out = [{**r, "outcome": "roi_features"} for r in described]
-        out += [{**r, "outcome": "quarantine"} for r in quarantined]
-        names = RECORDS.names
-        return pd.DataFrame([{n: r.get(n) for n in names} for r in out], columns=names)
-
-    return run
-
-
 def radiomics_records(
     metadata: DataFrame, settings: Settings, run_id: str, key: PseudonymKey | None
 ) -> DataFrame:
     """Every study's roi_features and quarantine records; nothing computed yet."""
-    is_region = F.col("modality").isin(*REGION_MODALITIES)
-    rows = metadata.filter(
-        F.col("study_instance_uid").isNotNull()
-        & (is_region | (F.col("has_pixel_data") & usable_pixels(settings)))
-    ).select(*INPUT_COLUMNS)
-    deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
-    options = RadiomicsOptions(
-        run_id,
-        settings.radiomics,
-        VolumeOptions(run_id, settings.volumes, archive_limits(settings), key),
-        deid,
-    )
-    return rows.groupBy("study_instance_uid").applyInPandas(
-        _per_study(options), from_arrow_schema(RECORDS)
-    )
+    options = region_options(settings, run_id, key)
+
+    def describe(records: list[dict]) -> list[dict]:
+        described, quarantined = describe_study(records, options)
+        return [{**r, "outcome": "roi_features"} for r in described] + [
+            {**r, "outcome": "quarantine"} for r in quarantined
+        ]
+
+    def failed(records: list[dict], exc: Exception) -> list[dict]:
+        now = pd.Timestamp.now(tz="UTC")
+        return [
+            {**quarantine_row(r, "internal_error", type(exc).__name__, run_id, now),
+             "outcome": "quarantine"}
+            for r in records
+            if r.get("modality") in REGION_MODALITIES
+        ]  # fmt: skip
+
+    return map_studies(metadata, settings, describe, failed, RECORDS)
 
 
 def holds_regions(spark: SparkSession, out_uri: str) -> bool:

@@ -4,7 +4,6 @@ the features job found burned-in PHI, whose boxes are then filled."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import uuid
@@ -16,6 +15,7 @@ from medspark.dicom.pixel_redaction import apply_redactions, boxes_by_frame
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
+from medspark.exports.compression import file_bytes, reencode
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _PSEUDONYM = re.compile(r"^[0-9A-Za-z]+$")
@@ -38,9 +38,15 @@ def _inside(target: Path, root: Path) -> bool:
 
 
 def export_instance(
-    row: dict[str, Any], policy: DeidPolicy, destination: str, limits: ArchiveLimits
+    row: dict[str, Any],
+    policy: DeidPolicy,
+    destination: str,
+    limits: ArchiveLimits,
+    syntax: str | None = None,
+    lossy: bool = False,
 ) -> dict[str, Any]:
-    """De-identify the file behind a metadata row and write it under `destination`.
+    """De-identify the file behind a metadata row and write it under `destination`, its pixel
+    data re-encoded as `syntax` (a name of compression.SYNTAX_NAMES) when one is given.
 
     The file lands at PATIENT/STUDY/SERIES/SOP.dcm, all pseudonyms; returns a manifest row.
     The bytes are checked against the row (size and SHA-256) before anything is written.
@@ -52,6 +58,7 @@ def export_instance(
     written_syntax = None
     if row.get("pixels_cleared"):
         written_syntax = apply_redactions(dataset, boxes_by_frame(row.get("redactions")))
+    reencoded = reencode(dataset, syntax, lossy) if syntax else None
     dataset.preamble = _PREAMBLE
     relative = "/".join(
         [
@@ -65,9 +72,7 @@ def export_instance(
     target = root / relative
     if not _inside(target.parent, root):
         raise Rejection(Stage.DECODE, Reason.INTERNAL_ERROR, "the file would land outside DEST.")
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    body = buffer.getvalue()
+    body = file_bytes(dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     temporary.write_bytes(body)
@@ -78,5 +83,8 @@ def export_instance(
         "file_size": len(body),
         "sha256": hashlib.sha256(body).hexdigest(),
         "pixels_cleaned": written_syntax is not None,
-        "transfer_syntax_uid": written_syntax or str(dataset.file_meta.TransferSyntaxUID),
+        "transfer_syntax_uid": str(dataset.file_meta.TransferSyntaxUID),
+        "pixel_bytes_before": reencoded.pixel_bytes_before if reencoded else None,
+        "pixel_bytes_after": reencoded.pixel_bytes_after if reencoded else None,
+        "reencode_note": reencoded.reason if reencoded else None,
     }

@@ -1,0 +1,66 @@
+"""Work one study at a time: the metadata rows of its image series and region objects, grouped
+in one task (`groupBy(study).applyInPandas`), handed to a per-study core function. Shared by the
+radiomics job and the NIfTI export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.deid import policy_from_settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.radiomics.options import RadiomicsSettings
+from medspark.radiomics.study import INPUT_COLUMNS, REGION_MODALITIES, RadiomicsOptions
+from medspark.spark.arrow_map import prepare_worker
+from medspark.spark.extraction import archive_limits
+from medspark.spark.pixel_clearance import usable_pixels
+from medspark.volume.series import VolumeOptions
+
+Row = dict[str, Any]
+
+
+def region_options(
+    settings: Settings,
+    run_id: str,
+    key: PseudonymKey | None,
+    radiomics: RadiomicsSettings | None = None,
+) -> RadiomicsOptions:
+    """How the per-study core reads, de-identifies and places a study's regions."""
+    deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
+    volume = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
+    return RadiomicsOptions(run_id, radiomics or settings.radiomics, volume, deid)
+
+
+def map_studies(
+    metadata: DataFrame,
+    settings: Settings,
+    per_study: Callable[[list[Row]], list[Row]],
+    on_error: Callable[[list[Row], Exception], list[Row]],
+    schema: pa.Schema,
+) -> DataFrame:
+    """`per_study` over every study's region objects and usable images (held-back images are
+    left out); a study whose function raises gets `on_error`'s rows instead, the others go on."""
+    is_region = F.col("modality").isin(*REGION_MODALITIES)
+    rows = metadata.filter(
+        F.col("study_instance_uid").isNotNull()
+        & (is_region | (F.col("has_pixel_data") & usable_pixels(settings)))
+    ).select(*INPUT_COLUMNS)
+    names = schema.names
+
+    def run(frame: pd.DataFrame) -> pd.DataFrame:
+        prepare_worker()
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        try:
+            out = per_study(records)
+        except Exception as exc:  # a bug must not stop the other studies
+            out = on_error(records, exc)
+        return pd.DataFrame([{n: r.get(n) for n in names} for r in out], columns=names)
+
+    return rows.groupBy("study_instance_uid").applyInPandas(run, from_arrow_schema(schema))
