@@ -1,7 +1,7 @@
 """Lossless re-encoding on real files: the compression ratio per syntax and modality, how many
 instances each encoder keeps as they were (and why), and the time per frame, over every image
-in pydicom's test files and pydicom-data (`PYTHONPATH=. python benchmarks/compression.py`). Explicit VR Little Endian, the
-uncompressed syntax, is left out: its ratio is 1 by definition.
+in pydicom's test files and pydicom-data (`PYTHONPATH=. python benchmarks/compression.py`).
+Explicit VR Little Endian, the uncompressed syntax, is left out: its ratio is 1 by definition.
 
 The ratio is the pixel bytes of the uncompressed frames over the encoded pixel data; every
 re-encoded image was decoded again and compared bit for bit by `reencode` itself.

@@ -80,7 +80,8 @@ def test_no_patient_is_on_both_sides_of_the_split(trained):
 def test_the_split_keeps_every_frame_of_a_patient_on_one_side(spark):
     """40 patients with 5 frames each: the actual train and test rows, not a count."""
     from medspark.config import ModelSettings
-    from medspark.spark.patient_split import GROUP as _GROUP, split_by_patient
+    from medspark.spark.patient_split import GROUP as _GROUP
+    from medspark.spark.patient_split import split_by_patient
 
     rows = [(f"P{p:02d}", f"1.2.3.{p}.{f}", 1) for p in range(40) for f in range(5)]
     frames = spark.createDataFrame(rows, f"{_GROUP} string, sop_instance_uid string, frame int")

@@ -139,8 +139,10 @@ def test_the_nnunet_layout(study):
     cases = sorted(p.name for p in (root / "imagesTr").iterdir())
     assert len(cases) == 1 and cases[0].endswith("_0000.nii.gz")
     case = cases[0].removesuffix("_0000.nii.gz")
-    assert sorted(p.name for p in (root / "labelsTr").iterdir()) == [f"{case}.json",
-                                                                    f"{case}.nii.gz"]
+    assert sorted(p.name for p in (root / "labelsTr").iterdir()) == [
+        f"{case}.json",
+        f"{case}.nii.gz",
+    ]
     assert len(list((root / "imagesTs").iterdir())) == (2 if pydicom_data_files() else 1)
 
 
@@ -195,7 +197,7 @@ def test_training_shards_read_back_with_the_readme_example(spark, tmp_path):
             "--shard-mb", "1"]  # fmt: skip
     assert main([*args, *tensors]) == 0
     namespace: dict = {}
-    exec(readme_dataset_example(), namespace)  # noqa: S102 - the README's own example
+    exec(readme_dataset_example(), namespace)  # the README's own example, as a reader runs it
     seen, patients = [], {}
     for split in ("train", "validation", "test"):
         dataset = namespace["MedsparkShards"](dest / "shards", split)
