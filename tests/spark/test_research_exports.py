@@ -42,7 +42,7 @@ def _manifest(out: Path, table: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def study(spark, tmp_path_factory):
     """An oblique sphere series, an axial CT with a two-segment SEG, pydicom-data's enhanced CT
-    and a single CT image, ingested and exported as NIfTI in both layouts."""
+    and MR, and a single CT image, ingested and exported as NIfTI in both layouts."""
     root = tmp_path_factory.mktemp("research")
     inputs = root / "in"
     _, inside = sphere_volume()
@@ -55,10 +55,11 @@ def study(spark, tmp_path_factory):
     organ = np.zeros(volume.shape, bool)
     organ[3:9, 5:15, 14:18] = True
     write_seg(inputs / "seg.dcm", ct, {1: ("lesion", lesion), 2: ("organ", organ)})
-    enhanced = [p for p in pydicom_data_files() if p.name == "eCT_Supplemental.dcm"]
-    if enhanced:
+    data = {p.name: p for p in pydicom_data_files()}
+    if data:
         (inputs / "enhanced").mkdir()
-        shutil.copy(enhanced[0], inputs / "enhanced" / "ect.dcm")
+        shutil.copy(data["eCT_Supplemental.dcm"], inputs / "enhanced" / "ect.dcm")
+        shutil.copy(data["emri_small.dcm"], inputs / "enhanced" / "mr.dcm")  # no plane geometry
     (inputs / "single").mkdir()
     shutil.copy(pydicom_file("CT_small.dcm"), inputs / "single" / "ct.dcm")
     out = root / "out"
@@ -125,10 +126,12 @@ def test_the_seg_becomes_a_label_map_with_its_voxel_counts(study):
     assert [r["voxels"] for r in sidecar["regions"]] == [int(lesion.sum()), int(organ.sum())]
 
 
-def test_single_images_are_listed_with_the_reason(study):
-    skipped = [r for r in study["folders"] if r["status"] == "skipped"]
-    assert {r["reason"] for r in skipped} == {"single_image"}
-    assert all(r["file"] is None for r in skipped)
+def test_series_that_are_not_volumes_are_listed_with_the_reason(study):
+    skipped = {r["modality"]: r for r in study["folders"] if r["status"] == "skipped"}
+    assert skipped["CT"]["reason"] == "single_image"
+    if pydicom_data_files():  # the enhanced MR has no plane geometry: not guessed
+        assert skipped["MR"]["reason"] == "roi_geometry_mismatch"
+    assert all(r["file"] is None for r in skipped.values())
 
 
 def test_the_nnunet_layout(study):
