@@ -164,7 +164,28 @@ def _run_pipeline(context: Context) -> None:
 
 
 def _run_train(context: Context) -> None:
-    train_stage(context, context.args.model)
+    if context.args.kind == "cnn":
+        cnn_stage(context, context.args.model)
+    else:
+        train_stage(context, context.args.model)
+
+
+def cnn_stage(context: Context, model_dir: str) -> None:
+    from medspark.spark.jobs.cnn import train_cnn
+
+    args = context.args
+    result = train_cnn(
+        context.spark, context.settings, args.out, args.labels, model_dir, context.key,
+        processes=args.processes,
+    )  # fmt: skip
+    print(f"model {result['model_id']} (cnn, {result['seconds']} s) saved to {model_dir}")
+    print(result["table"])
+    auc = result["model"].get("roc_auc")
+    if result["mllib_auc"] is not None and auc is not None:
+        patients = result["split"]["test_patients"]
+        print(f"held-out ROC AUC on the same {patients} patients: cnn {auc:.4f}, "
+              f"mllib {result['mllib_auc']:.4f}")  # fmt: skip
+    print(f"evaluation: {layout.metrics(args.out, 'cnn')}")
 
 
 def _run_predict(context: Context) -> None:
@@ -249,6 +270,16 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     _out(parser)
     parser.add_argument("--labels", required=True, help="CSV or Parquet: a key column and label")
     parser.add_argument("--model", required=True, help="folder for the saved model")
+    parser.add_argument(
+        "--kind",
+        choices=("mllib", "cnn"),
+        default="mllib",
+        help="the MLlib classifier on the feature columns (default), or a CNN on the "
+        "preprocessed arrays (PyTorch, TorchDistributor; needs features.tensor)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="cnn: TorchDistributor processes (local mode)"
+    )
 
 
 def _predict_arguments(parser: argparse.ArgumentParser) -> None:

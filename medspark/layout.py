@@ -41,9 +41,11 @@ def audit_file(out_uri: str, spec: TableSpec, run_id: str) -> str:
     return join_uri(table(out_uri, spec), f"run-{run_id}.parquet")
 
 
-def metrics(out_uri: str) -> str:
-    """The evaluation of the last training run."""
-    return join_uri(out_uri, "evaluation", "metrics.json")
+def metrics(out_uri: str, kind: str = "mllib") -> str:
+    """The evaluation of the last training run of a kind of model (mllib or cnn)."""
+    if kind == "mllib":
+        return join_uri(out_uri, "evaluation", "metrics.json")
+    return join_uri(out_uri, "evaluation", kind, "metrics.json")
 
 
 def report_page(out_uri: str) -> str:
@@ -124,3 +126,13 @@ def model_pipeline(model_dir: str) -> str:
 def model_sidecar(model_dir: str) -> str:
     """The model's description: classes, columns, configuration, training data, metrics."""
     return join_uri(model_dir, MODEL_SIDECAR)
+
+
+def model_weights(model_dir: str) -> str:
+    """A network's weights (PyTorch state dict) inside a model folder."""
+    return join_uri(model_dir, "network.pt")
+
+
+def model_onnx(model_dir: str) -> str:
+    """The same network as ONNX, for serving without PyTorch."""
+    return join_uri(model_dir, "network.onnx")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with medspark and its test tools. Safe to re-run; pip reuses its cache.
+# Create .venv with medspark and its test tools (--deep: and PyTorch for the CNN stage).
+# Safe to re-run; pip reuses its cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,14 @@ fi
 
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+extras="test"
+for argument in "$@"; do
+    case "$argument" in
+        --deep) extras="test,deep" ;;  # PyTorch (CPU) for train --kind cnn
+        *) echo "unknown option: $argument (scripts/install.sh [--deep])" >&2; exit 2 ;;
+    esac
+done
+.venv/bin/python -m pip install --quiet -e ".[$extras]"
 # The PP-OCR text detector; --no-deps keeps opencv-python-headless the only OpenCV (rapidocr
 # asks for opencv-python); pyproject.toml declares the dependencies it does need.
 .venv/bin/python -m pip install --quiet --no-deps 'rapidocr-onnxruntime==1.4.4'

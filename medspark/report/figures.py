@@ -67,7 +67,12 @@ def feature_distributions(
 
 
 def _curves(
-    evaluation: Mapping[str, Any], points_key: str, auc_key: str, xlabel: str, ylabel: str
+    evaluation: Mapping[str, Any],
+    points_key: str,
+    auc_key: str,
+    xlabel: str,
+    ylabel: str,
+    others: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes | None:
     model = evaluation["model"]
     baseline = evaluation.get("majority_baseline", {})
@@ -80,7 +85,8 @@ def _curves(
     for k, name in enumerate(classes):
         xy = np.asarray(model[points_key][name])
         auc = model.get(auc_key, {}).get(name)
-        label = f"model: {name}" + (f" (AUC {auc:.3f})" if auc is not None else "")
+        prefix = "mllib" if others else "model"
+        label = f"{prefix}: {name}" + (f" (AUC {auc:.3f})" if auc is not None else "")
         ax.plot(xy[:, 0], xy[:, 1], color=_COLOURS[k % len(_COLOURS)], label=label, lw=2)
         base = baseline.get(points_key, {}).get(name)
         if base:
@@ -95,6 +101,13 @@ def _curves(
                 label=f"majority baseline: {name}"
                 + (f" (AUC {base_auc:.3f})" if base_auc is not None else ""),
             )
+    for offset, (name, other) in enumerate((others or {}).items(), start=len(classes) + 1):
+        for cls in classes:
+            xy = other["model"].get(points_key, {}).get(cls)
+            if xy:
+                auc = other["model"].get(auc_key, {}).get(cls)
+                ax.plot(*np.asarray(xy).T, color=_COLOURS[offset % len(_COLOURS)], lw=2,
+                        label=f"{name}: {cls}" + (f" (AUC {auc:.3f})" if auc else ""))  # fmt: skip
     if points_key == "roc_points":
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
     ax.set_xlim(0, 1)
@@ -106,10 +119,18 @@ def _curves(
     return _png(figure)
 
 
-def roc_curve(evaluation: Mapping[str, Any]) -> bytes | None:
-    """ROC curves of the model, dashed for the majority baseline."""
+def roc_curve(
+    evaluation: Mapping[str, Any], others: Mapping[str, Mapping[str, Any]] | None = None
+) -> bytes | None:
+    """ROC curves of the model, dashed for the majority baseline, with other models' (the CNN
+    beside the MLlib classifier) on the same axes."""
     return _curves(
-        evaluation, "roc_points", "roc_auc_per_class", "false positive rate", "true positive rate"
+        evaluation,
+        "roc_points",
+        "roc_auc_per_class",
+        "false positive rate",
+        "true positive rate",
+        others,
     )
 
 

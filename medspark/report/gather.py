@@ -67,6 +67,7 @@ class ReportData:
     distributions: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     distribution_grouping: str = "modality"
     evaluation: dict[str, Any] | None = None
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by kind of model
     volumes: list[dict[str, Any]] = field(default_factory=list)
     volume_statuses: dict[str, int] = field(default_factory=dict)
     pixel_text: dict[str, int] = field(default_factory=dict)
@@ -339,8 +340,10 @@ def gather(
             .collect()
         }
         data.regions, data.region_families = _regions(roi, limit=8)
-    metrics_uri = layout.metrics(out_uri)
-    if path_exists(spark, metrics_uri):
-        with open_uri(metrics_uri) as stream:
-            data.evaluation = json.loads(stream.read())
+    for kind in ("mllib", "cnn"):
+        metrics_uri = layout.metrics(out_uri, kind)
+        if path_exists(spark, metrics_uri):
+            with open_uri(metrics_uri) as stream:
+                data.evaluations[kind] = json.loads(stream.read())
+    data.evaluation = data.evaluations.get("mllib") or data.evaluations.get("cnn")
     return data

@@ -51,6 +51,13 @@ def _human_bytes(value: float) -> str:
     return str(value)
 
 
+def _other_models(data: ReportData) -> dict[str, Any]:
+    """The CNN's evaluation beside the MLlib model's, when OUT holds both."""
+    if "mllib" in data.evaluations and "cnn" in data.evaluations:
+        return {"cnn": data.evaluations["cnn"]}
+    return {}
+
+
 def _metrics_rows(evaluation: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     model, baseline = evaluation["model"], evaluation.get("majority_baseline", {})
     rows = [(n, model.get(n), baseline.get(n)) for n in ("accuracy", "balanced_accuracy")]
@@ -95,7 +102,7 @@ def render(data: ReportData) -> str:
     evaluation = data.evaluation
     if evaluation is not None:
         candidates.update(
-            roc=figures.roc_curve(evaluation),
+            roc=figures.roc_curve(evaluation, others=_other_models(data)),
             pr=figures.pr_curve(evaluation),
             confusion=figures.confusion_matrices(evaluation),
         )

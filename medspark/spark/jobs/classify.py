@@ -34,7 +34,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
-from medspark.spark.labels import with_labels
+from medspark.spark.labels import training_fingerprint, with_labels
 from medspark.spark.patient_split import GROUP, patient_group, split_by_patient
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path, write_text
@@ -248,7 +248,7 @@ def train_and_evaluate(
     }
 
     model_id = uuid.uuid4().hex
-    fingerprint = _fingerprint(frames)
+    fingerprint = training_fingerprint(frames)
     model.write().overwrite().save(layout.model_pipeline(model_dir))
     sidecar = {
         "model_id": model_id,
@@ -292,24 +292,39 @@ def _importances(stage, columns: list[str]) -> dict[str, float]:
     return {name: float(value) for name, value in ranked}
 
 
-def _fingerprint(frames: DataFrame) -> dict[str, Any]:
-    """An order-independent hash of the labelled training data (keys and labels), and counts."""
-    row = frames.select(
-        F.sum(F.xxhash64("sop_instance_uid", "frame", "label").cast("decimal(38,0)")).alias("h"),
-        F.count("*").alias("n"),
-    ).collect()[0]
-    return {"rows": int(row["n"]), "xxhash64_sum": str(row["h"])}
-
-
 def load_model(model_dir: str) -> tuple[PipelineModel, dict[str, Any]]:
     """A saved pipeline and its sidecar."""
+    sidecar = read_sidecar(model_dir)
+    return PipelineModel.load(layout.model_pipeline(model_dir)), sidecar
+
+
+def read_sidecar(model_dir: str) -> dict[str, Any]:
+    """The description saved beside any medspark model (Spark ML pipeline or network)."""
     path = local_path(layout.model_sidecar(model_dir))
     if path is None:
         raise UsageError(f"models are read from local or mounted paths, not {model_dir}")
     if not Path(path).is_file():
         raise UsageError(f"{model_dir} holds no medspark model ({Path(path).name} is missing)")
-    sidecar = json.loads(Path(path).read_text())
-    return PipelineModel.load(layout.model_pipeline(model_dir)), sidecar
+    return json.loads(Path(path).read_text())
+
+
+def _scored(features: DataFrame, model_dir: str, sidecar: dict[str, Any]) -> DataFrame:
+    """Frames with `class_scores` (array<double>, class order) and `predicted_label`."""
+    classes = sidecar["classes"]
+    if sidecar.get("kind") == "cnn":
+        from medspark.spark.network_scoring import network_inputs, network_scores
+
+        frames = features.filter(F.col("tensor_npz").isNotNull()).withColumn(
+            "_input", network_inputs(int(sidecar["input_size"]))("tensor_npz")
+        )
+        scores = network_scores(frames, model_dir, sidecar).cast("array<double>")
+        scored = frames.withColumn("class_scores", scores)
+        best = F.array_position(F.col("class_scores"), F.array_max("class_scores"))
+        names = F.array(*[F.lit(c) for c in classes])
+        return scored.withColumn("predicted_label", F.element_at(names, best.cast("int")))
+    model = PipelineModel.load(layout.model_pipeline(model_dir))
+    scores = vector_to_array(F.col(sidecar.get("scores_column", "probability")))
+    return model.transform(features).withColumn("class_scores", scores)
 
 
 def probability_column(label: str) -> str:
@@ -338,11 +353,9 @@ def predict(
     """OUT/predictions (per frame) and, when asked, per study and per patient: the predicted
     class, its `confidence`, and one `probability_<class>` column per class; identifier
     columns encrypted as the profile says."""
-    model, sidecar = load_model(model_dir)
+    sidecar = read_sidecar(model_dir)
     classes = sidecar["classes"]
-    features = read_table(spark, out_uri, FEATURES)
-    scored = model.transform(features)
-    scores = vector_to_array(F.col(sidecar.get("scores_column", "probability")))
+    scored = _scored(read_table(spark, out_uri, FEATURES), model_dir, sidecar)
     predictions = scored.select(
         "sop_instance_uid",
         "frame",
@@ -350,8 +363,8 @@ def predict(
         "study_instance_uid",
         "patient_id",
         F.col("predicted_label").alias("prediction"),
-        F.array_max(scores).alias("confidence"),
-        scores.alias("class_scores"),
+        F.array_max("class_scores").alias("confidence"),
+        "class_scores",
         F.lit(sidecar["model_id"]).alias("model_id"),
     )
     write_table(_with_class_probabilities(predictions, classes), out_uri, PREDICTIONS, encryption)

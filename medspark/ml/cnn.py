@@ -1,0 +1,212 @@
+"""A small convolutional network over medspark's preprocessed arrays (no Spark): its input
+preparation, augmentation, the training function each TorchDistributor process runs, inference
+and ONNX export. PyTorch is the optional extra `medspark[deep]`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+INPUT_SIZE = 64
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What one training run needs: its data file, where to save, and the schedule."""
+
+    data_file: str  # .npz: train_x, train_y, validation_x, validation_y (float32, int64)
+    weights_file: str
+    classes: int
+    max_epochs: int = 20
+    patience: int = 4
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    seed: int = 42
+    flip: bool = False  # left-right flips: not for chest radiographs (the heart is on one side)
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def network_input(npz: bytes, size: int = INPUT_SIZE) -> np.ndarray:
+    """A preprocessed array (tensor_npz) as the network takes it: one channel, `size` square,
+    zero mean and unit variance per image."""
+    with np.load(io.BytesIO(npz)) as arrays:
+        values = arrays["values"].astype(np.float32)
+    if values.ndim == 3:
+        values = values.mean(axis=-1)
+    values = cv2.resize(values, (size, size), interpolation=cv2.INTER_AREA)
+    spread = float(values.std())
+    return ((values - float(values.mean())) / (spread if spread > 0 else 1.0)).astype(np.float32)
+
+
+def build_network(classes: int):
+    """Three convolution blocks, global average pooling and a linear layer: ~25k weights."""
+    from torch import nn
+
+    def block(inputs: int, outputs: int) -> list:
+        return [
+            nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+            nn.BatchNorm2d(outputs),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(outputs, outputs, 3, padding=1, bias=False),
+            nn.BatchNorm2d(outputs),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
+
+    return nn.Sequential(
+        *block(1, 16),
+        *block(16, 32),
+        *block(32, 48),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(48, classes),
+    )
+
+
+def _augment(batch, generator, flip: bool):
+    """Radiograph-safe augmentation: rotation up to 8 degrees, shifts up to 6 %, zoom 0.9-1.1,
+    contrast and brightness jitter; left-right flips only when the plan allows them."""
+    import torch
+    import torch.nn.functional as functional
+
+    n = batch.shape[0]
+    angle = (torch.rand(n, generator=generator) - 0.5) * (2 * np.pi * 8 / 180)
+    scale = 0.9 + 0.2 * torch.rand(n, generator=generator)
+    shift = (torch.rand(n, 2, generator=generator) - 0.5) * 0.12
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    if flip:
+        mirrored = torch.rand(n, generator=generator) < 0.5
+        theta[mirrored, 0, :] *= torch.tensor([-1.0, -1.0, 1.0])
+    grid = functional.affine_grid(theta, list(batch.shape), align_corners=False)
+    moved = functional.grid_sample(batch, grid, padding_mode="border", align_corners=False)
+    gain = 1 + (torch.rand(n, 1, 1, 1, generator=generator) - 0.5) * 0.2
+    offset = (torch.rand(n, 1, 1, 1, generator=generator) - 0.5) * 0.2
+    return moved * gain + offset
+
+
+def train_process(plan: dict[str, Any]) -> dict[str, Any]:
+    """One TorchDistributor process: DistributedDataParallel over gloo when there are several,
+    class-weighted cross entropy, early stopping on the validation patients' loss; rank 0 saves
+    the best weights. Returns the epoch history (rank 0) for the sidecar."""
+    import torch
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data.distributed import DistributedSampler
+
+    settings = TrainingPlan(**plan)
+    torch.set_num_threads(1)
+    torch.manual_seed(settings.seed)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("gloo")
+    rank = dist.get_rank() if distributed else 0
+    with np.load(settings.data_file) as data:
+        train_x, train_y = torch.from_numpy(data["train_x"]), torch.from_numpy(data["train_y"])
+        valid_x, valid_y = (
+            torch.from_numpy(data["validation_x"]),
+            torch.from_numpy(data["validation_y"]),
+        )
+    counts = torch.bincount(train_y, minlength=settings.classes).clamp(min=1).float()
+    weights = counts.sum() / (settings.classes * counts)
+    dataset = TensorDataset(train_x.unsqueeze(1), train_y)
+    sampler: DistributedSampler | None = (
+        DistributedSampler(dataset, seed=settings.seed) if distributed else None
+    )
+    loader = DataLoader(
+        dataset, batch_size=settings.batch_size, sampler=sampler, shuffle=sampler is None
+    )
+    network = build_network(settings.classes)
+    model = DistributedDataParallel(network) if distributed else network
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    loss_of = torch.nn.CrossEntropyLoss(weight=weights)
+    generator = torch.Generator().manual_seed(settings.seed + rank)
+    history, best, waited = [], float("inf"), 0
+    for epoch in range(settings.max_epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        model.train()
+        for images, labels in loader:
+            optimiser.zero_grad()
+            loss_of(model(_augment(images, generator, settings.flip)), labels).backward()
+            optimiser.step()
+        network.eval()
+        with torch.no_grad():
+            validation = float(loss_of(network(valid_x.unsqueeze(1)), valid_y))
+        history.append({"epoch": epoch + 1, "validation_loss": round(validation, 5)})
+        if validation < best - 1e-4:
+            best, waited = validation, 0
+            if rank == 0:
+                torch.save(network.state_dict(), settings.weights_file)
+        else:
+            waited += 1
+            if waited >= settings.patience:
+                break
+    if distributed:
+        dist.barrier()
+    world = dist.get_world_size() if distributed else 1
+    if distributed:
+        dist.destroy_process_group()
+    return {
+        "history": history,
+        "best_validation_loss": best,
+        "world_size": world,
+        "plan": asdict(settings),
+    }
+
+
+def load_network(weights_file: str, classes: int):
+    """The saved network, in evaluation mode, one thread."""
+    import torch
+
+    network = build_network(classes)
+    network.load_state_dict(torch.load(weights_file, map_location="cpu", weights_only=True))
+    return network.eval()
+
+
+def probabilities(network, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Softmax class probabilities of (n, size, size) inputs."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
+            out.append(torch.softmax(network(batch.unsqueeze(1)), dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def export_onnx(network, path: str, size: int = INPUT_SIZE) -> None:
+    """The network with its softmax as ONNX (opset 17), batch size free, for serving without
+    PyTorch (onnxruntime)."""
+    import torch
+
+    wrapped = torch.nn.Sequential(network, torch.nn.Softmax(dim=1)).eval()
+    example = torch.zeros(1, 1, size, size)
+    torch.onnx.export(
+        wrapped,
+        (example,),
+        path,
+        dynamo=False,
+        opset_version=17,
+        input_names=["image"],
+        output_names=["probability"],
+        dynamic_axes={"image": {0: "batch"}, "probability": {0: "batch"}},
+    )

@@ -1,0 +1,158 @@
+"""`medspark train --kind cnn`: a small CNN over the preprocessed arrays of the labelled frames,
+trained with TorchDistributor on the same patient split as the MLlib classifier, evaluated on
+the same held-out patients with the same metrics, and saved with the same sidecar plus an ONNX
+copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from medspark import layout
+from medspark.config import Settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.errors import ConfigurationError, DataError
+from medspark.ml import cnn
+from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
+from medspark.schemas import FEATURES
+from medspark.spark.labels import training_fingerprint, with_labels
+from medspark.spark.network_scoring import network_inputs
+from medspark.spark.patient_split import GROUP, patient_group, split_name
+from medspark.spark.tables import read_table
+from medspark.storage import local_path, write_text
+
+log = logging.getLogger("medspark.cnn")
+DEEP_HINT = "install the deep-learning extra: bash scripts/install.sh --deep (pip: medspark[deep])"
+
+
+def _arrays(frames: DataFrame, split: str, index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    rows = frames.filter(F.col("split") == split).select("_input", "label").collect()
+    size = cnn.INPUT_SIZE
+    images = np.array([np.asarray(r["_input"], np.float32) for r in rows], np.float32)
+    return images.reshape(-1, size, size), np.array([index[r["label"]] for r in rows], np.int64)
+
+
+def _distribute(plan: cnn.TrainingPlan, processes: int) -> dict[str, Any]:
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    distributor = TorchDistributor(num_processes=processes, local_mode=True, use_gpu=False)
+    result = distributor.run(cnn.train_process, plan.__dict__)
+    return result or {}
+
+
+def train_cnn(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    labels_path: str,
+    model_dir: str,
+    key: PseudonymKey | None,
+    processes: int = 2,
+) -> dict[str, Any]:
+    """Train, evaluate on the held-out patients, save weights + ONNX + sidecar; returns the
+    evaluation (and the MLlib model's AUC on the same patients when OUT has one)."""
+    if not cnn.torch_available():
+        raise ConfigurationError("--kind cnn needs PyTorch, which is not installed", DEEP_HINT)
+    folder = local_path(model_dir)
+    if folder is None:
+        raise ConfigurationError(f"the CNN is saved to a local or mounted folder, not {model_dir}")
+    began = time.monotonic()
+    features = read_table(spark, out_uri, FEATURES).filter(F.col("tensor_npz").isNotNull())
+    frames = with_labels(spark, features, labels_path, key)
+    classes = sorted(r["label"] for r in frames.select("label").distinct().collect())
+    if len(classes) < 2:
+        raise DataError(
+            f"{frames.count()} labelled frames with a preprocessed array, classes {classes}: "
+            "a CNN needs at least two classes",
+            hint="run the features job with --set features.tensor=true",
+        )
+    ms = settings.model
+    frames = (
+        frames.withColumn(GROUP, patient_group())
+        .withColumn("split", split_name(ms))
+        .withColumn("_input", network_inputs()("tensor_npz"))
+        .cache()
+    )
+    index = {c: k for k, c in enumerate(classes)}
+    train_x, train_y = _arrays(frames, "train", index)
+    valid_x, valid_y = _arrays(frames, "validation", index)
+    test_x, test_y = _arrays(frames, "test", index)
+    if min(len(train_y), len(valid_y), len(test_y)) == 0:
+        raise DataError(
+            f"{len(train_y)} training, {len(valid_y)} validation and {len(test_y)} held-out "
+            "frames: too few labelled patients to split",
+            hint="label more patients",
+        )
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    weights = local_path(layout.model_weights(model_dir)) or ""
+    with tempfile.TemporaryDirectory(prefix="medspark-cnn-") as scratch:
+        data_file = str(Path(scratch) / "data.npz")
+        np.savez(data_file, train_x=train_x, train_y=train_y,
+                 validation_x=valid_x, validation_y=valid_y)  # fmt: skip
+        plan = cnn.TrainingPlan(data_file, weights, len(classes), seed=ms.seed)
+        trained = _distribute(plan, processes)
+    network = cnn.load_network(weights, len(classes))
+    cnn.export_onnx(network, local_path(layout.model_onnx(model_dir)) or "")
+    scores = cnn.probabilities(network, test_x).astype(np.float64)
+    truth = test_y.tolist()
+    result = classification_metrics(truth, scores.argmax(axis=1).tolist(), scores, classes)
+    train_truth = np.concatenate([train_y, valid_y]).tolist()
+    baseline = majority_baseline(train_truth, truth, classes)
+    patients = {
+        name: frames.filter(F.col("split") == name).select(GROUP).distinct().count()
+        for name in ("train", "validation", "test")
+    }
+    split = {
+        "train_frames": len(train_y),
+        "validation_frames": len(valid_y),
+        "test_frames": len(test_y),
+        **{f"{name}_patients": count for name, count in patients.items()},
+    }
+    model_id = uuid.uuid4().hex
+    evaluation = {"model_id": model_id, "split": split, "model": result,
+                  "majority_baseline": baseline}  # fmt: skip
+    sidecar = {
+        "model_id": model_id,
+        "kind": "cnn",
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "classifier": "cnn",
+        "classes": classes,
+        "input_size": cnn.INPUT_SIZE,
+        "preprocessing": "tensor_npz, mean over colour channels, area-resized to "
+        f"{cnn.INPUT_SIZE} x {cnn.INPUT_SIZE}, zero mean and unit variance per image",
+        "network": "3 x (conv-BN-ReLU x 2, max-pool) 16/32/48, global average pool, linear",
+        "training": {k: v for k, v in trained.items() if k != "plan"},
+        "processes": processes,
+        "config": ms.model_dump(),
+        "config_sha256": settings.fingerprint(),
+        "training_data": {**training_fingerprint(frames.filter(F.col("split") != "test")), **split},
+        "metrics": {"model": result, "majority_baseline": baseline},
+        "seconds": round(time.monotonic() - began, 1),
+    }
+    write_text(layout.model_sidecar(model_dir), json.dumps(sidecar, indent=2, default=str) + "\n")
+    write_text(layout.metrics(out_uri, "cnn"), json.dumps(evaluation, indent=2, default=str) + "\n")
+    frames.unpersist()
+    log.info("cnn: trained on %d frames in %.0f s", len(train_y), sidecar["seconds"])
+    return {**evaluation, "table": metrics_table(result, baseline), "seconds": sidecar["seconds"],
+            "mllib_auc": _mllib_auc(out_uri, patients["test"])}  # fmt: skip
+
+
+def _mllib_auc(out_uri: str, test_patients: int) -> float | None:
+    """The MLlib model's held-out ROC AUC, when OUT has one evaluated on as many patients."""
+    path = local_path(layout.metrics(out_uri))
+    if path is None or not Path(path).is_file():
+        return None
+    evaluation = json.loads(Path(path).read_text())
+    if evaluation.get("split", {}).get("test_patients") != test_patients:
+        return None
+    return evaluation.get("model", {}).get("roc_auc")
