@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -200,6 +201,12 @@ def export_onnx(network, path: str, size: int = INPUT_SIZE) -> None:
 
     wrapped = torch.nn.Sequential(network, torch.nn.Softmax(dim=1)).eval()
     example = torch.zeros(1, 1, size, size)
+    with warnings.catch_warnings():  # the TorchScript exporter: no onnxscript dependency
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(torch, wrapped, example, path)
+
+
+def _export(torch, wrapped, example, path: str) -> None:
     torch.onnx.export(
         wrapped,
         (example,),

@@ -33,6 +33,7 @@ from medspark.config import EncryptionSettings, ModelSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
+from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
 from medspark.spark.labels import training_fingerprint, with_labels
 from medspark.spark.patient_split import GROUP, patient_group, split_by_patient
@@ -168,6 +169,8 @@ def train_and_evaluate(
     if features.limit(1).count() == 0:
         raise DataError(_why_no_features(spark, out_uri), hint=_NO_FEATURES_HINT)
     columns = feature_columns(ms)
+    # only keys and feature columns: thumbnails and arrays must not be cached for the fits
+    features = features.select(*KEY_COLUMNS, "frame", *columns)
     frames, classes = labelled_frames(spark, features, labels_path, key)
     train, test = split_by_patient(frames, ms)
     if ms.class_weights:

@@ -24,6 +24,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.errors import ConfigurationError, DataError
 from medspark.ml import cnn
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
+from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES
 from medspark.spark.labels import training_fingerprint, with_labels
 from medspark.spark.network_scoring import network_inputs
@@ -67,7 +68,11 @@ def train_cnn(
     if folder is None:
         raise ConfigurationError(f"the CNN is saved to a local or mounted folder, not {model_dir}")
     began = time.monotonic()
-    features = read_table(spark, out_uri, FEATURES).filter(F.col("tensor_npz").isNotNull())
+    features = (
+        read_table(spark, out_uri, FEATURES)
+        .filter(F.col("tensor_npz").isNotNull())
+        .select(*KEY_COLUMNS, "frame", "tensor_npz")
+    )
     frames = with_labels(spark, features, labels_path, key)
     classes = sorted(r["label"] for r in frames.select("label").distinct().collect())
     if len(classes) < 2:
@@ -81,6 +86,7 @@ def train_cnn(
         frames.withColumn(GROUP, patient_group())
         .withColumn("split", split_name(ms))
         .withColumn("_input", network_inputs()("tensor_npz"))
+        .drop("tensor_npz")
         .cache()
     )
     index = {c: k for k, c in enumerate(classes)}
