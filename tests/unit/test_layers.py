@@ -1,6 +1,6 @@
-"""The per-file core (dicom, imaging, volume, radiomics) knows nothing of Spark or the profile:
-importing every one of its modules, in a fresh interpreter, loads neither pyspark nor
-medspark.config."""
+"""The per-file core (dicom, imaging, volume, radiomics, exports, ml) knows nothing of Spark or
+the profile: importing every one of its modules, in a fresh interpreter, loads neither pyspark
+nor medspark.config."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 import medspark
 
-CORE_PACKAGES = ("dicom", "imaging", "volume", "radiomics")
+CORE_PACKAGES = ("dicom", "imaging", "volume", "radiomics", "exports", "ml")
 FORBIDDEN = ("pyspark", "medspark.config", "medspark.spark")
 
 
