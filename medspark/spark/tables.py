@@ -181,6 +181,10 @@ def stored_version(folder: str) -> int | None:
         return None
 
 
+def _or_first(version: int | None) -> int:
+    return 1 if version is None else version
+
+
 def check_version(spark: SparkSession, folder: str, spec: TableSpec) -> None:
     """Refuse a stored table whose version is not the one this medspark writes, rather than
     read new columns as nulls. An incremental table records its version in every batch
@@ -194,7 +198,7 @@ def check_version(spark: SparkSession, folder: str, spec: TableSpec) -> None:
             for name in list_names(spark, folder)
             if name.startswith(f"{layout.BATCH_PARTITION}=")
         ]
-        found = {batch: stored_version(batch) or 1 for batch in batches} or {folder: 1}
+        found = {batch: _or_first(stored_version(batch)) for batch in batches} or {folder: 1}
     for where, version in found.items():
         if version != spec.version:
             raise TableVersionError(

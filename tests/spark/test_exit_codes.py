@@ -108,3 +108,16 @@ def test_encryption_without_a_jar_or_a_jdk_is_an_environment_error(
     assert code == EXIT_ENVIRONMENT
     assert err.startswith("medspark: environment error: column encryption needs")
     assert "\n" not in err and not (tmp_path / "out" / "metadata").exists()
+
+
+def test_an_older_etl_batch_is_refused_not_read_as_nulls(spark, tmp_path, capsys):
+    landing = _inputs(tmp_path, ["CT_small.dcm", "MR_small.dcm"])
+    out = tmp_path / "out"
+    quick = ["--settle-seconds", "0", *FAST]
+    assert _run(capsys, "etl", str(landing), str(out), *quick)[0] == 0
+    batch = next((out / "features").glob("etl_batch=*"))
+    stored = Path(layout.table_marker(str(batch)))
+    stored.write_text(json.dumps({**json.loads(stored.read_text()), "version": 0}))
+    code, err = _run(capsys, "report", str(out), *FAST)
+    assert code == EXIT_DATA
+    assert f"{batch} holds features table version 0; this medspark reads version 1" in err
