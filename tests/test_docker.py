@@ -60,8 +60,21 @@ def test_image_matches_pyproject():
     assert "openjdk-17-jre-headless" in text, "pyspark 4 needs Java 17"
     assert f"python{python.group(1)}/site-packages/pyspark" in text
     assert "pip install --no-cache-dir ." in text, "install from pyproject.toml, not a copy of it"
-    for path in re.findall(r"^COPY (\S+) ", text, re.MULTILINE):
-        assert (REPO / path).exists(), f"COPY {path}: missing from the repository"
+    stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.MULTILINE))
+    for line in re.findall(r"^COPY (.+)$", text, re.MULTILINE):
+        words = line.split()
+        if words[0].startswith("--from="):  # built by an earlier stage, not in the repository
+            assert words[0].removeprefix("--from=") in stages, line
+            continue
+        for path in words[:-1]:
+            assert (REPO / path).exists(), f"COPY {path}: missing from the repository"
+
+
+def test_the_image_carries_the_kms_jar_built_in_a_jdk_stage():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^FROM \S+ AS kms$", text, re.MULTILINE)
+    assert "openjdk-17-jdk-headless" in text and "python -m medspark.spark.kms" in text
+    assert "COPY --from=kms /src/medspark-kms.jar ./medspark/java/medspark-kms.jar" in text
 
 
 def test_compose_runs_the_image_and_the_pipeline_job():
