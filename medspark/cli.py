@@ -89,9 +89,6 @@ def _key(settings: Settings, throwaway: bool) -> PseudonymKey | None:
     return key
 
 
-_ONE_SHOT_WRITERS = ("ingest", "features", "pipeline")
-
-
 def _check_local_input(uri: str) -> None:
     path = local_path(uri)
     if path is not None and not Path(path).exists():
@@ -145,7 +142,7 @@ def refuse_foreign_output(command: Command, out_uri: str) -> None:
         return
     incremental = Path(local_path(layout.etl_state(out_uri)) or "").exists()
     one_shot = (Path(root) / METADATA.place).exists() and not incremental
-    if command.name in _ONE_SHOT_WRITERS and incremental:
+    if command.kind == "one-shot" and incremental:
         raise IncompatibleOutputError(
             f"{out_uri} is an incremental output of `medspark etl`; `medspark {command.name}` "
             "would overwrite its batches. Give it its own OUT."

@@ -35,7 +35,9 @@ class Command:
     run: Callable[[Context], int | None]  # None: done, exit 0
     needs_key: Callable[[argparse.Namespace, Settings], bool]
     locks: bool = True
-    kind: str = "one-shot"  # one-shot writers and incremental ones refuse each other's OUT
+    # one-shot: writes the base tables (refuses an etl OUT); incremental: etl and compact
+    # (refuse a one-shot OUT); derived: adds tables to either kind; reader: writes no table
+    kind: str = "derived"
 
 
 def _out(parser: argparse.ArgumentParser) -> None:
@@ -58,10 +60,6 @@ def _always(args: argparse.Namespace, settings: Settings) -> bool:
 def _to_unseal_paths(args: argparse.Namespace, settings: Settings) -> bool:
     """Jobs that reopen files need the key when the metadata holds sealed paths."""
     return settings.deid.hash_paths
-
-
-def _with_labels(args: argparse.Namespace, settings: Settings) -> bool:
-    return args.labels is not None or settings.deid.hash_paths
 
 
 def _radiomics_key(args: argparse.Namespace, settings: Settings) -> bool:
@@ -351,9 +349,21 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 COMMANDS = (
     Command(
-        "ingest", "DICOM tree -> metadata and quarantine tables", _input_out, ingest_stage, _always
+        "ingest",
+        "DICOM tree -> metadata and quarantine tables",
+        _input_out,
+        ingest_stage,
+        _always,
+        kind="one-shot",
     ),
-    Command("features", "OUT/metadata -> OUT/features", _out, features_stage, _to_unseal_paths),
+    Command(
+        "features",
+        "OUT/metadata -> OUT/features",
+        _out,
+        features_stage,
+        _to_unseal_paths,
+        kind="one-shot",
+    ),
     Command(
         "train",
         "fit and evaluate a classifier on OUT/features",
@@ -377,6 +387,7 @@ COMMANDS = (
         _pipeline_arguments,
         _run_pipeline,
         _always,
+        kind="one-shot",
     ),
     Command(
         "etl",

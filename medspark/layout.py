@@ -73,11 +73,6 @@ def etl_state(out_uri: str) -> str:
     return join_uri(out_uri, ETL_FOLDER)
 
 
-def seen(out_uri: str) -> str:
-    """The files every committed batch processed, partitioned by batch."""
-    return join_uri(etl_state(out_uri), "seen")
-
-
 def batches(out_uri: str) -> str:
     """The folder holding one sub-folder per planned batch."""
     return join_uri(etl_state(out_uri), "batches")

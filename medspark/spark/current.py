@@ -67,7 +67,7 @@ def stored_schema(spec: TableSpec) -> StructType:
 
 def seen_files(spark: SparkSession, out_uri: str, committed: list[int]) -> DataFrame:
     """Every (path, length, modificationTime) a committed batch processed, with its batch."""
-    if not committed or not path_exists(spark, layout.seen(out_uri)):
+    if not committed or not path_exists(spark, layout.table(out_uri, SEEN)):
         return spark.createDataFrame([], from_arrow_schema(SEEN.schema))
     return read_table(spark, out_uri, SEEN).filter(F.col("batch").isin(committed))
 
@@ -108,7 +108,7 @@ def newest_stored(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
         METADATA.name: instances,
         QUARANTINE.name: _newest_version(_stored(spark, out_uri, QUARANTINE, committed), newest),
         FEATURES.name: features,
-        "seen": newest.withColumnRenamed("_file", "path"),
+        SEEN.name: newest.withColumnRenamed("_file", "path"),
     }
 
 
@@ -147,9 +147,6 @@ def read_current(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFram
     return current_tables(spark, out_uri)[spec.name]
 
 
-_SEEN = "seen"
-
-
 def finish_compaction(spark: SparkSession, out_uri: str) -> None:
     """Complete a compaction that was ready to swap; discard one that was not."""
     staging = layout.compaction(out_uri)
@@ -159,7 +156,7 @@ def finish_compaction(spark: SparkSession, out_uri: str) -> None:
         delete_path(spark, staging)
         return
     targets = {spec.name: layout.table(out_uri, spec) for spec in TABLES}
-    targets[_SEEN] = layout.seen(out_uri)
+    targets[SEEN.name] = layout.table(out_uri, SEEN)
     for name in list_names(spark, staging):
         if name in targets:
             delete_path(spark, targets[name])

@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 
 from medspark import layout
 from medspark.config import Settings
-from medspark.schemas import PLAN
+from medspark.schemas import PLAN, SEEN
 from medspark.spark.current import (
     BATCH_COLUMN,
     TABLES,
@@ -34,7 +34,6 @@ from medspark.spark.tables import write_table
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.compaction")
-_SEEN = "seen"
 
 
 def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, Any]:
@@ -63,25 +62,24 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
             "rows": rows,
             "files_before": count_parquet_files(spark, layout.table(out_uri, spec)),
         }
-    seen_files_before = count_parquet_files(spark, layout.seen(out_uri))
-    latest = stored[_SEEN].withColumnRenamed(BATCH_COLUMN, "batch")
+    seen_files_before = count_parquet_files(spark, layout.table(out_uri, SEEN))
+    latest = stored[SEEN.name].withColumnRenamed(BATCH_COLUMN, "batch")
     seen = seen_files(spark, out_uri, committed).join(latest, ["path", "batch"], "left_semi")
     write_table(
         seen.drop("batch"),
         out_uri,
         PLAN,
         settings.deid.encryption,
-        to=layout.partition(layout.compaction(out_uri, _SEEN), "batch", newest),
+        to=layout.partition(layout.compaction(out_uri, SEEN.name), "batch", newest),
         files=1,
     )
-    report["tables"][_SEEN] = {"rows": seen.count(), "files_before": seen_files_before}
+    report["tables"][SEEN.name] = {"rows": seen.count(), "files_before": seen_files_before}
     write_text(layout.compaction_ready(out_uri), "")
     finish_compaction(spark, out_uri)
-    for spec in TABLES:
+    for spec in (*TABLES, SEEN):
         report["tables"][spec.name]["files_after"] = count_parquet_files(
             spark, layout.table(out_uri, spec)
         )
-    report["tables"][_SEEN]["files_after"] = count_parquet_files(spark, layout.seen(out_uri))
     report["seconds"] = round(time.monotonic() - began, 2)
     log.info("compacted into batch %d in %.1f s", newest, report["seconds"])
     return report

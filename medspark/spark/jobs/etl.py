@@ -25,7 +25,7 @@ from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, TableSpec
+from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, SEEN, TableSpec
 from medspark.spark import catalog
 from medspark.spark.current import (
     BATCH_COLUMN,
@@ -62,7 +62,7 @@ def _undo(spark: SparkSession, out_uri: str, batch: int) -> None:
     """Remove everything an uncommitted batch may have put in place."""
     for spec in TABLES:
         delete_path(spark, layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch))
-    delete_path(spark, layout.partition(layout.seen(out_uri), "batch", batch))
+    delete_path(spark, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
     delete_path(spark, layout.batch_staging(out_uri, batch))
 
 
@@ -127,9 +127,9 @@ def _process(
     for spec in TABLES:
         target = layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch)
         rename_path(spark, staging(spec), target)
-    seen_staging = layout.batch_staging(out_uri, batch, "seen")
+    seen_staging = layout.batch_staging(out_uri, batch, SEEN.name)
     write_table(plan, out_uri, PLAN, encryption, to=seen_staging, files=1)
-    rename_path(spark, seen_staging, layout.partition(layout.seen(out_uri), "batch", batch))
+    rename_path(spark, seen_staging, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
     write_text(layout.batch_commit(out_uri, batch), json.dumps({"run_id": run_id, **counts}) + "\n")
     delete_path(spark, layout.batch_staging(out_uri, batch))
     inspected.unpersist()
