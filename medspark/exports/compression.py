@@ -5,7 +5,7 @@ that refuses the image) keeps the original encoding and says why."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
@@ -44,20 +44,30 @@ def encoding_plugin(syntax: str) -> str:
 
 
 _LOSSY_METHOD = {JPEG2000: "ISO_15444_1", JPEGLSNearLossless: "ISO_14495_1"}
+_RESTORED = (  # what re-encoding may change, put back when the original is kept
+    "PixelData",
+    "PhotometricInterpretation",
+    "PlanarConfiguration",
+    "LossyImageCompression",
+    "LossyImageCompressionRatio",
+    "LossyImageCompressionMethod",
+)
 JPEG2000_RATIO = 10.0  # the target compression ratio of lossy JPEG 2000
 JPEG_LS_ERROR = 2  # the largest error of near-lossless JPEG-LS, in stored values
 
 
 @dataclass(frozen=True)
 class Reencoded:
-    """What re-encoding did: the syntax written, pixel bytes before and after, and why the
-    original was kept when it was."""
+    """What re-encoding did: the syntax written, pixel bytes before and after, why the
+    original was kept when it was, and the re-encoded dataset as a file (serialised once, to
+    prove the new encoding can hold every element)."""
 
     transfer_syntax_uid: str
     pixel_bytes_before: int
     pixel_bytes_after: int
     kept_original: bool
     reason: str | None = None
+    file: bytes | None = field(default=None, repr=False)
 
     @property
     def ratio(self) -> float | None:
@@ -101,8 +111,7 @@ def reencode(dataset: Dataset, syntax: str, lossy: bool = False) -> Reencoded:
         return Reencoded(str(target), before, before, False)
     if int(dataset.get("BitsAllocated") or 0) == 1:
         return Reencoded(str(original_syntax), before, before, True, "one-bit pixel data")
-    kept = {k: dataset.get(k) for k in ("PixelData", "PhotometricInterpretation",
-                                         "PlanarConfiguration")}  # fmt: skip
+    kept = {k: dataset.get(k) for k in _RESTORED}
     vr, undefined = dataset["PixelData"].VR, dataset["PixelData"].is_undefined_length
     try:
         source = _pixels(dataset)
@@ -119,22 +128,23 @@ def reencode(dataset: Dataset, syntax: str, lossy: bool = False) -> Reencoded:
             elif target == JPEGLSNearLossless:
                 options["jls_error"] = JPEG_LS_ERROR
             dataset.compress(target, arr=source, **options)
+        if target in _LOSSY_METHOD:
+            ratio = source.nbytes / max(1, len(dataset.PixelData))
+            dataset.LossyImageCompression = "01"
+            dataset.LossyImageCompressionRatio = f"{ratio:.2f}"[:16]
+            dataset.LossyImageCompressionMethod = _LOSSY_METHOD[target]
         decoded = _pixels(dataset)
-        file_bytes(dataset)  # an element the new encoding cannot hold fails here, not later
+        written = file_bytes(dataset)  # an element the new encoding cannot hold fails here
     except Exception as exc:  # an encoder that refuses this image (bit depth, colour, size)
         _restore(dataset, kept, original_syntax, vr, undefined)
         return Reencoded(str(original_syntax), before, before, True, f"not encodable: {exc}")
-    if target in _LOSSY_METHOD:
-        dataset.LossyImageCompression = "01"
-        ratio = source.nbytes / max(1, len(dataset.PixelData))
-        dataset.LossyImageCompressionRatio = f"{ratio:.2f}"[:16]
-        dataset.LossyImageCompressionMethod = _LOSSY_METHOD[target]
-    elif decoded.shape != source.shape or not np.array_equal(decoded, source):
+    lossless = target not in _LOSSY_METHOD
+    if lossless and (decoded.shape != source.shape or not np.array_equal(decoded, source)):
         _restore(dataset, kept, original_syntax, vr, undefined)
         return Reencoded(
             str(original_syntax), before, before, True, "decoded pixels differ from the source"
         )
-    return Reencoded(str(target), before, len(dataset.PixelData), False)
+    return Reencoded(str(target), before, len(dataset.PixelData), False, file=written)
 
 
 def _restore(dataset: Dataset, kept: dict, syntax: UID, vr: str, undefined: bool) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.exports.compression import file_bytes, reencode
+from medspark.storage import write_bytes
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _PSEUDONYM = re.compile(r"^[0-9A-Za-z]+$")
@@ -29,6 +29,18 @@ def path_component(value: str | None, pattern: re.Pattern[str] = _UID) -> str:
     if text and len(text) <= 64 and pattern.match(text):
         return text
     return "x" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def series_folder(row: dict[str, Any]) -> str:
+    """PATIENT/STUDY/SERIES under DEST for a row's series, every component a checked pseudonym
+    or UID (else its digest)."""
+    return "/".join(
+        [
+            path_component(row.get("patient_id"), _PSEUDONYM),
+            path_component(row.get("study_instance_uid")),
+            path_component(row.get("series_instance_uid")),
+        ]
+    )
 
 
 def _inside(target: Path, root: Path) -> bool:
@@ -58,25 +70,16 @@ def export_instance(
     written_syntax = None
     if row.get("pixels_cleared"):
         written_syntax = apply_redactions(dataset, boxes_by_frame(row.get("redactions")))
-    reencoded = reencode(dataset, syntax, lossy) if syntax else None
     dataset.preamble = _PREAMBLE
-    relative = "/".join(
-        [
-            path_component(row.get("patient_id"), _PSEUDONYM),
-            path_component(row.get("study_instance_uid")),
-            path_component(row.get("series_instance_uid")),
-            f"{path_component(str(dataset.get('SOPInstanceUID', '')))}.dcm",
-        ]
-    )
+    reencoded = reencode(dataset, syntax, lossy) if syntax else None
+    sop = path_component(str(dataset.get("SOPInstanceUID", "")))
+    relative = f"{series_folder(row)}/{sop}.dcm"
     root = Path(destination)
     target = root / relative
     if not _inside(target.parent, root):
         raise Rejection(Stage.DECODE, Reason.INTERNAL_ERROR, "the file would land outside DEST.")
-    body = file_bytes(dataset)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    temporary.write_bytes(body)
-    temporary.replace(target)
+    body = reencoded.file if reencoded and reencoded.file is not None else file_bytes(dataset)
+    write_bytes(str(target), body)
     return {
         "sop_instance_uid": row.get("sop_instance_uid"),
         "file": relative,

@@ -13,8 +13,6 @@ import gzip
 import hashlib
 import io
 import json
-import re
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,18 +22,20 @@ from typing import Any, Literal
 import nibabel as nib
 import numpy as np
 
-from medspark.exports.dicom import path_component
+from medspark.exports.dicom import series_folder
 from medspark.radiomics.processing import RegionRejected
 from medspark.radiomics.series_grid import SeriesGrid
 from medspark.radiomics.study import (
+    SERIES_COLUMNS,
     PlacedRegion,
     RadiomicsOptions,
     for_each_region,
     load_volume,
 )
+from medspark.storage import write_bytes
+from medspark.volume.series import plane_count
 
 Layout = Literal["folders", "nnunet"]
-_PSEUDONYM = re.compile(r"^[0-9A-Za-z]+$")
 Row = dict[str, Any]
 
 
@@ -105,11 +105,7 @@ def label_map(shape: tuple[int, ...], regions: Sequence[PlacedRegion]) -> tuple[
 
 
 def _write(root: Path, relative: str, body: bytes) -> Row:
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    temporary.write_bytes(body)
-    temporary.replace(target)
+    write_bytes(str(root / relative), body)
     return {"file": relative, "file_size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
@@ -123,13 +119,7 @@ def _places(first: Row, layout: Layout, labelled: bool) -> dict[str, str]:
             "labels": f"labelsTr/{case}.nii.gz",
             "sidecar": f"labelsTr/{case}.json",
         }
-    folder = "/".join(
-        [
-            path_component(first.get("patient_id"), _PSEUDONYM),
-            path_component(first.get("study_instance_uid")),
-            path_component(first.get("series_instance_uid")),
-        ]
-    )
+    folder = series_folder(first)
     return {
         "image": f"{folder}/image.nii.gz",
         "labels": f"{folder}/labels.nii.gz",
@@ -153,14 +143,8 @@ def export_study(rows: Sequence[Row], options: NiftiOptions) -> list[Row]:
         manifest.append(_skipped({}, "labels", quarantined["reason"], quarantined["detail"]))
     for uid, series in sorted(found.series.items()):
         first = series.rows[0]
-        identity = {
-            "series_instance_uid": uid,
-            "study_instance_uid": first.get("study_instance_uid"),
-            "patient_id": first.get("patient_id"),
-            "modality": first.get("modality"),
-        }
-        planes = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series.rows)
-        if planes < 2:
+        identity = {name: first.get(name) for name in SERIES_COLUMNS}
+        if plane_count(series.rows) < 2:
             manifest.append(_skipped(identity, "image", "single_image", "one plane: no volume"))
             continue
         try:

@@ -32,7 +32,7 @@ from medspark.volume.build import Volume, VolumeTooLarge
 from medspark.volume.describe import region_mask
 from medspark.volume.geometry import NotAVolume
 from medspark.volume.series import INPUT_COLUMNS as SERIES_INPUT_COLUMNS
-from medspark.volume.series import VolumeOptions, load_series
+from medspark.volume.series import VolumeOptions, load_series, plane_count
 
 REGION_MODALITIES = {"SEG": "seg", "RTSTRUCT": "rtstruct"}
 SERIES_COLUMNS = (
@@ -306,8 +306,7 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
     settings = options.settings
     if "otsu" in settings.roi_sources:
         for uid in sorted(set(series) - with_regions):
-            planes = sum(max(1, int(r.get("number_of_frames") or 1)) for r in series[uid].rows)
-            if planes < 2:
+            if plane_count(series[uid].rows) < 2:
                 continue
             try:
                 volume, grid = load_volume(series[uid], options)

@@ -62,6 +62,11 @@ def load_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> Volum
     )
 
 
+def plane_count(rows: Sequence[dict[str, Any]]) -> int:
+    """The 2D planes a series' instances hold (a frame each; an instance without frames, one)."""
+    return sum(max(1, int(r.get("number_of_frames") or 1)) for r in rows)
+
+
 def describe_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> dict[str, Any]:
     """The volumes row of a series; problems are recorded, never raised."""
     first = rows[0]
@@ -72,8 +77,7 @@ def describe_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> d
         processed_at=dt.datetime.now(dt.UTC),
         problems=[],
     )
-    frames = sum(max(1, int(r.get("number_of_frames") or 1)) for r in rows)
-    if frames < 2:
+    if plane_count(rows) < 2:
         record["status"] = "single_image"
         return record
     settings = options.settings
