@@ -1,5 +1,6 @@
 """Labels from a CSV or Parquet file joined to frames by the most specific identifier it has,
-its raw identifiers pseudonymised with the run's key first (shared by train and the shards)."""
+its raw identifiers pseudonymised with the run's key first (shared by train, the CNN and the
+shards)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medspark.dicom.keys import PseudonymKey
+from medspark.errors import DataError
 from medspark.ml.labels import prepared_labels
+from medspark.spark.patient_split import GROUP, patient_group
+
+_MATCH_HINT = (
+    "check that the labels file's key column holds the raw identifiers the images carry "
+    "(medspark pseudonymises them with the run's key) and that both classes occur"
+)
 
 
 def with_labels(
@@ -28,3 +36,29 @@ def training_fingerprint(frames: DataFrame) -> dict[str, Any]:
         F.count("*").alias("n"),
     ).collect()[0]
     return {"rows": int(row["n"]), "xxhash64_sum": str(row["h"])}
+
+
+def labelled_frames(
+    spark: SparkSession,
+    features: DataFrame,
+    labels_path: str,
+    key: PseudonymKey | None,
+    hint: str = _MATCH_HINT,
+) -> tuple[DataFrame, list[str]]:
+    """Frames joined with their label, with a class index (`label_index`) and a patient
+    grouping key (GROUP), and the classes in index order; fewer than two classes is a data
+    error saying `hint`."""
+    joined = with_labels(spark, features, labels_path, key)
+    classes = sorted(r["label"] for r in joined.select("label").distinct().collect())
+    if len(classes) < 2:
+        matched = joined.count()
+        raise DataError(
+            f"the labels match {matched} feature rows, with classes {classes}: training needs "
+            "at least two classes",
+            hint=hint,
+        )
+    index = F.create_map(*[item for k, c in enumerate(classes) for item in (F.lit(c), F.lit(k))])
+    grouped = joined.withColumn("label_index", index[F.col("label")].cast("double")).withColumn(
+        GROUP, patient_group()
+    )
+    return grouped, classes

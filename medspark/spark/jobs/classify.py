@@ -35,8 +35,8 @@ from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
-from medspark.spark.labels import training_fingerprint, with_labels
-from medspark.spark.patient_split import GROUP, patient_group, split_by_patient
+from medspark.spark.labels import labelled_frames, training_fingerprint
+from medspark.spark.patient_split import GROUP, split_by_patient
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path, write_text
 
@@ -84,27 +84,6 @@ def _why_no_features(spark: SparkSession, out_uri: str) -> str:
         f"in OUT/metadata, {row['at_risk']} may carry burned-in annotation (held back unless "
         f"examined) and {failed} could not be decoded"
     )
-
-
-def labelled_frames(
-    spark: SparkSession, features: DataFrame, labels_path: str, key: PseudonymKey | None
-) -> tuple[DataFrame, list[str]]:
-    """Feature rows joined with their label, with a class index and a patient grouping key."""
-    joined = with_labels(spark, features, labels_path, key)
-    classes = sorted(r["label"] for r in joined.select("label").distinct().collect())
-    if len(classes) < 2:
-        matched = joined.count()
-        raise DataError(
-            f"the labels match {matched} feature rows, with classes {classes}: training needs "
-            "at least two classes",
-            hint="check that the labels file's key column holds the raw identifiers the images "
-            "carry (medspark pseudonymises them with the run's key) and that both classes occur",
-        )
-    index = F.create_map(*[item for k, c in enumerate(classes) for item in (F.lit(c), F.lit(k))])
-    grouped = joined.withColumn("label_index", index[F.col("label")].cast("double")).withColumn(
-        GROUP, patient_group()
-    )
-    return grouped, classes
 
 
 def with_class_weights(train: DataFrame, classes: list[str]) -> DataFrame:

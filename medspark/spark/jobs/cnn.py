@@ -26,9 +26,9 @@ from medspark.ml import cnn
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES
-from medspark.spark.labels import training_fingerprint, with_labels
+from medspark.spark.labels import labelled_frames, training_fingerprint
 from medspark.spark.network_scoring import network_inputs
-from medspark.spark.patient_split import GROUP, patient_group, split_name
+from medspark.spark.patient_split import GROUP, split_name
 from medspark.spark.tables import read_table
 from medspark.storage import local_path, write_text
 
@@ -36,11 +36,12 @@ log = logging.getLogger("medspark.cnn")
 DEEP_HINT = "install the deep-learning extra: bash scripts/install.sh --deep (pip: medspark[deep])"
 
 
-def _arrays(frames: DataFrame, split: str, index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    rows = frames.filter(F.col("split") == split).select("_input", "label").collect()
+def _arrays(frames: DataFrame, split: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = frames.filter(F.col("split") == split).select("_input", "label_index").collect()
     size = cnn.INPUT_SIZE
     images = np.array([np.asarray(r["_input"], np.float32) for r in rows], np.float32)
-    return images.reshape(-1, size, size), np.array([index[r["label"]] for r in rows], np.int64)
+    labels = np.array([int(r["label_index"]) for r in rows], np.int64)
+    return images.reshape(-1, size, size), labels
 
 
 def _distribute(plan: cnn.TrainingPlan, processes: int) -> dict[str, Any]:
@@ -73,26 +74,20 @@ def train_cnn(
         .filter(F.col("tensor_npz").isNotNull())
         .select(*KEY_COLUMNS, "frame", "tensor_npz")
     )
-    frames = with_labels(spark, features, labels_path, key)
-    classes = sorted(r["label"] for r in frames.select("label").distinct().collect())
-    if len(classes) < 2:
-        raise DataError(
-            f"{frames.count()} labelled frames with a preprocessed array, classes {classes}: "
-            "a CNN needs at least two classes",
-            hint="run the features job with --set features.tensor=true",
-        )
+    frames, classes = labelled_frames(
+        spark, features, labels_path, key, hint="a CNN reads the frames with arrays: run the "
+        "features job with --set features.tensor=true",
+    )  # fmt: skip
     ms = settings.model
     frames = (
-        frames.withColumn(GROUP, patient_group())
-        .withColumn("split", split_name(ms))
+        frames.withColumn("split", split_name(ms))
         .withColumn("_input", network_inputs()("tensor_npz"))
         .drop("tensor_npz")
         .cache()
     )
-    index = {c: k for k, c in enumerate(classes)}
-    train_x, train_y = _arrays(frames, "train", index)
-    valid_x, valid_y = _arrays(frames, "validation", index)
-    test_x, test_y = _arrays(frames, "test", index)
+    train_x, train_y = _arrays(frames, "train")
+    valid_x, valid_y = _arrays(frames, "validation")
+    test_x, test_y = _arrays(frames, "test")
     if min(len(train_y), len(valid_y), len(test_y)) == 0:
         raise DataError(
             f"{len(train_y)} training, {len(valid_y)} validation and {len(test_y)} held-out "
