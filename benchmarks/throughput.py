@@ -1,16 +1,25 @@
-"""Features throughput: a plain single-process loop against the Spark features job, one run.
+"""Throughput of medspark on Spark against a plain single-process loop, in one run.
 
-    python benchmarks/throughput.py [--files N] [--workdir DIR] [--master local[2]]
+    python benchmarks/throughput.py [--files N] [--stage features|pipeline] [--workdir DIR]
+                                    [--master local[2]] [--scaling 1000,4000,16000]
 
-Generates (or reuses) N synthetic 512x512 CT slices plus the real image files pydicom ships,
-ingests them once, then times (a) a plain Python loop doing the same decode + features per
-image with medspark's core functions, and (b) the Spark features job. Both get the same glibc
-malloc settings and one OpenCV thread per process. The last line is ratio = b / (2 x a).
+Generates (or reuses) N synthetic 512x512 CT slices plus the real files pydicom ships.
+
+--stage features: ingests them once, then times (a) a plain loop decoding and describing each
+image with medspark's core functions and (b) the Spark features job, warm.
+--stage pipeline: times the end-to-end job from the files, (a) a plain loop that reads, hashes,
+parses, de-identifies, decodes and describes each file and writes the metadata, quarantine and
+features tables with pyarrow, against (b) the pipeline's single pass (`run_single_pass`), warm.
+
+Both sides get the same glibc malloc settings and one OpenCV thread per process. The last line
+is ratio = b / (2 x a) (2 cores here). --scaling runs the single pass alone at each size and
+prints images/s, milliseconds per file and peak memory of the driver, JVM and Python workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -115,62 +124,224 @@ class PeakMemory:
         self._thread.join()
 
 
-def plain_loop(out: str) -> None:
-    """Child process: the same decode + features per image, one process, no Spark."""
+def _loop_settings():
+    from medspark.config import load_settings
+    from medspark.dicom.keys import load_key
+
+    return load_settings("local"), load_key()
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def plain_features_loop(out: str) -> None:
+    """Child process: the features stage's decode + features per image, one process, no Spark."""
     import cv2
     import pyarrow.dataset as pads
 
-    from medspark.config import load_settings
+    from medspark.imaging.extract import extract_instance
+    from medspark.imaging.single_pass import PixelHandling, pixel_handling
     from medspark.spark.extraction import feature_options
 
     cv2.setNumThreads(1)
-    settings = load_settings("local")
-    options = feature_options(settings, "bench-loop")
-    from medspark.imaging.extract import extract_instance
-
-    images = pads.field("has_pixel_data")
-    if settings.deid.hold_back_burned_in:  # the Spark job holds these back too
-        images = images & ~pads.field("burned_in_risk")
-    rows = pads.dataset(f"{out}/metadata").to_table(filter=images).to_pylist()
+    settings, key = _loop_settings()
+    options = feature_options(settings, "bench-loop", key)
+    deid = settings.deid
+    rows = pads.dataset(f"{out}/metadata").to_table(filter=pads.field("has_pixel_data")).to_pylist()
     started = time.perf_counter()
     frames = images = 0
     for row in rows:
+        handling = pixel_handling(row["burned_in_risk"], deid.pixels, deid.examine_pixels)
+        if handling is PixelHandling.HOLD_BACK:  # the Spark job holds these back too
+            continue
+        row["examine_pixels"] = handling is PixelHandling.EXAMINE
         images += 1
-        frames += sum(
-            1 for record in extract_instance(row, options) if record["outcome"] == "features"
-        )
+        frames += sum(1 for r in extract_instance(row, options) if r["outcome"] == "features")
     elapsed = time.perf_counter() - started
-    import resource
+    print(f"LOOP {images} {frames} {elapsed:.3f} {_peak_rss()}")
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"LOOP {images} {frames} {elapsed:.3f} {peak}")
+
+def plain_pipeline_loop(inputs: str, out: str) -> None:
+    """Child process: the pipeline's per-file work end to end, one process, no Spark: list, read,
+    hash, parse, de-identify, decode, describe, keep the first copy of each instance by path, and
+    write the three tables with pyarrow."""
+    import cv2
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from medspark.imaging.single_pass import SinglePassOptions, inspect_and_extract
+    from medspark.schemas import FEATURES, METADATA, QUARANTINE
+    from medspark.spark.extraction import feature_options
+    from medspark.spark.inspection import inspect_options
+
+    cv2.setNumThreads(1)
+    settings, key = _loop_settings()
+    options = SinglePassOptions(
+        inspect_options(settings, key, "bench-loop"),
+        feature_options(settings, "bench-loop", key),
+        settings.deid.pixels,
+        settings.deid.examine_pixels,
+    )
+    started = time.perf_counter()
+    paths = sorted(
+        os.path.join(folder, name) for folder, _, names in os.walk(inputs) for name in names
+    )
+    tables: dict[str, list[dict]] = {"metadata": [], "quarantine": [], "features": []}
+    first_path: dict[str, str] = {}
+    for path in paths:
+        for record in inspect_and_extract(path, os.path.getsize(path), options):
+            if record["outcome"] == "metadata":
+                kept = first_path.setdefault(record["sop_instance_uid"], record["path"])
+                if kept != record["path"]:
+                    tables["quarantine"].append({**record, "stage": "deduplicate"})
+                    continue
+                tables["metadata"].append(record)
+            elif record["outcome"] == "features":
+                if first_path.get(record["sop_instance_uid"]) == record["path"]:
+                    tables["features"].append(record)
+            else:
+                tables["quarantine"].append(record)
+    os.makedirs(out, exist_ok=True)
+    for spec in (METADATA, QUARANTINE, FEATURES):
+        rows = [{k: r.get(k) for k in spec.schema.names} for r in tables[spec.name]]
+        pq.write_table(pa.Table.from_pylist(rows, schema=spec.schema), f"{out}/{spec.name}.parquet")
+    elapsed = time.perf_counter() - started
+    print(f"LOOP {len(paths)} {len(tables['features'])} {elapsed:.3f} {_peak_rss()}")
+
+
+def _run_loop(*arguments: str) -> tuple[int, int, float, int]:
+    loop = subprocess.run(
+        [sys.executable, __file__, *arguments],
+        env={**os.environ, **MALLOC_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    _, items, frames, seconds, peak = next(
+        line for line in loop.stdout.splitlines() if line.startswith("LOOP")
+    ).split()
+    return int(items), int(frames), float(seconds), int(peak)
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:.0f}"
+
+
+def features_stage(spark, settings, inputs: Path, work: Path, files: int, master: str) -> float:
+    from medspark.dicom.keys import load_key
+    from medspark.spark.jobs.features import run_features
+    from medspark.spark.jobs.ingest import run_ingest
+
+    out = str(work / f"out-features-{files}")
+    began = time.perf_counter()
+    ingest = run_ingest(spark, settings, str(inputs), out, load_key())
+    seconds = time.perf_counter() - began
+    listed = ingest.summary["counts"]["listed_files"]
+    print(f"ingest (spark {master}): {listed} files in {seconds:.1f} s = {listed / seconds:.0f}/s")
+    images, frames, seconds, peak = _run_loop("--plain-features-loop", out)
+    loop_rate = frames / seconds
+    print(f"(a) plain loop, 1 process: {frames} frames from {images} images in {seconds:.1f} s "
+          f"= {loop_rate:.1f} images/s; peak RSS {_mib(peak)} MiB")  # fmt: skip
+    run_features(spark, settings, out)  # warm: Python workers started, imports done
+    with PeakMemory() as memory:
+        began = time.perf_counter()
+        result = run_features(spark, settings, out)
+        spark_seconds = time.perf_counter() - began
+    spark_rate = result.summary["counts"]["feature_rows"] / spark_seconds
+    print(f"(b) spark features {master}, warm: {result.summary['counts']['feature_rows']} frames "
+          f"in {spark_seconds:.1f} s = {spark_rate:.1f} images/s")  # fmt: skip
+    print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in memory.peaks.items()))
+    return spark_rate / (2 * loop_rate)
+
+
+def _single_pass(spark, settings, inputs: Path, out: Path) -> tuple[dict, float, dict]:
+    from medspark.dicom.keys import load_key
+    from medspark.spark.jobs.pipeline import run_single_pass
+
+    shutil.rmtree(out, ignore_errors=True)
+    with PeakMemory() as memory:
+        began = time.perf_counter()
+        result = run_single_pass(spark, settings, str(inputs), str(out), load_key())
+        seconds = time.perf_counter() - began
+    return result.summary["counts"], seconds, memory.peaks
+
+
+def pipeline_stage(spark, settings, inputs: Path, work: Path, files: int, master: str) -> float:
+    loop_out = work / f"loop-pipeline-{files}"
+    shutil.rmtree(loop_out, ignore_errors=True)
+    listed, frames, seconds, peak = _run_loop("--plain-pipeline-loop", str(inputs), str(loop_out))
+    loop_rate = listed / seconds
+    print(f"(a) plain loop, 1 process: {listed} files -> {frames} feature rows and three "
+          f"Parquet tables in {seconds:.1f} s = {loop_rate:.1f} files/s; "
+          f"peak RSS {_mib(peak)} MiB")  # fmt: skip
+    _single_pass(spark, settings, work / "warm-up", work / "out-warm-up")
+    counts, spark_seconds, peaks = _single_pass(spark, settings, inputs, work / f"out-{files}")
+    spark_rate = counts["listed_files"] / spark_seconds
+    print(f"(b) spark pipeline single pass {master}, warm: {counts['listed_files']} files -> "
+          f"{counts['feature_rows']} feature rows in {spark_seconds:.1f} s "
+          f"= {spark_rate:.1f} files/s")  # fmt: skip
+    print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in peaks.items()))
+    return spark_rate / (2 * loop_rate)
+
+
+def scaling(spark, settings, work: Path, sizes: list[int]) -> None:
+    """The single pass alone at each size (hard links into one generated set)."""
+    source = work / "scaling-source"
+    generate(source, max(sizes))
+    rows = []
+    for size in sizes:
+        inputs = work / f"scaling-{size}"
+        if not inputs.exists():
+            inputs.mkdir()
+            for path in sorted(source.glob("CT*"))[:size]:
+                os.link(path, inputs / path.name)
+        counts, seconds, peaks = _single_pass(spark, settings, inputs, work / f"out-scaling-{size}")
+        rows.append({"files": size, "seconds": round(seconds, 1),
+                     "images_per_s": round(counts["feature_rows"] / seconds, 1),
+                     "ms_per_file": round(1000 * seconds / size, 2),
+                     **{f"{k}_mib": round(v / 2**20) for k, v in peaks.items()}})  # fmt: skip
+        print("scaling " + json.dumps(rows[-1]))
+    base = rows[0]["ms_per_file"]
+    for row in rows:
+        print(f"{row['files']:>7} files: {row['images_per_s']:>6} images/s, "
+              f"{row['ms_per_file']:>6} ms/file ({row['ms_per_file'] / base:.2f} x the first), "
+              f"peak MiB driver {row['python_driver_mib']}, JVM {row['jvm_mib']}, "
+              f"workers {row['python_workers_total_mib']}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000, help="synthetic CT slices")
+    parser.add_argument("--stage", choices=("features", "pipeline"), default="features")
+    parser.add_argument("--scaling", help="comma-separated sizes for the single pass alone")
     parser.add_argument("--workdir", default="/tmp/medspark-bench")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--plain-loop", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-features-loop", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-pipeline-loop", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.plain_loop:
-        plain_loop(args.plain_loop)
+    if args.plain_features_loop:
+        plain_features_loop(args.plain_features_loop)
+        return
+    if args.plain_pipeline_loop:
+        plain_pipeline_loop(*args.plain_pipeline_loop)
         return
 
     os.environ.update(MALLOC_ENV)  # before the JVM and its Python workers start
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("MEDSPARK_PSEUDONYM_KEY", "benchmark-only-key-not-secret-000")
     work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
     inputs = work / f"input-{args.files}"
     began = time.perf_counter()
     generate(inputs / "synthetic", args.files)
     real_mix(inputs / "real")
+    real_mix(work / "warm-up" / "real")
     print(f"inputs ready in {time.perf_counter() - began:.1f} s: {inputs}")
 
     from medspark.config import load_settings
-    from medspark.dicom.keys import load_key
-    from medspark.spark.jobs.features import run_features
-    from medspark.spark.jobs.ingest import run_ingest
     from medspark.spark.session import build_session
 
     settings = load_settings("local")
@@ -181,48 +352,15 @@ def main() -> None:
         }
     )
     settings = settings.model_copy(update={"spark": spark_settings})
-    out = str(work / f"out-{args.files}")
     spark = build_session(settings, "medspark benchmark")
-    ingest_began = time.perf_counter()
-    ingest = run_ingest(spark, settings, str(inputs), out, load_key())
-    ingest_seconds = time.perf_counter() - ingest_began
-    files = ingest.summary["counts"]["listed_files"]
-    print(
-        f"ingest (spark {args.master}): {files} files in {ingest_seconds:.1f} s "
-        f"= {files / ingest_seconds:.0f} files/s"
-    )
-
-    loop = subprocess.run(
-        [sys.executable, __file__, "--plain-loop", out],
-        env={**os.environ, **MALLOC_ENV},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    _, images, frames, seconds, loop_peak = next(
-        line for line in loop.stdout.splitlines() if line.startswith("LOOP")
-    ).split()
-    loop_rate = int(frames) / float(seconds)
-    print(
-        f"(a) plain loop, 1 process: {frames} frames from {images} images "
-        f"in {float(seconds):.1f} s "
-        f"= {loop_rate:.1f} images/s; peak RSS {int(loop_peak) / 2**20:.0f} MiB"
-    )
-
-    run_features(spark, settings, out)  # warm: Python workers started, imports done
-    with PeakMemory() as memory:
-        began = time.perf_counter()
-        result = run_features(spark, settings, out)
-        spark_seconds = time.perf_counter() - began
-    spark_frames = result.summary["counts"]["feature_rows"]
-    spark_rate = spark_frames / spark_seconds
-    print(
-        f"(b) spark features {args.master}, warm: {spark_frames} frames in {spark_seconds:.1f} s "
-        f"= {spark_rate:.1f} images/s"
-    )
-    print("peak RSS MiB: " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in memory.peaks.items()))
+    if args.scaling:
+        scaling(spark, settings, work, [int(n) for n in args.scaling.split(",")])
+        spark.stop()
+        return
+    stage = features_stage if args.stage == "features" else pipeline_stage
+    ratio = stage(spark, settings, inputs, work, args.files, args.master)
     spark.stop()
-    print(f"ratio={spark_rate / (2 * loop_rate):.3f}")
+    print(f"ratio={ratio:.3f}")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,27 @@ def features_stage(context: Context) -> None:
     )
 
 
+def single_pass_stage(context: Context) -> None:
+    from medspark.spark.jobs.pipeline import run_single_pass
+
+    args = context.args
+    result = run_single_pass(context.spark, context.settings, args.input, args.out, context.key)
+    counts = result.summary["counts"]
+    decode = counts["decode_quarantined"]
+    _print_result(
+        result,
+        f"pipeline {result.run_id}: {counts['listed_files']} files read once -> "
+        f"{counts['metadata']} metadata rows, {counts['quarantine'] - decode} quarantined "
+        f"({counts['non_image_instances']} non-image instances); "
+        f"{counts['image_instances']} images -> {counts['feature_rows']} feature rows, "
+        f"{decode} not decodable, {counts['held_back_burned_in']} held back (possible burned-in "
+        f"annotation); burned-in text: {counts['frames_examined_for_text']} frames examined, "
+        f"{counts['frames_redacted']} redacted, {counts['held_back_text_unchecked']} images held "
+        "back unchecked",
+        f"tables: {args.out}/metadata, {args.out}/quarantine, {args.out}/features",
+    )
+
+
 def radiomics_stage(context: Context, only_if_regions: bool = False) -> None:
     from medspark.spark.jobs.radiomics import holds_regions, run_radiomics
 
@@ -151,8 +172,7 @@ def report_stage(context: Context, show_paths: bool = False) -> None:
 
 def _run_pipeline(context: Context) -> None:
     args = context.args
-    ingest_stage(context)
-    features_stage(context)
+    single_pass_stage(context)
     radiomics_stage(context, only_if_regions=True)
     if getattr(args, "labels", None) is not None:
         model_dir = args.model or layout.default_model(args.out)

@@ -246,6 +246,12 @@ FEATURE_RECORDS = pa.schema(
     ]
 )
 
+# What the single-pass core emits (pipeline, etl): each file's inspection records and, after
+# each metadata row, its feature records, in one stream; the Spark layer splits it into tables.
+SINGLE_PASS_RECORDS = pa.schema(
+    [*INSPECTION, *(field for field in FEATURE_RECORDS if field.name not in INSPECTION.names)]
+)
+
 VOLUMES = TableSpec(
     "volumes",
     1,

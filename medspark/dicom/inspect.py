@@ -69,14 +69,29 @@ def inspect_file(
     An entry the listing recorded with a `problem` (a FIFO, a link not followed, a folder that
     cannot be read) becomes its quarantine row without being opened.
     """
+    for record, _ in inspect_file_bytes(key, size, options, problem, detail):
+        yield record
+
+
+def inspect_file_bytes(
+    key: str,
+    size: int,
+    options: InspectOptions,
+    problem: str | None = None,
+    detail: str | None = None,
+) -> Iterator[tuple[Record, bytes | None]]:
+    """`inspect_file`'s records, each with the instance's bytes when they were read into memory
+    (files up to `in_memory_limit_bytes`), so later stages need not read them again."""
     now = dt.datetime.now(dt.UTC)
     if problem:
         rejection = Rejection(Stage.CATALOG, Reason(problem), detail or problem)
-        records: Iterator[Record] = iter([_quarantine(key, None, None, rejection)])
+        records: Iterator[tuple[Record, bytes | None]] = iter(
+            [(_quarantine(key, None, None, rejection), None)]
+        )
     else:
         location = input_keys.unescape(key)
         records = _inspect_source(Source(key, size, lambda: open_uri(location)), options)
-    for record in records:
+    for record, data in records:
         record["run_id"] = options.run_id
         record["processed_at"] = now
         if options.hash_paths and options.deid is not None:
@@ -84,7 +99,7 @@ def inspect_file(
             if record["outcome"] == "metadata":
                 record["path_token"] = seal(secret, record["path"])
             record["path"] = HASHED_PREFIX + secret.identifier(record["path"], "path")
-        yield record
+        yield record, data
 
 
 def _quarantine(path: str, size: int | None, sha256: str | None, rejection: Rejection) -> Record:
@@ -99,11 +114,19 @@ def _quarantine(path: str, size: int | None, sha256: str | None, rejection: Reje
     }
 
 
-def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]:
+def _quarantine_pair(
+    path: str, size: int | None, sha256: str | None, rejection: Rejection
+) -> tuple[Record, None]:
+    return _quarantine(path, size, sha256, rejection), None
+
+
+def _inspect_source(
+    source: Source, options: InspectOptions
+) -> Iterator[tuple[Record, bytes | None]]:
     try:
         handle = source.open()
     except OSError as exc:
-        yield _quarantine(
+        yield _quarantine_pair(
             source.path,
             source.size,
             None,
@@ -124,12 +147,13 @@ def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]
                 sha256, size = hashlib.sha256(data).hexdigest(), len(data)
                 stream: Any = io.BytesIO(data)
             else:
+                data = None
                 handle.seek(0)
                 sha256, size = hash_stream(handle)
                 handle.seek(0)
                 stream = handle
         except OSError as exc:
-            yield _quarantine(
+            yield _quarantine_pair(
                 source.path,
                 source.size,
                 None,
@@ -137,7 +161,7 @@ def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]
             )
             return
         if kind == ContentKind.EMPTY:
-            yield _quarantine(
+            yield _quarantine_pair(
                 source.path,
                 0,
                 sha256,
@@ -145,7 +169,7 @@ def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]
             )
             return
         if kind == ContentKind.OTHER:
-            yield _quarantine(
+            yield _quarantine_pair(
                 source.path,
                 size,
                 sha256,
@@ -161,7 +185,9 @@ def _inspect_source(source: Source, options: InspectOptions) -> Iterator[Record]
                 record = _quarantine(source.path, size, sha256, rejection)
         if record["outcome"] == "metadata":
             record["header_warnings"] = len(caught)
-        yield record
+            yield record, data
+        else:
+            yield record, None
 
 
 def _instance_record(
@@ -197,13 +223,15 @@ def _instance_record(
     return record
 
 
-def _expand_archive(source: Source, kind: ContentKind, options: InspectOptions) -> Iterator[Record]:
+def _expand_archive(
+    source: Source, kind: ContentKind, options: InspectOptions
+) -> Iterator[tuple[Record, bytes | None]]:
     try:
         for member in archive_members(source, kind, options.archive_limits):
             if isinstance(member, Source):
                 yield from _inspect_source(member, options)
             else:
                 path, size, rejection = member
-                yield _quarantine(path, size, None, rejection)
+                yield _quarantine_pair(path, size, None, rejection)
     except Rejection as rejection:
-        yield _quarantine(source.path, source.size, None, rejection)
+        yield _quarantine_pair(source.path, source.size, None, rejection)

@@ -159,8 +159,14 @@ def _examine(
     }
 
 
-def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
-    """Feature rows for each selected frame of one instance, or a decode quarantine row."""
+def extract_instance(
+    row: Record, options: FeatureOptions, data: bytes | None = None
+) -> Iterator[Record]:
+    """Feature rows for each selected frame of one instance, or a decode quarantine row.
+
+    `data`, when given, are the instance's bytes as the row describes them (already read and
+    hashed); otherwise they are read again from the row's path and checked against its SHA-256.
+    """
     now = dt.datetime.now(dt.UTC)
     settings = options.settings
     identity = {column: row.get(column) for column in _IDENTITY_COLUMNS}
@@ -168,7 +174,8 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
     examine = bool(row.get("examine_pixels"))
     examined: list[Record] = []
     try:
-        data = read_verified(row, options.key, options.archive_limits)
+        if data is None:
+            data = read_verified(row, options.key, options.archive_limits)
         dataset = read_image_dataset(data, row.get("transfer_syntax_uid"))
         del data
         check_decoded_size(dataset, options.decode_limits)
@@ -210,8 +217,17 @@ def extract_instance(row: Record, options: FeatureOptions) -> Iterator[Record]:
                 yield record
         yield from examined
     except Rejection as rejection:
-        yield {
-            **_decode_quarantine(row, rejection, current),
-            "run_id": options.run_id,
-            "processed_at": now,
-        }
+        failure = rejection
+    except Exception as exc:  # a bug or an exotic image ends this instance, not the task
+        failure = Rejection(
+            Stage.DECODE,
+            Reason.INTERNAL_ERROR,
+            f"medspark failed on this file ({type(exc).__name__}); please report.",
+        )
+    else:
+        return
+    yield {
+        **_decode_quarantine(row, failure, current),
+        "run_id": options.run_id,
+        "processed_at": now,
+    }

@@ -3,6 +3,7 @@ job, etl, and the jobs that reopen images (export, volumes, radiomics, registrat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pyspark import Accumulator
@@ -17,6 +18,7 @@ from medspark.dicom.reasons import Stage
 from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
+from medspark.imaging.single_pass import PixelHandling, pixel_handling
 from medspark.schemas import FEATURE_RECORD_SPEC, FEATURE_RECORDS
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
@@ -67,9 +69,16 @@ def feature_options(
     )
 
 
-def _extract_partition(options: FeatureOptions, progress: Accumulator | None = None):
+def _extract_partition(
+    options: FeatureOptions, pixels: str, examine_pixels: str, progress: Accumulator | None = None
+):
+    def extract(row: dict) -> Iterator[dict]:
+        handling = pixel_handling(row["burned_in_risk"], pixels, examine_pixels)
+        examine = handling is PixelHandling.EXAMINE
+        return extract_instance({**row, "examine_pixels": examine}, options)
+
     return record_batches(
-        lambda row: extract_instance(row, options),
+        extract,
         FEATURE_RECORDS,
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.DECODE),
         progress,
@@ -94,24 +103,32 @@ def extract_features(
             "metadata paths are keyed hashes (deid.hash_paths: true): the pseudonym key is "
             "needed to unseal them and open the images again"
         )
+    image_count, non_image = image_kinds(metadata, settings)
+    held = _at_risk() & F.lit(settings.deid.pixels == "hold_back")
+    images = metadata.filter(F.col("has_pixel_data") & ~held).select(
+        *_INPUT_COLUMNS, "burned_in_risk"
+    )
+    records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
+        _extract_partition(
+            feature_options(settings, run_id, key),
+            settings.deid.pixels,
+            settings.deid.examine_pixels,
+            progress,
+        ),
+        from_arrow_schema(FEATURE_RECORDS),
+    )
+    return records, image_count, non_image
+
+
+def image_kinds(metadata: DataFrame, settings: Settings) -> tuple[int, dict[str, int]]:
+    """(images the features stage decodes, {non_image, held_back} counts) of metadata rows."""
     held = _at_risk() & F.lit(settings.deid.pixels == "hold_back")
     kind = F.when(~F.col("has_pixel_data"), "non_image").when(held, "held_back").otherwise("image")
     counts = {
         r["kind"]: int(r["count"]) for r in metadata.groupBy(kind.alias("kind")).count().collect()
     }
-    examine = F.lit(settings.deid.pixels == "detect_and_redact") & (
-        _at_risk() | F.lit(settings.deid.examine_pixels == "all")
-    )
-    images = metadata.filter(F.col("has_pixel_data") & ~held).select(
-        *_INPUT_COLUMNS, examine.alias("examine_pixels")
-    )
-    image_count = counts.get("image", 0)
-    non_image = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
-    records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
-        _extract_partition(feature_options(settings, run_id, key), progress),
-        from_arrow_schema(FEATURE_RECORDS),
-    )
-    return records, image_count, non_image
+    skipped = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
+    return counts.get("image", 0), skipped
 
 
 def _at_risk() -> Column:

@@ -3,8 +3,11 @@ ingest and etl jobs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import Accumulator, StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
@@ -17,6 +20,7 @@ from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.duplicates import split_duplicates
 from medspark.spark.progress import StageProgress
+from medspark.spark.tables import read_table
 
 
 def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -> InspectOptions:
@@ -81,3 +85,36 @@ def split_records(inspected: DataFrame) -> tuple[DataFrame, DataFrame]:
         .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
     )
     return metadata, quarantine
+
+
+def ingest_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
+    """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
+    metadata = read_table(spark, out_uri, METADATA)
+    quarantine = read_table(spark, out_uri, QUARANTINE)
+    by_modality = {
+        (row["modality"] or "unknown"): int(row["count"])
+        for row in metadata.groupBy("modality").count().collect()
+    }
+    by_reason = {
+        row["reason"]: int(row["count"]) for row in quarantine.groupBy("reason").count().collect()
+    }
+    by_stage = {
+        row["stage"]: int(row["count"]) for row in quarantine.groupBy("stage").count().collect()
+    }
+    roots = (
+        metadata.select("path")
+        .unionByName(quarantine.select("path"))
+        .select(F.split("path", "!/").getItem(0).alias("root"))
+        .distinct()
+        .count()
+    )
+    non_image = metadata.filter(~F.col("has_pixel_data")).count()
+    return {
+        "metadata": sum(by_modality.values()),
+        "quarantine": sum(by_reason.values()),
+        "non_image_instances": non_image,
+        "accounted_files": int(roots),
+        "by_modality": by_modality,
+        "by_reason": by_reason,
+        "by_stage": by_stage,
+    }

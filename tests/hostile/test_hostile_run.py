@@ -267,7 +267,7 @@ def test_dest_holds_only_shared_files_and_the_run_records_stay_in_out(run):
     assert "manifest.csv" in names
     assert {n for n in names if not n.endswith(".dcm")} == {"manifest.csv"}
     jobs = {r["job"] for r in table(out, "audit")}
-    assert {"ingest", "features", "export"} <= jobs
+    assert {"pipeline", "export"} <= jobs
     assert any('"job": "export"' in p.read_text() for p in (out / "runs").glob("*.json"))
 
 

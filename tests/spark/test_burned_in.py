@@ -130,7 +130,7 @@ def test_the_run_summary_counts_the_examination(released):
 
     *_, out = released
     summaries = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
-    (features,) = [s for s in summaries if s.get("job") == "features"]
+    (features,) = [s for s in summaries if s.get("job") == "pipeline"]
     counts = features["counts"]
     assert counts["held_back_burned_in"] == 0 and counts["held_back_text_unchecked"] == 0
     assert counts["frames_examined_for_text"] == 8 and counts["frames_redacted"] >= 7

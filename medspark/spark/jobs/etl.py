@@ -23,7 +23,6 @@ from pyspark.sql import functions as F
 from medspark import layout, listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, SEEN, TableSpec
 from medspark.spark import catalog
@@ -39,10 +38,9 @@ from medspark.spark.current import (
     seen_files,
     stored_extra,
 )
-from medspark.spark.extraction import extract_features, stage_records
 from medspark.spark.filesystem import delete_path, path_exists, rename_path
-from medspark.spark.inspection import inspect_records
 from medspark.spark.progress import StageProgress
+from medspark.spark.single_pass import single_pass_records, split_pass
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import write_text
 
@@ -88,41 +86,24 @@ def _process(
         StorageLevel.MEMORY_AND_DISK
     )
     files = plan.count()
-    progress = StageProgress(spark, "etl ingest", files)
-    inspected = inspect_records(plan, files, settings, key, run_id, progress)
+    progress = StageProgress(spark, "etl", files)
+    records = single_pass_records(plan, files, settings, key, run_id, progress.counter)
+    tables = split_pass(records, resolve_duplicates=False)
     with progress:
-        for spec in (METADATA, QUARANTINE):
-            rows = inspected.filter(F.col("outcome") == spec.name)
-            write_table(rows, out_uri, spec, encryption, to=staging(spec))
-    staged_metadata = read_table(spark, out_uri, METADATA, at=staging(METADATA))
-    features_progress = StageProgress(spark, "etl features")
-    records, images, _ = extract_features(
-        spark, settings, staged_metadata, run_id, key, features_progress.counter
-    )
-    features_progress.total = images
-    with features_progress:
-        records_at = layout.batch_staging(out_uri, batch, "records")
-        staged = stage_records(records, out_uri, records_at, encryption)
-    write_table(
-        staged.filter("outcome = 'features'").withColumn(SOURCE_SHA, F.col("sha256")),
-        out_uri,
-        FEATURES,
-        encryption,
-        to=staging(FEATURES),
-        extra=stored_extra(FEATURES),
-    )
-    write_table(
-        staged.filter("outcome = 'quarantine'"),
-        out_uri,
-        QUARANTINE,
-        encryption,
-        to=staging(QUARANTINE),
-        replace_partition=Stage.DECODE,
-    )
+        write_table(tables.metadata, out_uri, METADATA, encryption, to=staging(METADATA))
+        write_table(tables.quarantine, out_uri, QUARANTINE, encryption, to=staging(QUARANTINE))
+        write_table(
+            tables.features.withColumn(SOURCE_SHA, F.col("sha256")),
+            out_uri,
+            FEATURES,
+            encryption,
+            to=staging(FEATURES),
+            extra=stored_extra(FEATURES),
+        )
     counts = {
         "files": files,
-        "instances": staged_metadata.count(),
-        "feature_rows": staged.filter("outcome = 'features'").count(),
+        "instances": read_table(spark, out_uri, METADATA, at=staging(METADATA)).count(),
+        "feature_rows": read_table(spark, out_uri, FEATURES, at=staging(FEATURES)).count(),
     }
     for spec in TABLES:
         target = layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch)
@@ -132,7 +113,7 @@ def _process(
     rename_path(spark, seen_staging, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
     write_text(layout.batch_commit(out_uri, batch), json.dumps({"run_id": run_id, **counts}) + "\n")
     delete_path(spark, layout.batch_staging(out_uri, batch))
-    inspected.unpersist()
+    records.unpersist()
     plan.unpersist()
     return counts
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
@@ -17,9 +16,9 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import METADATA, QUARANTINE
 from medspark.spark import catalog
-from medspark.spark.inspection import inspect_records, split_records
+from medspark.spark.inspection import ingest_counts, inspect_records, split_records
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import read_table, write_table
+from medspark.spark.tables import write_table
 
 log = logging.getLogger("medspark.ingest")
 
@@ -71,7 +70,7 @@ def run_ingest(
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
     began = time.monotonic()
-    counts = _table_counts(spark, out_uri)
+    counts = ingest_counts(spark, out_uri)
     summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
     summary.stage("summarise", began)
     inspected.unpersist()
@@ -84,36 +83,3 @@ def run_ingest(
     )
     summary_uri = summary.finish(spark.version)
     return IngestResult(run_id, summary.as_dict(), summary_uri)
-
-
-def _table_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
-    """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
-    metadata = read_table(spark, out_uri, METADATA)
-    quarantine = read_table(spark, out_uri, QUARANTINE)
-    by_modality = {
-        (row["modality"] or "unknown"): int(row["count"])
-        for row in metadata.groupBy("modality").count().collect()
-    }
-    by_reason = {
-        row["reason"]: int(row["count"]) for row in quarantine.groupBy("reason").count().collect()
-    }
-    by_stage = {
-        row["stage"]: int(row["count"]) for row in quarantine.groupBy("stage").count().collect()
-    }
-    roots = (
-        metadata.select("path")
-        .unionByName(quarantine.select("path"))
-        .select(F.split("path", "!/").getItem(0).alias("root"))
-        .distinct()
-        .count()
-    )
-    non_image = metadata.filter(~F.col("has_pixel_data")).count()
-    return {
-        "metadata": sum(by_modality.values()),
-        "quarantine": sum(by_reason.values()),
-        "non_image_instances": non_image,
-        "accounted_files": int(roots),
-        "by_modality": by_modality,
-        "by_reason": by_reason,
-        "by_stage": by_stage,
-    }

@@ -1,0 +1,102 @@
+"""The single pass over listed files, as Arrow batches in the workers: each file read once into
+metadata, quarantine and feature records (`imaging.single_pass`); shared by pipeline and etl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark import Accumulator, StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from medspark.config import Settings
+from medspark.dicom.keys import PseudonymKey
+from medspark.dicom.reasons import Stage
+from medspark.imaging.single_pass import SinglePassOptions, inspect_and_extract
+from medspark.schemas import METADATA, QUARANTINE, SINGLE_PASS_RECORDS
+from medspark.spark import catalog
+from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.duplicates import split_duplicates
+from medspark.spark.extraction import feature_options
+from medspark.spark.inspection import inspect_options
+
+
+def _single_pass_partition(options: SinglePassOptions, progress: Accumulator | None = None):
+    return record_batches(
+        lambda row: inspect_and_extract(
+            row["path"], row["length"], options, row.get("problem"), row.get("detail")
+        ),
+        SINGLE_PASS_RECORDS,
+        lambda row, exc: internal_error(row, exc, options.inspect.run_id, Stage.HEADER),
+        progress,
+    )
+
+
+def single_pass_records(
+    listed_files: DataFrame,
+    file_count: int,
+    settings: Settings,
+    key: PseudonymKey | None,
+    run_id: str,
+    progress: Accumulator | None = None,
+) -> DataFrame:
+    """Every record of the listed files (SINGLE_PASS_RECORDS), computed once and persisted so
+    each table is written from it without reading or decoding a file again."""
+    options = SinglePassOptions(
+        inspect_options(settings, key, run_id),
+        feature_options(settings, run_id, key),
+        settings.deid.pixels,
+        settings.deid.examine_pixels,
+    )
+    return (
+        catalog.balanced(listed_files, file_count, settings.features.files_per_task)
+        .mapInArrow(
+            _single_pass_partition(options, progress), from_arrow_schema(SINGLE_PASS_RECORDS)
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+
+@dataclass(frozen=True)
+class PassTables:
+    """One pass's records split by table: metadata rows, every quarantine row (catalog, header,
+    duplicates and decode), and feature records (outcome 'features', or 'quarantine' at decode)
+    for counting."""
+
+    metadata: DataFrame
+    quarantine: DataFrame
+    features: DataFrame
+    feature_records: DataFrame
+
+
+def _is_decode() -> F.Column:
+    return F.col("stage") == str(Stage.DECODE)
+
+
+def split_pass(records: DataFrame, resolve_duplicates: bool) -> PassTables:
+    """The tables a pass wrote records for. With `resolve_duplicates` the first copy of each SOP
+    instance by path is kept and the others are quarantined (the one-shot rule), and only the kept
+    copies' feature and decode rows remain; otherwise every copy is kept (etl resolves them when
+    it reads the current state)."""
+    instances = records.filter("outcome = 'metadata'").select(*METADATA.columns)
+    header_quarantine = records.filter((F.col("outcome") == "quarantine") & ~_is_decode())
+    extracted = records.filter(
+        (F.col("outcome") == "features") | ((F.col("outcome") == "quarantine") & _is_decode())
+    )
+    quarantine = header_quarantine.select(*QUARANTINE.columns)
+    if resolve_duplicates:
+        instances, duplicates = split_duplicates(instances)
+        extracted = extracted.join(
+            instances.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
+        )
+        quarantine = quarantine.unionByName(duplicates)
+    decode = extracted.filter("outcome = 'quarantine'").select(*QUARANTINE.columns)
+    return PassTables(
+        metadata=instances,
+        quarantine=quarantine.unionByName(decode).coalesce(
+            max(1, records.rdd.getNumPartitions() // 16)
+        ),
+        features=extracted.filter("outcome = 'features'"),
+        feature_records=extracted,
+    )
