@@ -109,8 +109,12 @@ def to_grey(frame: np.ndarray, dataset: Dataset) -> np.ndarray:
 def linear_window(values: np.ndarray, center: float, width: float) -> np.ndarray:
     """PS3.3 C.11.2.1.2.1 linear VOI function, scaled to [0, 1]."""
     low = center - 0.5 - (width - 1) / 2
-    scaled = (values - (center - 0.5)) / max(width - 1, 1e-6) + 0.5
-    return np.where(values <= low, 0.0, np.clip(scaled, 0.0, 1.0)).astype(np.float32)
+    scaled = np.subtract(values, center - 0.5, dtype=np.float32)
+    scaled /= np.float32(max(width - 1, 1e-6))
+    scaled += np.float32(0.5)
+    np.clip(scaled, 0.0, 1.0, out=scaled)
+    scaled[values <= low] = 0.0
+    return scaled
 
 
 def _auto_window(values: np.ndarray) -> np.ndarray:
@@ -135,7 +139,9 @@ def intensities(
     grey = to_grey(frame, dataset)
     is_colour = grey.ndim == 2 and frame.ndim == 3
     slope, intercept, kind = (1.0, 0.0, None) if is_colour else rescale(dataset, frame_index)
-    values = (grey * np.float32(slope) + np.float32(intercept)).astype(np.float32)
+    values = grey  # a fresh float32 array: scaled in place
+    values *= np.float32(slope)
+    values += np.float32(intercept)
     modality = str(dataset.get("Modality", "") or "")
     unit = kind or ("HU" if modality == "CT" and (slope, intercept) != (1.0, 0.0) else "stored")
 
