@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from throughput import MALLOC_ENV, PeakMemory
 
 UID_STEM = "1.2.826.0.1.3680043.10.511.9."
-PLACEHOLDER = UID_STEM + "0" * 12
+PLACEHOLDER = UID_STEM + "1" + "0" * 11
 FILES_PER_SERIES = 50
 
 
@@ -75,13 +75,12 @@ def generate(root: Path, count: int) -> None:
         elif kind == "junk":
             body = b"PACS export log line %d\n" % number * 8
         else:
-            body = data.replace(placeholder, (UID_STEM + f"{number:012d}").encode())
+            body = data.replace(placeholder, (UID_STEM + f"1{number:011d}").encode())
         (folder / f"IM{number:07d}").write_bytes(body)
     marker.write_text("")  # a dot-file: listed and quarantined like any other entry
 
 
 def run(count: int, work: Path, spark, settings) -> None:
-    import pyarrow.dataset as pads
 
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.ingest import run_ingest
@@ -94,8 +93,16 @@ def run(count: int, work: Path, spark, settings) -> None:
         began = time.perf_counter()
         result = run_ingest(spark, settings, str(tree), str(out), load_key())
         seconds = time.perf_counter() - began
-    counts = result.summary["counts"]
-    listed = counts["listed_files"]
+    listed = result.summary["counts"]["listed_files"]
+    print(f"ingest {count}: {listed} files in {seconds:.1f} s = {listed / seconds:.0f} files/s")
+    print("peak RSS MiB: " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in memory.peaks.items()))
+    check_accounting(tree, out, count, listed)
+
+
+def check_accounting(tree: Path, out: Path, count: int, listed: int) -> bool:
+    """Every file on disk is exactly one row: metadata, or quarantine with the expected reason."""
+    import pyarrow.dataset as pads
+
     metadata = pads.dataset(out / "metadata").to_table(columns=["path"]).column("path")
     quarantine = pads.dataset(out / "quarantine", partitioning="hive").to_table(
         columns=["path", "reason"]
@@ -104,15 +111,14 @@ def run(count: int, work: Path, spark, settings) -> None:
     reasons: dict[str, int] = {}
     for reason in quarantine.column("reason").to_pylist():
         reasons[reason] = reasons.get(reason, 0) + 1
-    expected = {"empty_file": sum(kind_of(n) == "empty" for n in range(count)),
-                "not_dicom": sum(kind_of(n) == "junk" for n in range(count)) + 1}  # fmt: skip
+    expected = {"empty_file": sum(kind_of(n) == "empty" for n in range(count)) + 1,  # .complete
+                "not_dicom": sum(kind_of(n) == "junk" for n in range(count))}  # fmt: skip
     on_disk = sum(len(names) for _, _, names in os.walk(tree))
     accounted = len(keys) == len(set(keys)) == on_disk == listed and reasons == expected
-    print(f"ingest {count}: {listed} files in {seconds:.1f} s = {listed / seconds:.0f} files/s; "
-          f"{len(metadata)} metadata rows, quarantine {reasons}")  # fmt: skip
-    print("peak RSS MiB: " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in memory.peaks.items()))
-    print(f"accounted={accounted} (files on disk {on_disk}, keys {len(keys)}, "
+    print(f"{len(metadata)} metadata rows, quarantine {reasons} (expected {expected}); "
+          f"accounted={accounted} (files on disk {on_disk}, listed {listed}, keys {len(keys)}, "
           f"distinct {len(set(keys))})")  # fmt: skip
+    return accounted
 
 
 def main() -> None:

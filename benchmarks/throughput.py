@@ -196,7 +196,9 @@ def plain_pipeline_loop(inputs: str, out: str) -> None:
             if record["outcome"] == "metadata":
                 kept = first_path.setdefault(record["sop_instance_uid"], record["path"])
                 if kept != record["path"]:
-                    tables["quarantine"].append({**record, "stage": "deduplicate"})
+                    tables["quarantine"].append({**record, "stage": "deduplicate",
+                                                 "reason": "duplicate_sop_instance",
+                                                 "detail": f"first seen at {kept}"})  # fmt: skip
                     continue
                 tables["metadata"].append(record)
             elif record["outcome"] == "features":
@@ -288,9 +290,15 @@ def pipeline_stage(spark, settings, inputs: Path, work: Path, files: int, master
 
 
 def scaling(spark, settings, work: Path, sizes: list[int]) -> None:
-    """The single pass alone at each size (hard links into one generated set)."""
+    """The single pass alone at each size (hard links into one generated set), warm."""
     source = work / "scaling-source"
     generate(source, max(sizes))
+    warm = work / "scaling-warm-up"
+    if not warm.exists():
+        warm.mkdir()
+        for path in sorted(source.glob("CT*"))[:200]:
+            os.link(path, warm / path.name)
+    _single_pass(spark, settings, warm, work / "out-scaling-warm-up")  # workers started
     rows = []
     for size in sizes:
         inputs = work / f"scaling-{size}"

@@ -151,23 +151,35 @@ def stage_records(
 
 def pixel_text_counts(frames: DataFrame) -> dict[str, int]:
     """Feature rows examined for burned-in text, with text found, and redacted."""
-    row = frames.agg(
+    row = frames.agg(*_text_counts()).collect()[0]
+    return {name: int(row[name]) for name in ("examined", "with_text", "redacted")}
+
+
+def _text_counts() -> tuple[Column, ...]:
+    return (
         F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
         F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
         F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
-    ).collect()[0]
-    return {name: int(row[name]) for name in ("examined", "with_text", "redacted")}
+    )
 
 
 def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> dict[str, Any]:
     """Frames written, images decoded, decode failures by reason, skipped non-image instances."""
-    frames = records.filter("outcome = 'features'")
-    by_modality = {
-        (row["modality"] or "unknown"): int(row["count"])
-        for row in frames.groupBy("modality").count().collect()
+    by_modality = (
+        records.filter("outcome = 'features'")
+        .groupBy("modality")
+        .agg(
+            F.count("*").alias("frames"),
+            F.countDistinct("sop_instance_uid").alias("instances"),
+            *_text_counts(),
+        )
+        .collect()
+    )
+    frames = {(row["modality"] or "unknown"): int(row["frames"]) for row in by_modality}
+    decoded = sum(int(row["instances"]) for row in by_modality)  # an instance has one modality
+    text = {
+        k: sum(int(row[k]) for row in by_modality) for k in ("examined", "with_text", "redacted")
     }
-    decoded = frames.select("sop_instance_uid").distinct().count()
-    text = pixel_text_counts(frames)
     failures = {
         row["reason"]: int(row["count"])
         for row in records.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
@@ -177,8 +189,8 @@ def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> 
         "non_image_instances_skipped": skipped["non_image"],
         "held_back_burned_in": skipped["held_back"],
         "instances_with_features": int(decoded),
-        "feature_rows": sum(by_modality.values()),
-        "feature_rows_by_modality": by_modality,
+        "feature_rows": sum(frames.values()),
+        "feature_rows_by_modality": frames,
         "frames_examined_for_text": int(text["examined"]),
         "frames_with_text": int(text["with_text"]),
         "frames_redacted": int(text["redacted"]),

@@ -91,16 +91,18 @@ def ingest_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
     """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
     metadata = read_table(spark, out_uri, METADATA)
     quarantine = read_table(spark, out_uri, QUARANTINE)
-    by_modality = {
-        (row["modality"] or "unknown"): int(row["count"])
-        for row in metadata.groupBy("modality").count().collect()
-    }
-    by_reason = {
-        row["reason"]: int(row["count"]) for row in quarantine.groupBy("reason").count().collect()
-    }
-    by_stage = {
-        row["stage"]: int(row["count"]) for row in quarantine.groupBy("stage").count().collect()
-    }
+    modalities = (
+        metadata.groupBy("modality")
+        .agg(F.count("*").alias("rows"), F.count(F.when(~F.col("has_pixel_data"), 1)).alias("bare"))
+        .collect()
+    )
+    by_modality = {(row["modality"] or "unknown"): int(row["rows"]) for row in modalities}
+    reasons = quarantine.groupBy("stage", "reason").count().collect()
+    by_reason: dict[str, int] = {}
+    by_stage: dict[str, int] = {}
+    for row in reasons:
+        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + int(row["count"])
+        by_stage[row["stage"]] = by_stage.get(row["stage"], 0) + int(row["count"])
     roots = (
         metadata.select("path")
         .unionByName(quarantine.select("path"))
@@ -108,7 +110,7 @@ def ingest_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
         .distinct()
         .count()
     )
-    non_image = metadata.filter(~F.col("has_pixel_data")).count()
+    non_image = sum(int(row["bare"]) for row in modalities)
     return {
         "metadata": sum(by_modality.values()),
         "quarantine": sum(by_reason.values()),
