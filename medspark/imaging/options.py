@@ -14,7 +14,7 @@ from medspark.options import StrictOptions
 class FeatureSettings(StrictOptions):
     """How images are decoded, preprocessed and described."""
 
-    files_per_task: int = Field(50, ge=1)
+    files_per_task: int = Field(200, ge=1)
     max_decoded_frame_mb: int = Field(256, ge=1, description="larger frames are not decoded")
     max_decoded_instance_mb: int = Field(
         4096, ge=1, description="instances whose frames decode to more are not decoded"
