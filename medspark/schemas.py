@@ -441,9 +441,6 @@ SEEN = TableSpec(
 PLAN = TableSpec(
     "plan", 1, ("path",), pa.schema([f for f in SEEN.schema if f.name != "batch"]), place="_etl"
 )
-FEATURE_RECORD_SPEC = TableSpec(
-    "feature_records", 1, ("path",), FEATURE_RECORDS, partitions=("outcome",)
-)
 
 NIFTI_EXPORTS = TableSpec(
     "exports_nifti",

@@ -11,7 +11,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from medspark.config import EncryptionSettings, Settings
+from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import DecodeLimits
 from medspark.dicom.reasons import Stage
@@ -19,10 +19,9 @@ from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
 from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.imaging.single_pass import PixelHandling, pixel_handling
-from medspark.schemas import FEATURE_RECORD_SPEC, FEATURE_RECORDS
+from medspark.schemas import FEATURE_RECORDS
 from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.tables import read_table, write_table
 
 _INPUT_COLUMNS = (
     "path",
@@ -139,14 +138,6 @@ def held_back(settings: Settings) -> Column:
     """True for images that may carry burned-in text, unless deid.pixels is off; the jobs after
     features still use them once examined (`pixel_clearance.usable_pixels`)."""
     return _at_risk() & F.lit(settings.deid.pixels != "off")
-
-
-def stage_records(
-    records: DataFrame, out_uri: str, staging: str, encryption: EncryptionSettings | None
-) -> DataFrame:
-    """Decode once: write the feature records at `staging` by outcome and read them back."""
-    write_table(records, out_uri, FEATURE_RECORD_SPEC, encryption, to=staging)
-    return read_table(records.sparkSession, out_uri, FEATURE_RECORD_SPEC, at=staging)
 
 
 def pixel_text_counts(frames: DataFrame) -> dict[str, int]:

@@ -69,6 +69,12 @@ class PassTables:
     quarantine: DataFrame
     features: DataFrame
     feature_records: DataFrame
+    persisted: tuple[DataFrame, ...] = ()
+
+    def release(self) -> None:
+        """Drop what the split persisted."""
+        for frame in self.persisted:
+            frame.unpersist()
 
 
 def _is_decode() -> F.Column:
@@ -93,8 +99,12 @@ def split_pass(records: DataFrame, resolve_duplicates: bool) -> PassTables:
         (F.col("outcome") == "features") | ((F.col("outcome") == "quarantine") & _is_decode())
     )
     quarantine = header_quarantine.select(*QUARANTINE.columns)
+    persisted: tuple[DataFrame, ...] = ()
     if resolve_duplicates and _has_duplicates(instances):
-        instances, duplicates = split_duplicates(instances)
+        # the window is computed once: the tables and the counts read the persisted halves
+        kept, duplicates = split_duplicates(instances)
+        persisted = (kept.persist(StorageLevel.MEMORY_AND_DISK), duplicates.persist())
+        instances = kept
         extracted = extracted.join(
             instances.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
         )
@@ -107,4 +117,5 @@ def split_pass(records: DataFrame, resolve_duplicates: bool) -> PassTables:
         ),
         features=extracted.filter("outcome = 'features'"),
         feature_records=extracted,
+        persisted=persisted,
     )

@@ -16,7 +16,6 @@ PINNED = {
     "audit": (1, "99909438e933289e"),
     "exports": (2, "90de63a183ed1440"),
     "exports_nifti": (1, "71c9a6456df5956c"),
-    "feature_records": (1, "7c38452fcab80cbb"),
     "features": (1, "7082e5338cd1e120"),
     "metadata": (2, "a8885a0361901f8b"),
     "plan": (1, "50d1a270ea54d189"),

@@ -68,6 +68,7 @@ def run_single_pass(
         **feature_counts(tables.feature_records, images, skipped),
     )
     summary.stage("summarise", began)
+    tables.release()
     records.unpersist()
     listed_files.unpersist()
     summary_uri = summary.finish(spark.version)
