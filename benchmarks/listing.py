@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from throughput import MALLOC_ENV, PeakMemory
+from throughput import MALLOC_ENV, PeakMemory, benchmark_session
 
 UID_STEM = "1.2.826.0.1.3680043.10.511.9."
 PLACEHOLDER = UID_STEM + "1" + "0" * 11
@@ -134,18 +134,7 @@ def main() -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
 
-    from medspark.config import load_settings
-    from medspark.spark.session import build_session
-
-    settings = load_settings("local")
-    spark_settings = settings.spark.model_copy(
-        update={
-            "master": args.master,
-            "settings": {**settings.spark.settings, "spark.ui.showConsoleProgress": "false"},
-        }
-    )
-    settings = settings.model_copy(update={"spark": spark_settings})
-    spark = build_session(settings, "medspark listing benchmark")
+    settings, spark = benchmark_session(args.master, "medspark listing benchmark")
     for count in ([args.also] if args.also else []) + [args.files]:
         run(count, work, spark, settings)
     spark.stop()

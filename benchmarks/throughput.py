@@ -320,6 +320,22 @@ def scaling(spark, settings, work: Path, sizes: list[int]) -> None:
               f"workers {row['python_workers_total_mib']}")  # fmt: skip
 
 
+def benchmark_session(master: str, name: str):
+    """The local profile on `master`, without the console progress bar, and its session."""
+    from medspark.config import load_settings
+    from medspark.spark.session import build_session
+
+    settings = load_settings("local")
+    spark_settings = settings.spark.model_copy(
+        update={
+            "master": master,
+            "settings": {**settings.spark.settings, "spark.ui.showConsoleProgress": "false"},
+        }
+    )
+    settings = settings.model_copy(update={"spark": spark_settings})
+    return settings, build_session(settings, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000, help="synthetic CT slices")
@@ -349,18 +365,7 @@ def main() -> None:
     real_mix(work / "warm-up" / "real")
     print(f"inputs ready in {time.perf_counter() - began:.1f} s: {inputs}")
 
-    from medspark.config import load_settings
-    from medspark.spark.session import build_session
-
-    settings = load_settings("local")
-    spark_settings = settings.spark.model_copy(
-        update={
-            "master": args.master,
-            "settings": {**settings.spark.settings, "spark.ui.showConsoleProgress": "false"},
-        }
-    )
-    settings = settings.model_copy(update={"spark": spark_settings})
-    spark = build_session(settings, "medspark benchmark")
+    settings, spark = benchmark_session(args.master, "medspark benchmark")
     if args.scaling:
         scaling(spark, settings, work, [int(n) for n in args.scaling.split(",")])
         spark.stop()

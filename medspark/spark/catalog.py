@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from medspark import listing
 from medspark.errors import UsageError
@@ -78,6 +81,25 @@ def list_files(spark: SparkSession, root_key: str) -> DataFrame:
         .mapInArrow(_walker(root_key), LISTING_DDL)
     )
     return shallow.unionByName(walked)
+
+
+@dataclass(frozen=True)
+class ListedInput:
+    """An input root listed by the cluster: its entries (persisted), how many, their bytes."""
+
+    root: str
+    files: DataFrame
+    file_count: int
+    byte_count: int
+
+
+def list_input(spark: SparkSession, input_uri: str) -> ListedInput:
+    """List an existing input root and count what was found; the caller unpersists `files`."""
+    require_input(input_uri)
+    root = listing.root_path(input_uri)
+    files = list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
+    totals = files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
+    return ListedInput(root, files, int(totals["n"]), int(totals["bytes"] or 0))
 
 
 def balanced(listed: DataFrame, file_count: int, files_per_task: int) -> DataFrame:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import logging
 import time
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
-from medspark import listing
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult, RunSummary, new_run_id
@@ -37,13 +34,10 @@ def run_single_pass(
     write OUT/metadata, OUT/quarantine and OUT/features once each, and a run summary."""
     run_id = run_id or new_run_id()
     summary = RunSummary.start("pipeline", run_id, input_uri, out_uri, settings, key)
-    catalog.require_input(input_uri)
-    root = listing.root_path(input_uri)
-
     began = time.monotonic()
-    listed_files = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
-    listed = listed_files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
-    file_count, byte_count = int(listed["n"]), int(listed["bytes"] or 0)
+    listed = catalog.list_input(spark, input_uri)
+    root, listed_files = listed.root, listed.files
+    file_count, byte_count = listed.file_count, listed.byte_count
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
     log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, root)
 
