@@ -103,8 +103,7 @@ def extract_features(
             "needed to unseal them and open the images again"
         )
     image_count, non_image = image_kinds(metadata, settings)
-    held = _at_risk() & F.lit(settings.deid.pixels == "hold_back")
-    images = metadata.filter(F.col("has_pixel_data") & ~held).select(
+    images = metadata.filter(F.col("has_pixel_data") & ~_held_unexamined(settings)).select(
         *_INPUT_COLUMNS, "burned_in_risk"
     )
     records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
@@ -121,13 +120,18 @@ def extract_features(
 
 def image_kinds(metadata: DataFrame, settings: Settings) -> tuple[int, dict[str, int]]:
     """(images the features stage decodes, {non_image, held_back} counts) of metadata rows."""
-    held = _at_risk() & F.lit(settings.deid.pixels == "hold_back")
+    held = _held_unexamined(settings)
     kind = F.when(~F.col("has_pixel_data"), "non_image").when(held, "held_back").otherwise("image")
     counts = {
         r["kind"]: int(r["count"]) for r in metadata.groupBy(kind.alias("kind")).count().collect()
     }
     skipped = {"non_image": counts.get("non_image", 0), "held_back": counts.get("held_back", 0)}
     return counts.get("image", 0), skipped
+
+
+def _held_unexamined(settings: Settings) -> Column:
+    """True for images deid.pixels: hold_back keeps from the features stage (`PixelHandling`)."""
+    return _at_risk() & F.lit(settings.deid.pixels == "hold_back")
 
 
 def _at_risk() -> Column:
