@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    """Ports free now and different from each other: all are held open until all are chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((LOOPBACK, 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def dependencies_only_python(root: Path) -> Path:
@@ -60,9 +73,20 @@ class StandaloneCluster:
     root: Path
     worker_python: Path
     workers: int = 2
-    master_port: int = field(default_factory=free_port)
-    ui_port: int = field(default_factory=free_port)
+    ports: list[int] = field(default_factory=lambda: distinct_free_ports(8))
     processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def master_port(self) -> int:
+        return self.ports[0]
+
+    @property
+    def ui_port(self) -> int:
+        """The master UI's port as the master reports it (Spark moves on if the port is taken)."""
+        log = self.root / "master.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        bound = re.search(r"Successfully started service 'MasterUI' on port (\d+)", text)
+        return int(bound.group(1)) if bound else self.ports[1]
 
     @property
     def url(self) -> str:
@@ -97,7 +121,7 @@ class StandaloneCluster:
         self._spawn(
             "master",
             ["org.apache.spark.deploy.master.Master", "--host", LOOPBACK,
-             "--port", str(self.master_port), "--webui-port", str(self.ui_port)],
+             "--port", str(self.master_port), "--webui-port", str(self.ports[1])],
             self.root / "master",
         )  # fmt: skip
         for number in range(self.workers):
@@ -105,7 +129,7 @@ class StandaloneCluster:
             self._spawn(
                 f"worker-{number}",
                 ["org.apache.spark.deploy.worker.Worker", "--host", LOOPBACK,
-                 "--cores", "1", "--memory", "2g", "--webui-port", str(free_port()),
+                 "--cores", "1", "--memory", "2g", "--webui-port", str(self.ports[2 + number]),
                  "--work-dir", str(work / "work"), self.url],
                 work,
             )  # fmt: skip
@@ -122,7 +146,7 @@ class StandaloneCluster:
         try:
             with urllib.request.urlopen(f"http://{LOOPBACK}:{self.ui_port}/json/", timeout=2) as r:
                 state = json.load(r)
-        except OSError:
+        except (OSError, ValueError):
             return 0
         return sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
 
