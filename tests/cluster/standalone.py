@@ -24,12 +24,6 @@ SPARK_HOME = Path(pyspark.__file__).parent
 LOOPBACK = "127.0.0.1"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
 def distinct_free_ports(count: int) -> list[int]:
     """Ports free now and different from each other: all are held open until all are chosen."""
     probes = [socket.socket() for _ in range(count)]
