@@ -16,6 +16,7 @@ from medspark import layout
 from medspark.commands import BY_NAME, COMMANDS, Command, Context
 from medspark.config import PROFILE_NAMES, Settings, load_settings, with_assignments, with_overrides
 from medspark.dicom.keys import PseudonymKey, load_key
+from medspark.dicomweb import locations as dicomweb
 from medspark.errors import (
     EXIT_ENVIRONMENT,
     EXIT_LOCKED,
@@ -90,6 +91,9 @@ def _key(settings: Settings, throwaway: bool) -> PseudonymKey | None:
 
 
 def _check_local_input(uri: str) -> None:
+    if dicomweb.is_dicomweb(uri):
+        dicomweb.parse(uri)
+        return
     path = local_path(uri)
     if path is not None and not Path(path).exists():
         raise InputNotFoundError(f"input does not exist: {uri}")

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pyarrow import fs
 
 from medspark.dicom.input_keys import escape, unescape
+from medspark.dicomweb import catalog as dicomweb_catalog
+from medspark.dicomweb import locations as dicomweb
+from medspark.dicomweb.client import check_service
 from medspark.storage import local_path
 
 NOT_A_REGULAR_FILE = "not_a_regular_file"
@@ -56,14 +59,21 @@ def root_path(uri: str) -> str:
     path = local_path(uri)
     if path is not None:
         return escape(os.path.abspath(path))
+    if dicomweb.is_dicomweb(uri):
+        return escape(uri)
     _, inner, prefix = _filesystem(uri)
     return escape(prefix + inner)
 
 
 def exists(uri: str) -> bool:
+    """Whether the input root is there; a DICOMweb service that cannot be searched is an error
+    of its own (unreachable, or refusing the credentials)."""
     path = local_path(uri)
     if path is not None:
         return os.path.exists(path)
+    if dicomweb.is_dicomweb(uri):
+        check_service(dicomweb.parse(uri).service + "/studies")
+        return True
     filesystem, inner, _ = _filesystem(uri)
     return filesystem.get_file_info(inner).type != fs.FileType.NotFound
 
@@ -254,6 +264,11 @@ def list_top(
     path = local_path(uri)
     if path is not None:
         return _local_list_top(path, min_directories, max_depth)
+    if dicomweb.is_dicomweb(uri):
+        resource = dicomweb.parse(uri)
+        if resource.instance:
+            return [ListedFile(escape(resource.key), 0, None)], []
+        return [], [escape(key) for key in dicomweb_catalog.series_to_walk(resource)]
     filesystem, inner, prefix = _filesystem(uri)
     info = filesystem.get_file_info(inner)
     if info.type == fs.FileType.File:
@@ -281,6 +296,10 @@ def walk(directory_key: str, root_key: str | None = None) -> Iterator[ListedFile
     if path is not None:
         root = local_path(unescape(root_key)) if root_key else None
         yield from _local_walk(path, root or path)
+        return
+    if dicomweb.is_dicomweb(directory):
+        for found in dicomweb_catalog.instances_in(directory):
+            yield ListedFile(escape(found.key), 0, None, found.problem, found.detail)
         return
     filesystem, inner, prefix = _filesystem(directory)
     selector = fs.FileSelector(inner, recursive=True, allow_not_found=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
+from medspark.dicomweb import locations
+from medspark.dicomweb.client import client
 from medspark.errors import UsageError
 
 
@@ -25,10 +28,13 @@ def local_path(uri: str) -> str | None:
 
 
 def open_uri(uri: str) -> BinaryIO:
-    """Open a file for reading: local paths directly, other schemes through pyarrow."""
+    """Open a file for reading: local paths directly, DICOMweb instances by WADO-RS, other
+    schemes through pyarrow."""
     path = local_path(uri)
     if path is not None:
         return open(path, "rb")
+    if locations.is_dicomweb(uri):
+        return io.BytesIO(client().retrieve_instance(locations.parse(uri).url))
     from pyarrow import fs
 
     filesystem, inner = fs.FileSystem.from_uri(uri)

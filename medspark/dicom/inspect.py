@@ -126,13 +126,12 @@ def _inspect_source(
     try:
         handle = source.open()
     except OSError as exc:
+        detail = getattr(exc, "detail", None) or f"cannot open the file ({type(exc).__name__})"
         yield _quarantine_pair(
             source.path,
             source.size,
             None,
-            Rejection(
-                Stage.CATALOG, Reason.UNREADABLE, f"cannot open the file ({type(exc).__name__})."
-            ),
+            Rejection(Stage.CATALOG, Reason.UNREADABLE, f"{detail.rstrip('.')}."),
         )
         return
     with handle:

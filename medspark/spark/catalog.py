@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from medspark import listing
 from medspark.errors import UsageError
+from medspark.spark.session import forward_source_environment
 
 LISTING_SCHEMA = pa.schema(
     [
@@ -70,6 +71,7 @@ def _listing_batch(entries: list) -> pa.RecordBatch:
 def list_files(spark: SparkSession, root_key: str) -> DataFrame:
     """One row per entry under the root (a key from `listing.root_path`), at any depth,
     whatever its name or size; entries that are not readable files carry a `problem`."""
+    forward_source_environment(spark)
     parallelism = spark.sparkContext.defaultParallelism
     near_root, directories = listing.list_top(root_key, _DIRECTORIES_PER_CORE * parallelism)
     shallow = spark.createDataFrame(_rows(near_root), LISTING_DDL)

@@ -54,6 +54,9 @@ def _is_real_file(resource) -> bool:
     return resource is not None and Path(str(resource)).is_file()
 
 
+SOURCE_ENVIRONMENT_PREFIX = "MEDSPARK_DICOMWEB_"
+
+
 def build_session(settings: Settings, app_name: str | None = None) -> SparkSession:
     """The active session, or a new one configured from `settings`.
 
@@ -74,6 +77,21 @@ def build_session(settings: Settings, app_name: str | None = None) -> SparkSessi
     ).items():
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as exc:  # py4j, Java missing, port binding: all mean the same to a user
         raise SparkStartError(f"Spark could not start: {type(exc).__name__}: {exc}") from exc
+    forward_source_environment(session)
+    return session
+
+
+def forward_source_environment(spark: SparkSession) -> None:
+    """Hand the driver's MEDSPARK_DICOMWEB_* variables (credentials, retries, TLS) to the
+    Python workers of the functions defined from now on, on every executor; a variable the
+    driver no longer has is withdrawn. Spark ships them inside the task, not in its UI."""
+    environment = spark.sparkContext.environment
+    for name in [n for n in environment if n.startswith(SOURCE_ENVIRONMENT_PREFIX)]:
+        if name not in os.environ:
+            del environment[name]
+    for name, value in os.environ.items():
+        if name.startswith(SOURCE_ENVIRONMENT_PREFIX):
+            environment[name] = value

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,20 +19,9 @@ from pathlib import Path
 
 import pyspark
 
+from tests.ports import LOOPBACK, distinct_free_ports
+
 SPARK_HOME = Path(pyspark.__file__).parent
-LOOPBACK = "127.0.0.1"
-
-
-def distinct_free_ports(count: int) -> list[int]:
-    """Ports free now and different from each other: all are held open until all are chosen."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind((LOOPBACK, 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def dependencies_only_python(root: Path) -> Path:
