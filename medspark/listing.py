@@ -267,7 +267,9 @@ def list_top(
     if dicomweb.is_dicomweb(uri):
         resource = dicomweb.parse(uri)
         if resource.instance:
-            return [ListedFile(escape(resource.key), 0, None)], []
+            return [
+                ListedFile(escape(resource.key), 0, dicomweb_catalog.Found(resource.key).version_ms)
+            ], []
         return [], [escape(key) for key in dicomweb_catalog.series_to_walk(resource)]
     filesystem, inner, prefix = _filesystem(uri)
     info = filesystem.get_file_info(inner)
@@ -299,7 +301,7 @@ def walk(directory_key: str, root_key: str | None = None) -> Iterator[ListedFile
         return
     if dicomweb.is_dicomweb(directory):
         for found in dicomweb_catalog.instances_in(directory):
-            yield ListedFile(escape(found.key), 0, None, found.problem, found.detail)
+            yield ListedFile(escape(found.key), 0, found.version_ms, found.problem, found.detail)
         return
     filesystem, inner, prefix = _filesystem(directory)
     selector = fs.FileSelector(inner, recursive=True, allow_not_found=True)

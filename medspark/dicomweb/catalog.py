@@ -16,11 +16,20 @@ UNREADABLE = "unreadable"
 
 @dataclass(frozen=True)
 class Found:
-    """An instance to read, or a series that could not be listed (with `problem`)."""
+    """An instance to read, or a series that could not be listed (with `problem`).
+
+    `version_ms` stands where a file's modification time does: QIDO-RS gives no last-update
+    time, so every instance has the same (0) and is new exactly once, by its UIDs; a series that
+    could not be listed has none, and is listed again by the next run.
+    """
 
     key: str
     problem: str | None = None
     detail: str | None = None
+
+    @property
+    def version_ms(self) -> int | None:
+        return None if self.problem else 0
 
 
 def _uid(match: dict, tag: str) -> str | None:
