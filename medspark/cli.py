@@ -12,11 +12,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from medspark import layout
+from medspark import layout, pacs_commands
 from medspark.commands import BY_NAME, COMMANDS, Command, Context
 from medspark.config import PROFILE_NAMES, Settings, load_settings, with_assignments, with_overrides
 from medspark.dicom.keys import PseudonymKey, load_key
 from medspark.dicomweb import locations as dicomweb
+from medspark.dimse.peers import parse_peer
 from medspark.errors import (
     EXIT_ENVIRONMENT,
     EXIT_LOCKED,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the pipeline on the DICOM files pydicom ships (no arguments)"
     )
     demo.add_argument("--out", default=DEMO_OUTPUT)
+    pacs_commands.add_parsers(commands)
     return parser
 
 
@@ -127,6 +129,8 @@ def check_locations(args: argparse.Namespace) -> None:
         if path is not None and os.path.realpath(path) == os.path.realpath(os.sep):
             raise UsageError(f"{name} is the filesystem root ({value})")
     out, source, destination = named["OUT"], named["INPUT"], named["DEST"]
+    if args.command == "export":
+        _check_export_target(args)
     if out is None:
         return
     if source is not None and (_within(out, source) or _within(source, out)):
@@ -136,6 +140,19 @@ def check_locations(args: argparse.Namespace) -> None:
         )
     if destination is not None and (_within(destination, out) or _within(out, destination)):
         raise UsageError(f"DEST ({destination}) and OUT ({out}) overlap: choose a separate DEST.")
+
+
+def _check_export_target(args: argparse.Namespace) -> None:
+    """Export goes to DEST or, with --to, to a PACS: exactly one, and only DICOM to a PACS."""
+    if (args.destination is None) == (args.to is None):
+        raise UsageError("export needs DEST (a folder) or --to (a PACS), and only one of them")
+    if args.to is not None:
+        if args.format != "dicom":
+            raise UsageError(f"--to sends DICOM instances; --format {args.format} needs DEST")
+        if dicomweb.is_dicomweb(args.to):
+            dicomweb.parse(args.to)
+        else:
+            parse_peer(args.to)
 
 
 def refuse_foreign_output(command: Command, out_uri: str) -> None:
@@ -203,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
             args.command, args.input, args.labels = "pipeline", demo_input(), None
             return run_command(args, settings, throwaway=True)
+        if args.command in pacs_commands.NAMES:
+            return pacs_commands.run(args)
         settings = _settings(args)
         if args.command == "etl":
             settings = with_overrides(

@@ -211,8 +211,15 @@ def _run_predict(context: Context) -> None:
     predict_stage(context, context.args.model, levels)
 
 
-def _run_export(context: Context) -> None:
+def _run_export(context: Context) -> int | None:
     args = context.args
+    if args.to:
+        from medspark.spark.jobs.export import run_pacs_export
+
+        counts = run_pacs_export(context.spark, context.settings, args.out, args.to, context.key,
+                                 args.transfer_syntax, args.lossy, args.ae_title)  # fmt: skip
+        print(f"export to {args.to}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return EXIT_QUARANTINED if counts.get("failed_instances") else EXIT_OK
     common = (context.spark, context.settings, args.out, args.destination, context.key)
     if args.format == "nifti":
         from medspark.spark.jobs.nifti_export import run_nifti_export
@@ -227,6 +234,7 @@ def _run_export(context: Context) -> None:
 
         counts = run_export(*common, syntax=args.transfer_syntax, lossy=args.lossy)
     print(f"export to {args.destination}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return None
 
 
 def _run_volumes(context: Context) -> None:
@@ -310,7 +318,15 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     _out(parser)
-    parser.add_argument("destination", help="a local or mounted folder all workers can write")
+    parser.add_argument(
+        "destination", nargs="?", help="a local or mounted folder all workers can write"
+    )
+    parser.add_argument(
+        "--to",
+        help="send to a PACS instead of DEST: dicomweb+http(s)://host/root (STOW-RS) or "
+        "dimse://AE@host:port (C-STORE); DICOM format only",
+    )
+    parser.add_argument("--ae-title", default="MEDSPARK", help="--to dimse: this end's AE title")
     parser.add_argument(
         "--format",
         choices=("dicom", "nifti", "shards"),

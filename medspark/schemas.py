@@ -399,7 +399,7 @@ PREDICTION_LEVELS = {"study": PREDICTIONS_STUDY, "patient": PREDICTIONS_PATIENT}
 
 EXPORTS = TableSpec(
     "exports",
-    2,
+    3,
     ("sop_instance_uid",),
     pa.schema(
         [
@@ -414,6 +414,7 @@ EXPORTS = TableSpec(
             _f("reencode_note", pa.string(), True, "why the original encoding was kept"),
             _f("status", pa.string(), True, "exported or failed"),
             _f("reason", pa.string()),
+            _f("answer", pa.string(), True, "what a PACS destination said of the instance"),
             _f("run_id", pa.string()),
             _f("exported_at", pa.timestamp("us", tz="UTC")),
         ]

@@ -71,15 +71,15 @@ def record_batches(
                 if progress is not None:
                     progress.add(1)
                 if len(pending) >= OUTPUT_BATCH_ROWS:
-                    yield _to_batch(pending, schema, fallback)
+                    yield to_record_batch(pending, schema, fallback)
                     pending = []
         if pending:
-            yield _to_batch(pending, schema, fallback)
+            yield to_record_batch(pending, schema, fallback)
 
     return run
 
 
-def _to_batch(
+def to_record_batch(
     pending: list[tuple[Row, Row]],
     schema: pa.Schema,
     fallback: Callable[[Row, Exception], Row],

@@ -14,7 +14,7 @@ from medspark.schemas import IDENTIFIER_COLUMNS, TableSpec
 
 PINNED = {
     "audit": (1, "99909438e933289e"),
-    "exports": (2, "90de63a183ed1440"),
+    "exports": (3, "692dcd3587abca36"),
     "exports_nifti": (1, "71c9a6456df5956c"),
     "features": (1, "7082e5338cd1e120"),
     "metadata": (2, "a8885a0361901f8b"),

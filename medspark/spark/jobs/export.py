@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -20,11 +21,17 @@ from medspark.dicom.reasons import Rejection
 from medspark.dicom.sources import ArchiveLimits
 from medspark.errors import ConfigurationError, UsageError
 from medspark.exports.compression import LOSSY
-from medspark.exports.dicom import export_instance
+from medspark.exports.dicom import PreparedInstance, export_instance, prepare_instance
+from medspark.exports.senders import check_destination, sender_for
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import catalog
-from medspark.spark.arrow_map import record_batches
+from medspark.spark.arrow_map import (
+    OUTPUT_BATCH_ROWS,
+    prepare_worker,
+    record_batches,
+    to_record_batch,
+)
 from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.tables import read_table, write_table
@@ -91,6 +98,34 @@ def _compression_counts(written: DataFrame) -> dict[str, Any]:
     }
 
 
+def _exportable(
+    spark: SparkSession, settings: Settings, out_uri: str
+) -> tuple[DataFrame, int, int]:
+    """(the metadata rows to export, how many, how many are held back for burned-in text)."""
+    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
+    held = ~usable_pixels(settings)
+    counts = {
+        bool(r["held"]): int(r["count"])
+        for r in metadata.groupBy(held.alias("held")).count().collect()
+    }
+    rows = metadata.filter(~held).select(*_COLUMNS, "pixels_cleared", "redactions")
+    return rows, counts.get(False, 0), counts.get(True, 0)
+
+
+def _policy(settings: Settings, key: PseudonymKey | None) -> DeidPolicy:
+    if key is None:
+        raise ConfigurationError(
+            "export writes de-identified files and needs the pseudonym key",
+            hint="deid.enabled is false in this profile",
+        )
+    return policy_from_settings(settings.deid, key)
+
+
+def _check_lossy(syntax: str | None, lossy: bool) -> None:
+    if syntax in LOSSY and not lossy:
+        raise UsageError(f"--transfer-syntax {syntax} is lossy: add --lossy to mean it")
+
+
 def run_export(
     spark: SparkSession,
     settings: Settings,
@@ -103,26 +138,13 @@ def run_export(
     """Export every instance in OUT/metadata (held-back images excepted) to `destination`,
     pixel data re-encoded as `syntax` when one is given (checked frame by frame)."""
     folder = shared_folder(destination)
-    if syntax in LOSSY and not lossy:
-        raise UsageError(f"--transfer-syntax {syntax} is lossy: add --lossy to mean it")
+    _check_lossy(syntax, lossy)
     run_id = new_run_id()
     summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
-    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
-    held = ~usable_pixels(settings)
-    counts = {
-        bool(r["held"]): int(r["count"])
-        for r in metadata.groupBy(held.alias("held")).count().collect()
-    }
-    held_count, count = counts.get(True, 0), counts.get(False, 0)
-    rows = metadata.filter(~held).select(*_COLUMNS, "pixels_cleared", "redactions")
+    rows, count, held_count = _exportable(spark, settings, out_uri)
     limits = archive_limits(settings)
-    if key is None:
-        raise ConfigurationError(
-            "export writes de-identified files and needs the pseudonym key",
-            hint="deid.enabled is false in this profile",
-        )
-    policy = policy_from_settings(settings.deid, key)
+    policy = _policy(settings, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
         _export_rows(policy, folder, limits, run_id, syntax, lossy),
         from_arrow_schema(EXPORTS.schema),
@@ -137,6 +159,110 @@ def run_export(
         held_back_burned_in=held_count,
         **{f"{k}_files": v for k, v in by_status.items()},
         **(_compression_counts(written) if syntax else {}),
+    )
+    summary.finish(spark.version)
+    return summary.as_dict()["counts"]
+
+
+def _sent_rows(
+    policy: DeidPolicy,
+    limits: ArchiveLimits,
+    run_id: str,
+    syntax: str | None,
+    lossy: bool,
+    destination: str,
+    ae_title: str,
+):
+    """A `mapInArrow` function: de-identify each row's instance, send them in the sender's
+    batches, one manifest row per instance with the destination's answer."""
+
+    def failed(row: dict[str, Any], reason: str, answer: str | None = None) -> dict[str, Any]:
+        return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
+                "reason": reason, "answer": answer, "run_id": run_id,
+                "exported_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        prepare_worker()
+        sender = sender_for(destination, ae_title)
+        pending: list[tuple[dict[str, Any], PreparedInstance]] = []
+        done: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+        def flush() -> None:
+            try:
+                deliveries = sender.send([prepared for _, prepared in pending])
+            except Exception as exc:  # a sender bug fails its batch, never the job
+                reason = f"internal_error ({type(exc).__name__})"
+                done.extend((row, failed(row, reason)) for row, _ in pending)
+            else:
+                stamp = {"run_id": run_id, "exported_at": dt.datetime.now(dt.UTC)}
+                for (row, prepared), delivery in zip(pending, deliveries, strict=True):
+                    status = "exported" if delivery.stored else "failed"
+                    done.append((row, {**prepared.manifest_row(), "status": status,
+                                       "reason": delivery.reason, "answer": delivery.answer,
+                                       **stamp}))  # fmt: skip
+            pending.clear()
+
+        for batch in batches:
+            for row in batch.to_pylist():
+                try:
+                    pending.append((row, prepare_instance(row, policy, limits, syntax, lossy)))
+                except Rejection as rejection:
+                    done.append((row, failed(row, str(rejection.reason))))
+                except Exception as exc:
+                    done.append((row, failed(row, f"internal_error ({type(exc).__name__})")))
+                if len(pending) >= sender.batch_size:
+                    flush()
+                if len(done) >= OUTPUT_BATCH_ROWS:
+                    yield to_record_batch(done, EXPORTS.schema, _fallback(run_id))
+                    done.clear()
+        if pending:
+            flush()
+        if done:
+            yield to_record_batch(done, EXPORTS.schema, _fallback(run_id))
+
+    return run
+
+
+def _fallback(run_id: str):
+    def fallback(row: dict[str, Any], exc: Exception) -> dict[str, Any]:
+        return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
+                "reason": f"internal_error ({type(exc).__name__})", "run_id": run_id}  # fmt: skip
+
+    return fallback
+
+
+def run_pacs_export(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    destination: str,
+    key: PseudonymKey | None,
+    syntax: str | None = None,
+    lossy: bool = False,
+    ae_title: str = "MEDSPARK",
+) -> dict[str, Any]:
+    """Send every exportable instance, de-identified, to a PACS: STOW-RS for
+    `dicomweb+http(s)://…`, C-STORE for `dimse://AE@host:port`; the exports table records each
+    instance with the destination's answer."""
+    _check_lossy(syntax, lossy)
+    check_destination(destination, ae_title)
+    run_id = new_run_id()
+    summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
+    began = time.monotonic()
+    rows, count, held_count = _exportable(spark, settings, out_uri)
+    policy = _policy(settings, key)
+    manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
+        _sent_rows(policy, archive_limits(settings), run_id, syntax, lossy, destination, ae_title),
+        from_arrow_schema(EXPORTS.schema),
+    )
+    write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
+    written = read_table(spark, out_uri, EXPORTS)
+    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
+    summary.stage("export", began, instances=count)
+    summary.counts(
+        destination=destination,
+        held_back_burned_in=held_count,
+        **{f"{k}_instances": v for k, v in by_status.items()},
     )
     summary.finish(spark.version)
     return summary.as_dict()["counts"]
