@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from medspark.dicomweb import locations
 from medspark.dicomweb.client import client
+from medspark.dicomweb.prefetch import prefetched
 from medspark.errors import UsageError
 
 
@@ -34,7 +35,10 @@ def open_uri(uri: str) -> BinaryIO:
     if path is not None:
         return open(path, "rb")
     if locations.is_dicomweb(uri):
-        return io.BytesIO(client().retrieve_instance(locations.parse(uri).url))
+        body = prefetched(uri)
+        if body is None:
+            body = client().retrieve_instance(locations.parse(uri).url)
+        return io.BytesIO(body)
     from pyarrow import fs
 
     filesystem, inner = fs.FileSystem.from_uri(uri)

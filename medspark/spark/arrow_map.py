@@ -12,6 +12,7 @@ import pyarrow as pa
 from pyspark import Accumulator
 
 from medspark.dicom.reasons import Reason, Stage
+from medspark.dicomweb.prefetch import prefetching
 
 OUTPUT_BATCH_ROWS = 256
 Row = dict[str, Any]
@@ -59,20 +60,22 @@ def record_batches(
     """A `mapInArrow` function: each input row through `per_row`, output batched by `schema`.
 
     If `per_row` raises, `fallback` supplies a row recording that, after whatever it yielded.
+    Rows whose `path` is a DICOMweb instance have it retrieved a few rows ahead.
     `progress`, when given, is an accumulator counting input rows done.
     """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         prepare_worker()
         pending: list[tuple[Row, Row]] = []
-        for batch in batches:
-            for row in batch.to_pylist():
-                pending += [(row, out) for out in _safe(per_row, row, fallback)]
-                if progress is not None:
-                    progress.add(1)
-                if len(pending) >= OUTPUT_BATCH_ROWS:
-                    yield to_record_batch(pending, schema, fallback)
-                    pending = []
+        with prefetching() as prefetcher:
+            for batch in batches:
+                for row in prefetcher.ahead(batch.to_pylist()):
+                    pending += [(row, out) for out in _safe(per_row, row, fallback)]
+                    if progress is not None:
+                        progress.add(1)
+                    if len(pending) >= OUTPUT_BATCH_ROWS:
+                        yield to_record_batch(pending, schema, fallback)
+                        pending = []
         if pending:
             yield to_record_batch(pending, schema, fallback)
 
