@@ -1,14 +1,17 @@
 """An HTTP proxy in front of a real Orthanc that spoils the answers for chosen instances, the
 way a loaded or broken PACS does: a 500 every time, a 429 once, a body cut in half, bytes that
-are not DICOM."""
+are not DICOM. With a certificate it terminates TLS, as the web server in front of a hospital's
+PACS does (Debian's Orthanc 1.10 resets HTTPS connections after the handshake under OpenSSL 3)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import urllib.error
 import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from tests.ports import LOOPBACK
 
@@ -19,16 +22,24 @@ class FaultyProxy:
     """Forwards GETs to `upstream`; `faults` maps an instance UID to error, busy-once,
     truncate or junk. `hits` counts requests per instance UID."""
 
-    def __init__(self, upstream: str, faults: dict[str, str]) -> None:
+    def __init__(
+        self, upstream: str, faults: dict[str, str], certificate: Path | None = None
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.faults = faults
         self.hits: Counter[str] = Counter()
         self.server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
+        self.scheme = "http"
+        if certificate is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        return f"{self.scheme}://{LOOPBACK}:{self.server.server_address[1]}"
 
     def __enter__(self) -> FaultyProxy:
         self.thread.start()
