@@ -135,3 +135,16 @@ def test_credentials_in_the_location_are_refused_before_anything_runs(tmp_path, 
     )
     assert code == EXIT_USAGE
     assert "MEDSPARK_DICOMWEB_USER" in err and "pw@" not in err
+
+
+def test_ingest_from_the_command_line_gives_the_pipelines_metadata(both, orthanc, capsys):
+    root, _, _, _ = both
+    code, err = _run(capsys, "ingest", orthanc.dicomweb, str(root / "ingest"), "--throwaway-key")
+    assert code == 0, err
+    ingested = rows(root / "ingest", "metadata", ("sha256",))  # another key: other pseudonyms
+    piped = rows(root / "web", "metadata", ("sha256",))
+    assert ingested.keys() == piped.keys() and len(piped) > 40
+    columns = ("transfer_syntax_uid", "modality", "rows", "columns", "number_of_frames")
+    assert {k: [r[c] for c in columns] for k, r in ingested.items()} == {
+        k: [r[c] for c in columns] for k, r in piped.items()
+    }
