@@ -28,7 +28,7 @@ class Landing:
             return f"{uid}.dcm"
         return f"unnamed-{uuid.uuid4().hex}.dcm"
 
-    def write(self, sop_instance_uid: str | None, data: bytes) -> Path:
+    def land(self, sop_instance_uid: str | None, data: bytes) -> Path:
         """Put one instance in place; an instance sent again replaces the earlier copy."""
         target = self.folder / self.name_for(sop_instance_uid)
         partial = self.staging / f"{target.name}.{uuid.uuid4().hex}.partial"

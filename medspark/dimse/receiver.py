@@ -44,7 +44,7 @@ def store_handler(landing: Landing, tally: Tally):
             tally.count(False)
             return CANNOT_UNDERSTAND
         try:
-            landing.write(getattr(event.request, "AffectedSOPInstanceUID", None), data)
+            landing.land(getattr(event.request, "AffectedSOPInstanceUID", None), data)
         except OSError as exc:
             tally.count(False)
             log.error("cannot land an instance: %s", type(exc).__name__)

@@ -3,12 +3,7 @@ yet committed, and a run killed while it retrieves is redone to the tables one r
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,32 +13,16 @@ from medspark.spark.current import committed_batches, current_tables
 from medspark.spark.jobs.etl import run_etl
 from tests.conftest import TEST_KEY
 from tests.pacs.conftest import store_all
-from tests.spark.test_cli import child_env
-from tests.spark.test_etl import _rows, _settings
+from tests.spark.test_etl import _kill_during_batch, _rows, _settings
 
 pytestmark = pytest.mark.spark
 
 
 def _kill_while_retrieving(source: str, out: Path, batch: int) -> dict:
-    """Start `medspark etl` and SIGKILL it as soon as the batch's plan is committed, while its
-    workers retrieve; what the kill left behind."""
+    """SIGKILL `medspark etl` as soon as the batch's plan is committed, while its workers
+    retrieve; what the kill left behind."""
+    _kill_during_batch(source, out, batch, when="plan")
     folder = out / "_etl" / "batches" / f"{batch:06d}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "medspark.cli", "etl", source, str(out), "--settle-seconds", "0"],
-        env=child_env(MEDSPARK_PSEUDONYM_KEY=TEST_KEY.secret.decode()),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 240
-    try:
-        while not (folder / "plan").exists():
-            assert process.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "the batch was never planned"
-            time.sleep(0.02)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
     return {"staged_metadata": (folder / "staging" / "metadata" / "_SUCCESS").exists()}
 
 

@@ -56,7 +56,7 @@ def _run(spark, landing: Path, out: Path, settle: float = 0.0):
     return run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
 
 
-def _start_etl(landing: Path, out: Path) -> subprocess.Popen:
+def _start_etl(landing: Path | str, out: Path) -> subprocess.Popen:
     """`medspark etl` as its own process group, with the test key."""
     return subprocess.Popen(
         [sys.executable, "-m", "medspark.cli", "etl", str(landing), str(out),
@@ -68,17 +68,19 @@ def _start_etl(landing: Path, out: Path) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _kill_during_batch(landing: Path, out: Path, batch: int) -> None:
-    """Start `medspark etl` in its own process group and SIGKILL it once the batch has
-    staged its metadata (mid-batch: features and the commit are still to come)."""
-    staged = out / "_etl" / "batches" / f"{batch:06d}" / "staging" / "metadata" / "_SUCCESS"
+def _kill_during_batch(
+    landing: Path | str, out: Path, batch: int, when: str = "staging/metadata/_SUCCESS"
+) -> None:
+    """Start `medspark etl` in its own process group and SIGKILL it once the batch folder holds
+    `when` (by default its staged metadata: features and the commit are still to come)."""
+    marker = out / "_etl" / "batches" / f"{batch:06d}" / when
     process = _start_etl(landing, out)
     deadline = time.monotonic() + 240
     try:
-        while not staged.exists():
+        while not marker.exists():
             assert process.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "the batch never staged its metadata"
-            time.sleep(0.05)
+            assert time.monotonic() < deadline, f"the batch never reached {when}"
+            time.sleep(0.02)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,7 @@ def _export_rows(
             yield {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
                    "reason": str(rejection.reason), **stamp}  # fmt: skip
 
-    def fallback(row: dict[str, Any], exc: Exception) -> dict[str, Any]:
-        return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
-                "reason": f"internal_error ({type(exc).__name__})", "run_id": run_id}  # fmt: skip
-
-    return record_batches(per_row, EXPORTS.schema, fallback)
+    return record_batches(per_row, EXPORTS.schema, _fallback(run_id))
 
 
 def _write_shared_manifest(manifest: DataFrame, target: Path) -> None:
@@ -139,26 +135,44 @@ def run_export(
     pixel data re-encoded as `syntax` when one is given (checked frame by frame)."""
     folder = shared_folder(destination)
     _check_lossy(syntax, lossy)
+
+    def per_partition(policy: DeidPolicy, run_id: str):
+        return _export_rows(policy, folder, archive_limits(settings), run_id, syntax, lossy)
+
+    def counts(written: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:
+        _write_shared_manifest(written, Path(folder) / SHARED_MANIFEST)
+        return {
+            **{f"{k}_files": v for k, v in by_status.items()},
+            **(_compression_counts(written) if syntax else {}),
+        }
+
+    return _run(spark, settings, out_uri, destination, key, per_partition, counts)
+
+
+def _run(
+    spark: SparkSession,
+    settings: Settings,
+    out_uri: str,
+    destination: str,
+    key: PseudonymKey | None,
+    per_partition: Callable[[DeidPolicy, str], Callable],
+    counts: Callable[[DataFrame, dict[str, int]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The export job around one per-partition function: the exportable rows in, the exports
+    table out, and the run summary with `counts` of what was written."""
     run_id = new_run_id()
     summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
     rows, count, held_count = _exportable(spark, settings, out_uri)
-    limits = archive_limits(settings)
-    policy = _policy(settings, key)
     manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
-        _export_rows(policy, folder, limits, run_id, syntax, lossy),
-        from_arrow_schema(EXPORTS.schema),
+        per_partition(_policy(settings, key), run_id), from_arrow_schema(EXPORTS.schema)
     )
     write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
     written = read_table(spark, out_uri, EXPORTS)
     by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
-    _write_shared_manifest(written, Path(folder) / SHARED_MANIFEST)
     summary.stage("export", began, instances=count)
     summary.counts(
-        destination=destination,
-        held_back_burned_in=held_count,
-        **{f"{k}_files": v for k, v in by_status.items()},
-        **(_compression_counts(written) if syntax else {}),
+        destination=destination, held_back_burned_in=held_count, **counts(written, by_status)
     )
     summary.finish(spark.version)
     return summary.as_dict()["counts"]
@@ -246,23 +260,12 @@ def run_pacs_export(
     instance with the destination's answer."""
     _check_lossy(syntax, lossy)
     check_destination(destination, ae_title)
-    run_id = new_run_id()
-    summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
-    began = time.monotonic()
-    rows, count, held_count = _exportable(spark, settings, out_uri)
-    policy = _policy(settings, key)
-    manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
-        _sent_rows(policy, archive_limits(settings), run_id, syntax, lossy, destination, ae_title),
-        from_arrow_schema(EXPORTS.schema),
-    )
-    write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
-    written = read_table(spark, out_uri, EXPORTS)
-    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
-    summary.stage("export", began, instances=count)
-    summary.counts(
-        destination=destination,
-        held_back_burned_in=held_count,
-        **{f"{k}_instances": v for k, v in by_status.items()},
-    )
-    summary.finish(spark.version)
-    return summary.as_dict()["counts"]
+
+    def per_partition(policy: DeidPolicy, run_id: str):
+        limits = archive_limits(settings)
+        return _sent_rows(policy, limits, run_id, syntax, lossy, destination, ae_title)
+
+    def counts(_: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:
+        return {f"{k}_instances": v for k, v in by_status.items()}
+
+    return _run(spark, settings, out_uri, destination, key, per_partition, counts)
