@@ -18,6 +18,7 @@ from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
+from medspark.dicomweb.locations import public_location
 from medspark.schemas import AUDIT
 from medspark.spark.tables import append_rows
 from medspark.storage import write_text
@@ -71,7 +72,7 @@ class RunSummary:
         return cls(
             job,
             run_id,
-            input_uri,
+            public_location(input_uri),
             out_uri,
             settings,
             kind,

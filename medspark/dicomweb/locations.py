@@ -8,7 +8,7 @@ keyed by its WADO-RS address, `dicomweb+http://host/…/studies/S/series/R/insta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from medspark.errors import UsageError
 
@@ -89,3 +89,13 @@ def parse(uri: str) -> Resource:
         uids[names[level]] = below[position + 1]
     filters = tuple(parse_qsl(parts.query, keep_blank_values=False))
     return Resource(service.rstrip("/"), filters=filters, **uids)
+
+
+def public_location(uri: str) -> str:
+    """A location as logs and run summaries show it: a DICOMweb query's values (a PatientID, an
+    AccessionNumber) masked, its keys kept; any other location unchanged."""
+    if not is_dicomweb(uri):
+        return uri
+    parts = urlsplit(uri)
+    masked = "&".join(f"{quote(name)}=…" for name, _ in parse_qsl(parts.query))
+    return urlunsplit(parts._replace(query=masked))

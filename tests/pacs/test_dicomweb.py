@@ -4,7 +4,10 @@ the run with its exit code."""
 
 from __future__ import annotations
 
+import logging
+
 import pyarrow.dataset as pads
+import pydicom
 import pytest
 
 from medspark.cli import main
@@ -148,3 +151,16 @@ def test_ingest_from_the_command_line_gives_the_pipelines_metadata(both, orthanc
     assert {k: [r[c] for c in columns] for k, r in ingested.items()} == {
         k: [r[c] for c in columns] for k, r in piped.items()
     }
+
+
+def test_a_patient_named_in_the_query_is_in_no_log_or_summary(
+    spark, orthanc, both, tmp_path, caplog
+):
+    patient = str(pydicom.dcmread(pydicom_file("CT_small.dcm")).PatientID)
+    source = f"{orthanc.dicomweb}?PatientID={patient}"
+    with caplog.at_level(logging.INFO, logger="medspark"):
+        result = run_single_pass(spark, make_settings(), source, str(tmp_path / "out"), TEST_KEY)
+    assert result.summary["counts"]["metadata"] >= 1
+    summary = (tmp_path / "out" / "runs").glob("*.json")
+    assert all(patient not in path.read_text() for path in summary)
+    assert patient not in caplog.text and "PatientID=…" in caplog.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medspark.dicomweb.client import ClientSettings
-from medspark.dicomweb.locations import is_dicomweb, parse
+from medspark.dicomweb.locations import is_dicomweb, parse, public_location
 from medspark.dicomweb.multipart import TruncatedMultipart, build_related, parse_related
 from medspark.errors import UsageError
 
@@ -82,3 +82,9 @@ def test_credentials_come_from_the_environment_and_never_show(monkeypatch):
     assert "pa55" not in repr(settings) and "YWxp" not in repr(settings)
     monkeypatch.setenv("MEDSPARK_DICOMWEB_TOKEN", "tok-123")
     assert ClientSettings.from_environment().authorization == "Bearer tok-123"
+
+
+def test_a_querys_values_are_masked_where_people_read_locations():
+    shown = public_location("dicomweb+https://pacs/dicom-web?PatientID=MRN-31337&StudyDate=2026")
+    assert shown == "dicomweb+https://pacs/dicom-web?PatientID=…&StudyDate=…"
+    assert public_location("/data/export?PatientID=x") == "/data/export?PatientID=x"

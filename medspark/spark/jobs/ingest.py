@@ -42,14 +42,14 @@ def run_ingest(
     summary = RunSummary.start("ingest", run_id, input_uri, out_uri, settings, key)
     began = time.monotonic()
     listed = catalog.list_input(spark, input_uri)
-    root, listed_files = listed.root, listed.files
+    listed_files = listed.files
     file_count, byte_count = listed.file_count, listed.byte_count
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
     log.info(
         "catalog: %d files, %d bytes under %s in %.1f s",
         file_count,
         byte_count,
-        root,
+        summary.input_uri,
         summary.stages["catalog"]["seconds"],
     )
 

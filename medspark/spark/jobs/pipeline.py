@@ -36,10 +36,10 @@ def run_single_pass(
     summary = RunSummary.start("pipeline", run_id, input_uri, out_uri, settings, key)
     began = time.monotonic()
     listed = catalog.list_input(spark, input_uri)
-    root, listed_files = listed.root, listed.files
+    listed_files = listed.files
     file_count, byte_count = listed.file_count, listed.byte_count
     summary.stage("catalog", began, files=file_count, bytes=byte_count)
-    log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, root)
+    log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, summary.input_uri)
 
     began = time.monotonic()
     progress = StageProgress(spark, "pipeline", file_count)
