@@ -26,6 +26,7 @@ RETRIES_ENV = "MEDSPARK_DICOMWEB_RETRIES"
 BACKOFF_ENV = "MEDSPARK_DICOMWEB_BACKOFF_SECONDS"
 TIMEOUT_ENV = "MEDSPARK_DICOMWEB_TIMEOUT_SECONDS"
 CONNECTIONS_ENV = "MEDSPARK_DICOMWEB_CONNECTIONS"
+MAX_INSTANCE_ENV = "MEDSPARK_DICOMWEB_MAX_INSTANCE_MB"
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 _PAGE = 1000
 _INSTANCE_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
@@ -56,6 +57,7 @@ class ClientSettings:
     backoff_seconds: float = 0.5
     timeout_seconds: float = 60.0
     connections: int = 4
+    max_instance_mb: float = 1024.0
     ca_bundle: str | None = None
     authorization: str | None = field(default=None, repr=False)
 
@@ -76,6 +78,7 @@ class ClientSettings:
             backoff_seconds=float(environ.get(BACKOFF_ENV, cls.backoff_seconds)),
             timeout_seconds=float(environ.get(TIMEOUT_ENV, cls.timeout_seconds)),
             connections=int(environ.get(CONNECTIONS_ENV, cls.connections)),
+            max_instance_mb=float(environ.get(MAX_INSTANCE_ENV, cls.max_instance_mb)),
             ca_bundle=environ.get(CA_BUNDLE_ENV) or None,
             authorization=authorization,
         )
@@ -132,14 +135,46 @@ class DicomwebClient:
         """
         headers = self._authorization | kwargs.pop("headers", {})
         try:
-            response = self.pool.request(method, url, fields=fields, headers=headers, **kwargs)
+            response = self.pool.request(
+                method, url, fields=fields, headers=headers, preload_content=False, **kwargs
+            )
         except HTTPError as exc:
             cause = getattr(exc, "reason", None) or exc
             raise RemoteReadError(
                 f"no answer from the server after {self.settings.retries} retries "
                 f"({type(cause).__name__})"
             ) from None
-        return Answer(response.status, response.headers.get("Content-Type", ""), response.data)
+        content_type = response.headers.get("Content-Type", "")
+        return Answer(response.status, content_type, self._body(response))
+
+    def _body(self, response: Any) -> bytes:
+        """The whole body, refused past MEDSPARK_DICOMWEB_MAX_INSTANCE_MB (so one huge
+        instance is its own quarantine row, not a worker out of memory)."""
+        limit = int(self.settings.max_instance_mb * (1 << 20))
+        too_large = RemoteReadError(
+            f"the answer is larger than {self.settings.max_instance_mb:g} MB ({MAX_INSTANCE_ENV})"
+        )
+        declared = response.headers.get("Content-Length", "")
+        chunks, total = [], 0
+        try:
+            if not (declared.isdigit() and int(declared) > limit):
+                for chunk in response.stream(1 << 20):
+                    total += len(chunk)
+                    if total > limit:
+                        break
+                    chunks.append(chunk)
+                else:
+                    response.release_conn()
+                    return b"".join(chunks)
+        except HTTPError as exc:
+            raise RemoteReadError(
+                f"the server's answer is cut short: the connection ended early "
+                f"({type(exc).__name__})"
+            ) from None
+        finally:
+            if response.connection is not None:
+                response.close()  # unread bytes remain: this connection cannot be reused
+        raise too_large
 
     def search(
         self, url: str, filters: tuple[tuple[str, str], ...] = (), page: int = _PAGE

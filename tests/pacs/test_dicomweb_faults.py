@@ -4,12 +4,14 @@ server's answer; a 429 is retried; the rest of the run is untouched."""
 from __future__ import annotations
 
 import pyarrow.dataset as pads
+import pydicom
 import pytest
 
+from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicomweb.catalog import instances_in, series_to_walk
 from medspark.dicomweb.locations import parse
 from medspark.spark.jobs.pipeline import run_single_pass
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.conftest import store_all
 from tests.pacs.faulty_proxy import FaultyProxy
 from tests.spark_settings import make_settings
@@ -48,3 +50,22 @@ def test_failing_instances_are_quarantined_with_the_servers_answer(
     assert hits[uid_of["error"]] == 3 and hits[uid_of["busy-once"]] == 2
     metadata = pads.dataset(tmp_path / "out" / "metadata", partitioning="hive").to_table()
     assert metadata.num_rows == len(stored) - 3
+
+
+def test_an_instance_over_the_size_limit_is_quarantined_not_held(orthanc, monkeypatch):
+    """CT_small (39 KB) is over a 20 KB limit, MR_small (10 KB) is not."""
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        orthanc.store(pydicom_file(name).read_bytes())
+    wanted = {str(pydicom.dcmread(pydicom_file(n)).SOPInstanceUID): n
+              for n in ("CT_small.dcm", "MR_small.dcm")}  # fmt: skip
+    keys = {wanted[parse(found.key).instance]: found.key
+            for series in series_to_walk(parse(orthanc.dicomweb))
+            for found in instances_in(series) if parse(found.key).instance in wanted}  # fmt: skip
+    monkeypatch.setenv("MEDSPARK_DICOMWEB_MAX_INSTANCE_MB", "0.02")
+    records = {name: next(inspect_file(key, 0, InspectOptions(run_id="limit")))
+               for name, key in keys.items()}  # fmt: skip
+    assert (records["CT_small.dcm"]["outcome"], records["CT_small.dcm"]["detail"]) == (
+        "quarantine",
+        "the answer is larger than 0.02 MB (MEDSPARK_DICOMWEB_MAX_INSTANCE_MB).",
+    )
+    assert records["MR_small.dcm"]["outcome"] == "metadata"
