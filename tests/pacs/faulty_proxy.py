@@ -20,7 +20,8 @@ FORWARDED_HEADERS = ("Authorization", "Accept")
 
 class FaultyProxy:
     """Forwards GETs to `upstream`; `faults` maps an instance UID to error, busy-once,
-    truncate or junk. `hits` counts requests per instance UID."""
+    truncate (a multipart body cut short), drop (the connection closes mid-body) or junk.
+    `hits` counts requests per instance UID."""
 
     def __init__(
         self, upstream: str, faults: dict[str, str], certificate: Path | None = None
@@ -85,6 +86,14 @@ class FaultyProxy:
                 except urllib.error.HTTPError as error:
                     status, body = error.code, error.read()
                     content_type = error.headers.get("Content-Type", "")
+                if fault == "drop":  # headers promise the whole body; half comes, then EOF
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                    return None
                 if fault == "truncate":
                     body = body[: len(body) // 2]
                 elif fault == "junk":

@@ -17,7 +17,7 @@ from tests.pacs.faulty_proxy import FaultyProxy
 from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
-FAULTS = ("error", "busy-once", "truncate", "junk")
+FAULTS = ("error", "busy-once", "truncate", "junk", "drop")
 
 
 def test_failing_instances_are_quarantined_with_the_servers_answer(
@@ -45,11 +45,15 @@ def test_failing_instances_are_quarantined_with_the_servers_answer(
     assert by_fault["truncate"]["reason"] == "unreadable"
     assert by_fault["truncate"]["detail"].startswith("the server's answer is cut short")
     assert by_fault["junk"]["reason"] == "not_dicom"
+    assert by_fault["drop"]["reason"] == "unreadable"
+    assert by_fault["drop"]["detail"].startswith(
+        "the server's answer is cut short: the connection ended early"
+    )
     assert by_fault["busy-once"] is None  # retried after the 429, then read
     uid_of = {fault: uid for uid, fault in chosen.items()}
     assert hits[uid_of["error"]] == 3 and hits[uid_of["busy-once"]] == 2
     metadata = pads.dataset(tmp_path / "out" / "metadata", partitioning="hive").to_table()
-    assert metadata.num_rows == len(stored) - 3
+    assert metadata.num_rows == len(stored) - 4
 
 
 def test_an_instance_over_the_size_limit_is_quarantined_not_held(orthanc, monkeypatch):
