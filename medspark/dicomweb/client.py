@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,6 +40,10 @@ class RemoteReadError(OSError):
         super().__init__(detail)
         self.detail = detail
         self.status = status
+
+
+class _CutShortError(Exception):
+    """The connection ended in the middle of an answer (worth asking again)."""
 
 
 class ServiceUnreachableError(EnvironmentProblem):
@@ -129,23 +134,31 @@ class DicomwebClient:
     def request(
         self, method: str, url: str, *, fields: dict | None = None, **kwargs: Any
     ) -> Answer:
-        """One request, retried on 429/5xx, timeouts and dropped connections.
+        """One request, retried on 429/5xx, timeouts and dropped connections, also when the
+        connection drops in the middle of the answer.
 
-        Raises RemoteReadError when no answer came at all.
+        Raises RemoteReadError when no whole answer came.
         """
         headers = self._authorization | kwargs.pop("headers", {})
-        try:
-            response = self.pool.request(
-                method, url, fields=fields, headers=headers, preload_content=False, **kwargs
-            )
-        except HTTPError as exc:
-            cause = getattr(exc, "reason", None) or exc
-            raise RemoteReadError(
-                f"no answer from the server after {self.settings.retries} retries "
-                f"({type(cause).__name__})"
-            ) from None
-        content_type = response.headers.get("Content-Type", "")
-        return Answer(response.status, content_type, self._body(response))
+        for attempt in range(self.settings.retries + 1):
+            try:
+                response = self.pool.request(
+                    method, url, fields=fields, headers=headers, preload_content=False, **kwargs
+                )
+            except HTTPError as exc:
+                cause = getattr(exc, "reason", None) or exc
+                raise RemoteReadError(
+                    f"no answer from the server after {self.settings.retries} retries "
+                    f"({type(cause).__name__})"
+                ) from None
+            content_type = response.headers.get("Content-Type", "")
+            try:
+                return Answer(response.status, content_type, self._body(response))
+            except _CutShortError as exc:
+                if attempt == self.settings.retries:
+                    raise RemoteReadError(str(exc)) from None
+                time.sleep(self.settings.backoff_seconds * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _body(self, response: Any) -> bytes:
         """The whole body, refused past MEDSPARK_DICOMWEB_MAX_INSTANCE_MB (so one huge
@@ -167,7 +180,7 @@ class DicomwebClient:
                     response.release_conn()
                     return b"".join(chunks)
         except HTTPError as exc:
-            raise RemoteReadError(
+            raise _CutShortError(
                 f"the server's answer is cut short: the connection ended early "
                 f"({type(exc).__name__})"
             ) from None

@@ -20,7 +20,8 @@ FORWARDED_HEADERS = ("Authorization", "Accept")
 
 class FaultyProxy:
     """Forwards GETs to `upstream`; `faults` maps an instance UID to error, busy-once,
-    truncate (a multipart body cut short), drop (the connection closes mid-body) or junk.
+    truncate (a multipart body cut short), drop (the connection closes mid-body; drop-once:
+    the first time only) or junk.
     `hits` counts requests per instance UID."""
 
     def __init__(
@@ -86,7 +87,8 @@ class FaultyProxy:
                 except urllib.error.HTTPError as error:
                     status, body = error.code, error.read()
                     content_type = error.headers.get("Content-Type", "")
-                if fault == "drop":  # headers promise the whole body; half comes, then EOF
+                dropping = fault == "drop" or (fault == "drop-once" and proxy.hits[uid[1]] == 1)
+                if dropping:  # headers promise the whole body; half comes, then EOF
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(body)))

@@ -17,7 +17,7 @@ from tests.pacs.faulty_proxy import FaultyProxy
 from tests.spark_settings import make_settings
 
 pytestmark = pytest.mark.spark
-FAULTS = ("error", "busy-once", "truncate", "junk", "drop")
+FAULTS = ("error", "busy-once", "truncate", "junk", "drop", "drop-once")
 
 
 def test_failing_instances_are_quarantined_with_the_servers_answer(
@@ -50,8 +50,10 @@ def test_failing_instances_are_quarantined_with_the_servers_answer(
         "the server's answer is cut short: the connection ended early"
     )
     assert by_fault["busy-once"] is None  # retried after the 429, then read
+    assert by_fault["drop-once"] is None  # asked again after the dropped connection, then read
     uid_of = {fault: uid for uid, fault in chosen.items()}
     assert hits[uid_of["error"]] == 3 and hits[uid_of["busy-once"]] == 2
+    assert hits[uid_of["drop"]] == 3 and hits[uid_of["drop-once"]] == 2
     metadata = pads.dataset(tmp_path / "out" / "metadata", partitioning="hive").to_table()
     assert metadata.num_rows == len(stored) - 4
 
