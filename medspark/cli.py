@@ -17,7 +17,6 @@ from medspark.commands import BY_NAME, COMMANDS, Command, Context
 from medspark.config import PROFILE_NAMES, Settings, load_settings, with_assignments, with_overrides
 from medspark.dicom.keys import PseudonymKey, load_key
 from medspark.dicomweb import locations as dicomweb
-from medspark.dimse.peers import parse_peer
 from medspark.errors import (
     EXIT_ENVIRONMENT,
     EXIT_LOCKED,
@@ -27,6 +26,7 @@ from medspark.errors import (
     MedsparkError,
     UsageError,
 )
+from medspark.exports.senders import sender_for
 from medspark.logs import setup_logging
 from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
@@ -149,10 +149,7 @@ def _check_export_target(args: argparse.Namespace) -> None:
     if args.to is not None:
         if args.format != "dicom":
             raise UsageError(f"--to sends DICOM instances; --format {args.format} needs DEST")
-        if dicomweb.is_dicomweb(args.to):
-            dicomweb.parse(args.to)
-        else:
-            parse_peer(args.to)
+        sender_for(args.to)
 
 
 def refuse_foreign_output(command: Command, out_uri: str) -> None:

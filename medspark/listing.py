@@ -72,7 +72,7 @@ def exists(uri: str) -> bool:
     if path is not None:
         return os.path.exists(path)
     if dicomweb.is_dicomweb(uri):
-        check_service(dicomweb.parse(uri).service + "/studies")
+        check_service(uri)
         return True
     filesystem, inner, _ = _filesystem(uri)
     return filesystem.get_file_info(inner).type != fs.FileType.NotFound
@@ -246,6 +246,10 @@ def _local_walk(directory: str, root: str) -> Iterator[ListedFile]:
         stack.extend(reversed(folders))
 
 
+def _from_dicomweb(found: dicomweb_catalog.Found) -> ListedFile:
+    return ListedFile(escape(found.key), 0, found.version_ms, found.problem, found.detail)
+
+
 def _as_listed(info: fs.FileInfo, prefix: str) -> ListedFile:
     mtime = info.mtime_ns // 1_000_000 if info.mtime_ns is not None else None
     return ListedFile(escape(prefix + info.path), int(info.size or 0), mtime)
@@ -265,12 +269,8 @@ def list_top(
     if path is not None:
         return _local_list_top(path, min_directories, max_depth)
     if dicomweb.is_dicomweb(uri):
-        resource = dicomweb.parse(uri)
-        if resource.instance:
-            return [
-                ListedFile(escape(resource.key), 0, dicomweb_catalog.Found(resource.key).version_ms)
-            ], []
-        return [], [escape(key) for key in dicomweb_catalog.series_to_walk(resource)]
+        named, series = dicomweb_catalog.top(dicomweb.parse(uri))
+        return [_from_dicomweb(found) for found in named], [escape(key) for key in series]
     filesystem, inner, prefix = _filesystem(uri)
     info = filesystem.get_file_info(inner)
     if info.type == fs.FileType.File:
@@ -300,8 +300,7 @@ def walk(directory_key: str, root_key: str | None = None) -> Iterator[ListedFile
         yield from _local_walk(path, root or path)
         return
     if dicomweb.is_dicomweb(directory):
-        for found in dicomweb_catalog.instances_in(directory):
-            yield ListedFile(escape(found.key), 0, found.version_ms, found.problem, found.detail)
+        yield from map(_from_dicomweb, dicomweb_catalog.instances_in(directory))
         return
     filesystem, inner, prefix = _filesystem(directory)
     selector = fs.FileSelector(inner, recursive=True, allow_not_found=True)

@@ -44,6 +44,13 @@ def _search(url: str, filters: tuple[tuple[str, str], ...] = ()) -> Iterator[dic
         raise ServiceUnreachableError(f"cannot search {url}: {exc.detail}") from None
 
 
+def top(root: Resource) -> tuple[list[Found], list[str]]:
+    """(the instance a root names itself, if it does; the keys of the series to walk)."""
+    if root.instance:
+        return [Found(root.key)], []
+    return [], series_to_walk(root)
+
+
 def series_to_walk(root: Resource) -> list[str]:
     """Keys of every series under a study-level QIDO query (or the one study or series named)."""
     if root.series:

@@ -16,6 +16,7 @@ import urllib3
 from urllib3.exceptions import HTTPError
 from urllib3.util import Retry, Timeout
 
+from medspark.dicomweb.locations import parse
 from medspark.dicomweb.multipart import TruncatedMultipart, build_related, parse_related
 from medspark.errors import EnvironmentProblem, UsageError
 
@@ -31,6 +32,7 @@ MAX_INSTANCE_ENV = "MEDSPARK_DICOMWEB_MAX_INSTANCE_MB"
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 _PAGE = 1000
 _INSTANCE_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+_JSON_ACCEPT = {"Accept": "application/dicom+json"}
 
 
 class RemoteReadError(OSError):
@@ -196,9 +198,7 @@ class DicomwebClient:
         offset = 0
         while True:
             fields = dict(filters) | {"limit": str(page), "offset": str(offset)}
-            answer = self.request(
-                "GET", url, fields=fields, headers={"Accept": "application/dicom+json"}
-            )
+            answer = self.request("GET", url, fields=fields, headers=_JSON_ACCEPT)
             if answer.status == 204 or (answer.status == 200 and not answer.body.strip()):
                 return
             if answer.status != 200:
@@ -236,7 +236,7 @@ class DicomwebClient:
             "POST",
             studies_url,
             body=body,
-            headers={"Content-Type": content_type, "Accept": "application/dicom+json"},
+            headers={"Content-Type": content_type, **_JSON_ACCEPT},
         )
 
 
@@ -250,12 +250,12 @@ def client() -> DicomwebClient:
     return _client_for(ClientSettings.from_environment())
 
 
-def check_service(search_url: str) -> None:
-    """Fail the run with a one-line reason when the service cannot be searched."""
+def check_service(location: str) -> None:
+    """Fail the run with a one-line reason when the service a `dicomweb+` location names cannot
+    be searched."""
+    search_url = parse(location).service + "/studies"
     try:
-        answer = client().request(
-            "GET", search_url, fields={"limit": "1"}, headers={"Accept": "application/dicom+json"}
-        )
+        answer = client().request("GET", search_url, fields={"limit": "1"}, headers=_JSON_ACCEPT)
     except RemoteReadError as exc:
         raise ServiceUnreachableError(
             f"the DICOMweb service at {search_url} cannot be reached: {exc.detail}"

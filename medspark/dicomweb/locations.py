@@ -79,7 +79,7 @@ def parse(uri: str) -> Resource:
     service = f"{parts.scheme}://{parts.netloc}/" + "/".join(service_segments)
     uids: dict[str, str] = {}
     names = {"studies": "study", "series": "series", "instances": "instance"}
-    expected = ["studies", "series", "instances"]
+    expected = list(names)
     for position in range(0, len(below), 2):
         level = below[position]
         if position // 2 >= len(expected) or level != expected[position // 2]:

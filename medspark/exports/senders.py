@@ -40,6 +40,9 @@ class Delivery:
 class Sender(Protocol):
     batch_size: int
 
+    def check(self) -> None:
+        """End the run before any work when the destination cannot take instances."""
+
     def send(self, instances: list[PreparedInstance]) -> list[Delivery]: ...
 
 
@@ -73,8 +76,13 @@ class DicomwebSender:
     """STOW-RS, `batch_size` instances a request, to `…/studies` of a DICOMweb service."""
 
     def __init__(self, destination: str, batch_size: int = 16) -> None:
+        self.destination = destination
         self.url = locations.parse(destination).service + "/studies"
         self.batch_size = batch_size
+
+    def check(self) -> None:
+        """A search answers (not unreachable, credentials taken)."""
+        check_service(self.destination)
 
     def send(self, instances: list[PreparedInstance]) -> list[Delivery]:
         try:
@@ -97,6 +105,23 @@ class DimseSender:
         self.peer = peer
         self.ae_title = ae_title
         self.batch_size = batch_size
+
+    def check(self) -> None:
+        """The peer accepts an association and answers C-ECHO."""
+        ae = AE(ae_title=self.ae_title)
+        ae.add_requested_context(VERIFICATION)
+        association = ae.associate(self.peer.host, self.peer.port, ae_title=self.peer.ae_title)
+        if not association.is_established:
+            raise PeerUnreachableError(
+                f"{self.peer} did not accept an association from {self.ae_title} (not "
+                "listening, or it does not know this AE title)"
+            )
+        try:
+            status = association.send_c_echo()
+        finally:
+            association.release()
+        if not status or status.Status != 0x0000:
+            raise PeerUnreachableError(f"{self.peer} does not answer C-ECHO")
 
     def send(self, instances: list[PreparedInstance]) -> list[Delivery]:
         datasets = [pydicom.dcmread(io.BytesIO(i.body)) for i in instances]
@@ -142,27 +167,3 @@ def sender_for(destination: str, ae_title: str = "MEDSPARK") -> Sender:
     if is_dimse(destination):
         return DimseSender(parse_peer(destination), ae_title)
     raise UsageError(f"--to takes dicomweb+http(s)://… or dimse://AE@host:port, not {destination}")
-
-
-def check_destination(destination: str, ae_title: str = "MEDSPARK") -> None:
-    """End the run before any work when the destination cannot take instances: a DICOMweb
-    service that cannot be reached or refuses the credentials, a peer that answers no C-ECHO."""
-    if locations.is_dicomweb(destination):
-        check_service(locations.parse(destination).service + "/studies")
-        return
-    peer = sender_for(destination, ae_title)
-    assert isinstance(peer, DimseSender)
-    ae = AE(ae_title=ae_title)
-    ae.add_requested_context(VERIFICATION)
-    association = ae.associate(peer.peer.host, peer.peer.port, ae_title=peer.peer.ae_title)
-    if not association.is_established:
-        raise PeerUnreachableError(
-            f"{peer.peer} did not accept an association from {ae_title} (not listening, or it "
-            "does not know this AE title)"
-        )
-    try:
-        status = association.send_c_echo()
-    finally:
-        association.release()
-    if not status or status.Status != 0x0000:
-        raise PeerUnreachableError(f"{peer.peer} does not answer C-ECHO")

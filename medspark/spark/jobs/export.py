@@ -22,7 +22,7 @@ from medspark.dicom.sources import ArchiveLimits
 from medspark.errors import ConfigurationError, UsageError
 from medspark.exports.compression import LOSSY
 from medspark.exports.dicom import PreparedInstance, export_instance, prepare_instance
-from medspark.exports.senders import check_destination, sender_for
+from medspark.exports.senders import sender_for
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import catalog
@@ -60,8 +60,7 @@ def _export_rows(
                 **stamp,
             }
         except Rejection as rejection:
-            yield {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
-                   "reason": str(rejection.reason), **stamp}  # fmt: skip
+            yield _failed_row(row, str(rejection.reason), run_id)
 
     return record_batches(per_row, EXPORTS.schema, _fallback(run_id))
 
@@ -190,11 +189,6 @@ def _sent_rows(
     """A `mapInArrow` function: de-identify each row's instance, send them in the sender's
     batches, one manifest row per instance with the destination's answer."""
 
-    def failed(row: dict[str, Any], reason: str, answer: str | None = None) -> dict[str, Any]:
-        return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed",
-                "reason": reason, "answer": answer, "run_id": run_id,
-                "exported_at": dt.datetime.now(dt.UTC)}  # fmt: skip
-
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         prepare_worker()
         sender = sender_for(destination, ae_title)
@@ -206,7 +200,7 @@ def _sent_rows(
                 deliveries = sender.send([prepared for _, prepared in pending])
             except Exception as exc:  # a sender bug fails its batch, never the job
                 reason = f"internal_error ({type(exc).__name__})"
-                done.extend((row, failed(row, reason)) for row, _ in pending)
+                done.extend((row, _failed_row(row, reason, run_id)) for row, _ in pending)
             else:
                 stamp = {"run_id": run_id, "exported_at": dt.datetime.now(dt.UTC)}
                 for (row, prepared), delivery in zip(pending, deliveries, strict=True):
@@ -221,9 +215,10 @@ def _sent_rows(
                 try:
                     pending.append((row, prepare_instance(row, policy, limits, syntax, lossy)))
                 except Rejection as rejection:
-                    done.append((row, failed(row, str(rejection.reason))))
+                    done.append((row, _failed_row(row, str(rejection.reason), run_id)))
                 except Exception as exc:
-                    done.append((row, failed(row, f"internal_error ({type(exc).__name__})")))
+                    reason = f"internal_error ({type(exc).__name__})"
+                    done.append((row, _failed_row(row, reason, run_id)))
                 if len(pending) >= sender.batch_size:
                     flush()
                 if len(done) >= OUTPUT_BATCH_ROWS:
@@ -235,6 +230,12 @@ def _sent_rows(
             yield to_record_batch(done, EXPORTS.schema, _fallback(run_id))
 
     return run
+
+
+def _failed_row(row: dict[str, Any], reason: str, run_id: str) -> dict[str, Any]:
+    """The exports row of an instance that was not exported, and why."""
+    return {"sop_instance_uid": row["sop_instance_uid"], "status": "failed", "reason": reason,
+            "run_id": run_id, "exported_at": dt.datetime.now(dt.UTC)}  # fmt: skip
 
 
 def _fallback(run_id: str):
@@ -259,7 +260,7 @@ def run_pacs_export(
     `dicomweb+http(s)://…`, C-STORE for `dimse://AE@host:port`; the exports table records each
     instance with the destination's answer."""
     _check_lossy(syntax, lossy)
-    check_destination(destination, ae_title)
+    sender_for(destination, ae_title).check()
 
     def per_partition(policy: DeidPolicy, run_id: str):
         limits = archive_limits(settings)
