@@ -26,6 +26,11 @@ def table_marker(folder: str) -> str:
     return join_uri(folder, TABLE_MARKER)
 
 
+def part_file(folder: str, name: str) -> str:
+    """One file of a table's folder (or of its staging folder)."""
+    return join_uri(folder, name)
+
+
 def partition(folder: str, column: str, value: object) -> str:
     """One Hive-style partition folder of a table."""
     return join_uri(folder, f"{column}={value}")

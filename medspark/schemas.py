@@ -252,6 +252,29 @@ SINGLE_PASS_RECORDS = pa.schema(
     [*INSPECTION, *(field for field in FEATURE_RECORDS if field.name not in INSPECTION.names)]
 )
 
+# What each task of a pass that writes its own table files returns for every record: enough to
+# write the quarantine table, resolve duplicates, count, and name the file holding the row.
+PASS_LEDGER = pa.schema(
+    [
+        *(
+            SINGLE_PASS_RECORDS.field(name)
+            for name in (
+                *QUARANTINE.columns,
+                "outcome",
+                "sop_instance_uid",
+                "modality",
+                "has_pixel_data",
+                "burned_in_risk",
+                "pixels_examined",
+                "pixel_text_boxes",
+                "pixel_phi_boxes",
+            )
+        ),
+        _f("part", pa.string(), True, "the metadata or features file the task wrote the row to"),
+        _f("part_row", pa.int64(), True, "the row's 0-based place in that file"),
+    ]
+)
+
 VOLUMES = TableSpec(
     "volumes",
     1,

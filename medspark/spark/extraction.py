@@ -158,11 +158,13 @@ def _text_counts() -> tuple[Column, ...]:
     )
 
 
-def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> dict[str, Any]:
-    """Frames written, images decoded, decode failures by reason, skipped non-image instances."""
+def feature_counts(
+    frames: DataFrame, decode_failures: DataFrame, images: int, skipped: dict[str, int]
+) -> dict[str, Any]:
+    """Frames written, images decoded, decode failures by reason, skipped non-image instances,
+    from feature rows and decode quarantine rows."""
     by_modality = (
-        records.filter("outcome = 'features'")
-        .groupBy("modality")
+        frames.groupBy("modality")
         .agg(
             F.count("*").alias("frames"),
             F.countDistinct("sop_instance_uid").alias("instances"),
@@ -170,22 +172,22 @@ def feature_counts(records: DataFrame, images: int, skipped: dict[str, int]) -> 
         )
         .collect()
     )
-    frames = {(row["modality"] or "unknown"): int(row["frames"]) for row in by_modality}
+    per_modality = {(row["modality"] or "unknown"): int(row["frames"]) for row in by_modality}
     decoded = sum(int(row["instances"]) for row in by_modality)  # an instance has one modality
     text = {
         k: sum(int(row[k]) for row in by_modality) for k in ("examined", "with_text", "redacted")
     }
     failures = {
         row["reason"]: int(row["count"])
-        for row in records.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
+        for row in decode_failures.groupBy("reason").count().collect()
     }
     return {
         "image_instances": images,
         "non_image_instances_skipped": skipped["non_image"],
         "held_back_burned_in": skipped["held_back"],
         "instances_with_features": int(decoded),
-        "feature_rows": sum(frames.values()),
-        "feature_rows_by_modality": frames,
+        "feature_rows": sum(per_modality.values()),
+        "feature_rows_by_modality": per_modality,
         "frames_examined_for_text": int(text["examined"]),
         "frames_with_text": int(text["with_text"]),
         "frames_redacted": int(text["redacted"]),

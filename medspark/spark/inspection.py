@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyspark import Accumulator, StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -20,7 +20,6 @@ from medspark.spark import catalog
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.duplicates import split_duplicates
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import read_table
 
 
 def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -> InspectOptions:
@@ -87,10 +86,8 @@ def split_records(inspected: DataFrame) -> tuple[DataFrame, DataFrame]:
     return metadata, quarantine
 
 
-def ingest_counts(spark: SparkSession, out_uri: str) -> dict[str, Any]:
-    """Counts read back from what was written: rows, by modality, by reason, accounted roots."""
-    metadata = read_table(spark, out_uri, METADATA)
-    quarantine = read_table(spark, out_uri, QUARANTINE)
+def ingest_counts(metadata: DataFrame, quarantine: DataFrame) -> dict[str, Any]:
+    """Counts of metadata and quarantine rows: rows, by modality, by reason, accounted roots."""
     modalities = (
         metadata.groupBy("modality")
         .agg(F.count("*").alias("rows"), F.count(F.when(~F.col("has_pixel_data"), 1)).alias("bare"))

@@ -3,7 +3,8 @@ metadata, quarantine and feature records (`imaging.single_pass`); shared by pipe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from pyspark import Accumulator, StorageLevel
 from pyspark.sql import DataFrame
@@ -22,7 +23,8 @@ from medspark.spark.extraction import feature_options
 from medspark.spark.inspection import inspect_options
 
 
-def _single_pass_partition(options: SinglePassOptions, progress: Accumulator | None = None):
+def single_pass_partition(options: SinglePassOptions, progress: Accumulator | None = None):
+    """A `mapInArrow` function: listed files to their SINGLE_PASS_RECORDS batches."""
     return record_batches(
         lambda row: inspect_and_extract(
             row["path"], row["length"], options, row.get("problem"), row.get("detail")
@@ -30,6 +32,18 @@ def _single_pass_partition(options: SinglePassOptions, progress: Accumulator | N
         SINGLE_PASS_RECORDS,
         lambda row, exc: internal_error(row, exc, options.inspect.run_id, Stage.HEADER),
         progress,
+    )
+
+
+def single_pass_options(
+    settings: Settings, key: PseudonymKey | None, run_id: str
+) -> SinglePassOptions:
+    """What the workers need from the profile to take a file all the way to its records."""
+    return SinglePassOptions(
+        inspect_options(settings, key, run_id),
+        feature_options(settings, run_id, key),
+        settings.deid.pixels,
+        settings.deid.examine_pixels,
     )
 
 
@@ -43,17 +57,12 @@ def single_pass_records(
 ) -> DataFrame:
     """Every record of the listed files (SINGLE_PASS_RECORDS), computed once and persisted so
     each table is written from it without reading or decoding a file again."""
-    options = SinglePassOptions(
-        inspect_options(settings, key, run_id),
-        feature_options(settings, run_id, key),
-        settings.deid.pixels,
-        settings.deid.examine_pixels,
-    )
+    options = single_pass_options(settings, key, run_id)
     return (
         # ingest's task size: a task's fixed cost (~75 ms here) outweighs decoding's longer tail
         catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
         .mapInArrow(
-            _single_pass_partition(options, progress), from_arrow_schema(SINGLE_PASS_RECORDS)
+            single_pass_partition(options, progress), from_arrow_schema(SINGLE_PASS_RECORDS)
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
@@ -70,6 +79,11 @@ class PassTables:
     features: DataFrame
     feature_records: DataFrame
     persisted: tuple[DataFrame, ...] = ()
+    duplicates_dropped: bool = False  # later copies of an instance set aside, not in `metadata`
+
+    def also_releasing(self, *frames: DataFrame) -> PassTables:
+        """The same tables, `release` also unpersisting `frames` (the records they came from)."""
+        return replace(self, persisted=(*self.persisted, *frames))
 
     def release(self) -> None:
         """Drop what the split persisted."""
@@ -88,12 +102,14 @@ def _has_duplicates(instances: DataFrame) -> bool:
     return bool(copies.limit(1).count())
 
 
-def split_pass(records: DataFrame, resolve_duplicates: bool) -> PassTables:
+def split_pass(
+    records: DataFrame, resolve_duplicates: bool, instance_columns: Sequence[str] = METADATA.columns
+) -> PassTables:
     """The tables a pass wrote records for. With `resolve_duplicates` the first copy of each SOP
     instance by path is kept and the others are quarantined (the one-shot rule), and only the kept
     copies' feature and decode rows remain; otherwise every copy is kept (etl resolves them when
-    it reads the current state)."""
-    instances = records.filter("outcome = 'metadata'").select(*METADATA.columns)
+    it reads the current state). Metadata rows keep `instance_columns` of the records."""
+    instances = records.filter("outcome = 'metadata'").select(*instance_columns)
     header_quarantine = records.filter((F.col("outcome") == "quarantine") & ~_is_decode())
     extracted = records.filter(
         (F.col("outcome") == "features") | ((F.col("outcome") == "quarantine") & _is_decode())
@@ -118,4 +134,5 @@ def split_pass(records: DataFrame, resolve_duplicates: bool) -> PassTables:
         features=extracted.filter("outcome = 'features'"),
         feature_records=extracted,
         persisted=persisted,
+        duplicates_dropped=bool(persisted),
     )

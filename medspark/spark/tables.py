@@ -1,14 +1,15 @@
 """The one way tables are written and read: schema checked, partitioned, identifier columns
 encrypted when the profile says so, and the table's version recorded beside its files.
 
-Every job writes through `write_table` (Spark) or `append_rows` (a few rows from the driver) and
+Every job writes through `write_table` (Spark), `write_part` and `commit_parts` (files a task
+writes itself, made the table at the end) or `append_rows` (a few rows from the driver), and
 reads through `read_table`; `tests/unit/test_write_sites.py` fails on any other write site.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +22,7 @@ from medspark import layout
 from medspark.config import EncryptionSettings
 from medspark.errors import ConfigurationError, DataError
 from medspark.schemas import TableSpec
-from medspark.spark.filesystem import delete_path, list_names, path_exists
+from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
 from medspark.storage import open_uri, write_bytes, write_text
 
 _SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
@@ -144,7 +145,41 @@ def write_table(
         writer.mode("append").parquet(target)
     if spec.arrow_sidecar:
         write_bytes(f"{target}/_common_metadata", arrow_sidecar(spec.schema))
-    write_text(layout.table_marker(target), json.dumps(_marker(spec)) + "\n")
+    _mark(target, spec)
+    return target
+
+
+def write_part(folder: str, spec: TableSpec, name: str, rows: pa.Table) -> None:
+    """One Parquet file of the table `spec` in `folder`, written with pyarrow wherever this runs
+    (a task writing its share of a table), whole or not at all; `rows` may hold more columns."""
+    if spec.partitions:
+        raise SchemaMismatchError(f"{spec.name} is partitioned: write it with write_table")
+    sink = pa.BufferOutputStream()
+    pq.write_table(rows.select(spec.schema.names).cast(spec.schema), sink)
+    write_bytes(layout.part_file(folder, name), sink.getvalue().to_pybytes())
+
+
+def read_part(folder: str, name: str) -> pa.Table:
+    """A file `write_part` wrote."""
+    with open_uri(layout.part_file(folder, name)) as stream:
+        return pq.read_table(stream)
+
+
+def commit_parts(
+    spark: SparkSession, staged: str, out_uri: str, spec: TableSpec, parts: Collection[str]
+) -> str:
+    """Make the files `parts` of a staged folder the table `spec` under OUT, replacing it, and
+    record its version. Other files there (a failed task attempt's) are dropped; a table with
+    no part gets one empty file. Returns the table's folder."""
+    for name in list_names(spark, staged):
+        if name not in parts:
+            delete_path(spark, layout.part_file(staged, name))
+    if not parts:
+        write_part(staged, spec, "part-empty.parquet", spec.schema.empty_table())
+    target = layout.table(out_uri, spec)
+    delete_path(spark, target)
+    rename_path(spark, staged, target)
+    _mark(target, spec)
     return target
 
 
@@ -164,12 +199,16 @@ def append_rows(
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pylist(list(rows), schema=spec.schema), sink)
     write_bytes(f"{folder}/{file_name}", sink.getvalue().to_pybytes())
-    write_text(layout.table_marker(folder), json.dumps(_marker(spec)) + "\n")
+    _mark(folder, spec)
     return folder
 
 
 def _marker(spec: TableSpec) -> dict[str, Any]:
     return {"table": spec.name, "version": spec.version, "columns": spec.columns}
+
+
+def _mark(folder: str, spec: TableSpec) -> None:
+    write_text(layout.table_marker(folder), json.dumps(_marker(spec)) + "\n")
 
 
 def stored_version(folder: str) -> int | None:

@@ -66,7 +66,11 @@ def run_features(
         staged = write_features(records, out_uri, settings.deid.encryption)
     summary.stage("decode_and_write", began, images=images)
     log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
-    summary.counts(**feature_counts(staged, images, non_image))
+    frames, failures = (
+        staged.filter("outcome = 'features'"),
+        staged.filter("outcome = 'quarantine'"),
+    )
+    summary.counts(**feature_counts(frames, failures, images, non_image))
     staged.unpersist()
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)

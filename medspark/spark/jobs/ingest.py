@@ -15,7 +15,7 @@ from medspark.schemas import METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.inspection import ingest_counts, inspect_records, split_records
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import write_table
+from medspark.spark.tables import read_table, write_table
 
 log = logging.getLogger("medspark.ingest")
 
@@ -64,7 +64,9 @@ def run_ingest(
     log.info("inspect and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
     began = time.monotonic()
-    counts = ingest_counts(spark, out_uri)
+    counts = ingest_counts(
+        read_table(spark, out_uri, METADATA), read_table(spark, out_uri, QUARANTINE)
+    )
     summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
     summary.stage("summarise", began)
     inspected.unpersist()
