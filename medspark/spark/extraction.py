@@ -158,11 +158,18 @@ def _text_counts() -> tuple[Column, ...]:
     )
 
 
-def feature_counts(
-    frames: DataFrame, decode_failures: DataFrame, images: int, skipped: dict[str, int]
-) -> dict[str, Any]:
-    """Frames written, images decoded, decode failures by reason, skipped non-image instances,
-    from feature rows and decode quarantine rows."""
+def skipped_counts(images: int, skipped: dict[str, int]) -> dict[str, int]:
+    """The run summary's counts of images to decode and instances not decoded (`image_kinds`)."""
+    return {
+        "image_instances": images,
+        "non_image_instances_skipped": skipped["non_image"],
+        "held_back_burned_in": skipped["held_back"],
+    }
+
+
+def feature_counts(frames: DataFrame, decode_failures: DataFrame) -> dict[str, Any]:
+    """Frames written, images decoded and decode failures by reason, from feature rows and
+    decode quarantine rows."""
     by_modality = (
         frames.groupBy("modality")
         .agg(
@@ -182,9 +189,6 @@ def feature_counts(
         for row in decode_failures.groupBy("reason").count().collect()
     }
     return {
-        "image_instances": images,
-        "non_image_instances_skipped": skipped["non_image"],
-        "held_back_burned_in": skipped["held_back"],
         "instances_with_features": int(decoded),
         "feature_rows": sum(per_modality.values()),
         "feature_rows_by_modality": per_modality,

@@ -21,6 +21,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import layout
+from medspark.config import EncryptionSettings
+from medspark.errors import ConfigurationError
 from medspark.imaging.single_pass import SinglePassOptions
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, TableSpec
 from medspark.spark import catalog
@@ -151,10 +153,14 @@ def written_pass(
     options: SinglePassOptions,
     files_per_task: int,
     staged: str,
+    encryption: EncryptionSettings | None,
     progress: Accumulator | None = None,
 ) -> WrittenPass:
     """The single pass over the listed files, each task writing its own metadata and features
-    files under `staged`; nothing runs until the ledger is first used."""
+    files under `staged`; nothing runs until the ledger is first used. Refused when the profile
+    encrypts: pyarrow's files would not be."""
+    if encryption is not None and encryption.enabled:
+        raise ConfigurationError("encrypted tables are written by Spark: use write_table")
     ledger = (
         catalog.balanced(listed_files, file_count, files_per_task)
         .mapInArrow(_writing_partition(options, staged, progress), from_arrow_schema(PASS_LEDGER))

@@ -70,3 +70,15 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
     WrittenPass(staged, ledger).drop_rows_except(kept)
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
+
+
+def test_an_encrypting_profile_cannot_take_the_pyarrow_writers(spark, tmp_path):
+    from medspark.config import EncryptionSettings
+    from medspark.errors import ConfigurationError
+    from medspark.imaging.single_pass import SinglePassOptions
+    from medspark.spark.task_tables import written_pass
+
+    listed = spark.createDataFrame([("/in/a", 1)], "path string, length bigint")
+    encrypting = EncryptionSettings(enabled=True)
+    with pytest.raises(ConfigurationError, match="written by Spark"):
+        written_pass(listed, 1, SinglePassOptions(None, None), 10, str(tmp_path), encrypting)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.extraction import extract_features, feature_counts
+from medspark.spark.extraction import extract_features, feature_counts, skipped_counts
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
 
@@ -70,7 +70,7 @@ def run_features(
         staged.filter("outcome = 'features'"),
         staged.filter("outcome = 'quarantine'"),
     )
-    summary.counts(**feature_counts(frames, failures, images, non_image))
+    summary.counts(**skipped_counts(images, non_image), **feature_counts(frames, failures))
     staged.unpersist()
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)

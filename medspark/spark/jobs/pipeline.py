@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -17,7 +18,8 @@ from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE
 from medspark.spark import catalog
-from medspark.spark.extraction import feature_counts, image_kinds
+from medspark.spark.concurrent_jobs import together
+from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
 from medspark.spark.filesystem import delete_path
 from medspark.spark.inspection import ingest_counts
 from medspark.spark.progress import StageProgress
@@ -91,14 +93,23 @@ def _task_written(
     staged = layout.staging(out_uri, "pipeline", run_id)
     options = single_pass_options(settings, key, run_id)
     written = written_pass(
-        listed_files, file_count, options, settings.ingest.files_per_task, staged, progress.counter
+        listed_files,
+        file_count,
+        options,
+        settings.ingest.files_per_task,
+        staged,
+        settings.deid.encryption,
+        progress.counter,
     )
     with progress:
         parts = written.parts()
     tables = split_pass(written.ledger, True, PASS_LEDGER.names)
+    actions: list[Callable[[], object]] = [
+        lambda: write_table(tables.quarantine, out_uri, QUARANTINE, None)
+    ]
     if tables.duplicates_dropped:
-        written.drop_rows_except(tables.metadata)
-    write_table(tables.quarantine, out_uri, QUARANTINE, None)
+        actions.append(lambda: written.drop_rows_except(tables.metadata))
+    together(*actions)
     written.commit(spark, out_uri, parts)
     delete_path(spark, staged)
     return tables.also_releasing(written.ledger)
@@ -128,9 +139,11 @@ def _written_counts(spark: SparkSession, out_uri: str, settings: Settings) -> di
     """The run summary's counts, read back from the three tables as written."""
     metadata = read_table(spark, out_uri, METADATA)
     quarantine = read_table(spark, out_uri, QUARANTINE)
-    images, skipped = image_kinds(metadata, settings)
+    features = read_table(spark, out_uri, FEATURES)
     failures = quarantine.filter(F.col("stage") == str(Stage.DECODE))
-    return {
-        **ingest_counts(metadata, quarantine),
-        **feature_counts(read_table(spark, out_uri, FEATURES), failures, images, skipped),
-    }
+    (images, skipped), ingested, extracted = together(
+        lambda: image_kinds(metadata, settings),
+        lambda: ingest_counts(metadata, quarantine),
+        lambda: feature_counts(features, failures),
+    )
+    return {**ingested, **skipped_counts(images, skipped), **extracted}
