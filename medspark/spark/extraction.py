@@ -3,11 +3,13 @@ job, etl, and the jobs that reopen images (export, volumes, radiomics, registrat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from pyspark import Accumulator
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -84,19 +86,33 @@ def _extract_partition(
     )
 
 
-def extract_features(
-    spark: SparkSession,
+@dataclass(frozen=True)
+class FeatureWork:
+    """What the features stage decodes: the image rows, how many, the instances it skips
+    ({non_image, held_back}), and the `mapInArrow` function taking rows to FEATURE_RECORDS."""
+
+    images: DataFrame
+    count: int
+    skipped: dict[str, int]
+    extract: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+
+    def records(self, files_per_task: int) -> DataFrame:
+        """The feature records of every image, spread over tasks; nothing computed yet."""
+        return catalog.balanced(self.images, self.count, files_per_task).mapInArrow(
+            self.extract, from_arrow_schema(FEATURE_RECORDS)
+        )
+
+
+def feature_work(
     settings: Settings,
     metadata: DataFrame,
     run_id: str,
     key: PseudonymKey | None = None,
     progress: Accumulator | None = None,
-):
-    """(feature records, image count, {non_image, held_back} counts); nothing computed yet.
-
-    Images that may carry burned-in annotation are examined for text and redacted
-    (deid.pixels: detect_and_redact), or held back (hold_back).
-    """
+) -> FeatureWork:
+    """The images of metadata rows to decode, and how. Images that may carry burned-in
+    annotation are examined for text and redacted (deid.pixels: detect_and_redact), or held
+    back (hold_back)."""
     if key is None and metadata.filter(F.col("path").startswith(HASHED_PREFIX)).limit(1).count():
         raise HashedPathsError(
             "metadata paths are keyed hashes (deid.hash_paths: true): the pseudonym key is "
@@ -106,16 +122,13 @@ def extract_features(
     images = metadata.filter(F.col("has_pixel_data") & ~_held_unexamined(settings)).select(
         *_INPUT_COLUMNS, "burned_in_risk"
     )
-    records = catalog.balanced(images, image_count, settings.features.files_per_task).mapInArrow(
-        _extract_partition(
-            feature_options(settings, run_id, key),
-            settings.deid.pixels,
-            settings.deid.examine_pixels,
-            progress,
-        ),
-        from_arrow_schema(FEATURE_RECORDS),
+    extract = _extract_partition(
+        feature_options(settings, run_id, key),
+        settings.deid.pixels,
+        settings.deid.examine_pixels,
+        progress,
     )
-    return records, image_count, non_image
+    return FeatureWork(images, image_count, non_image, extract)
 
 
 def image_kinds(metadata: DataFrame, settings: Settings) -> tuple[int, dict[str, int]]:

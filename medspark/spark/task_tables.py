@@ -9,13 +9,13 @@ tables. The heavy rows (headers, thumbnails) never cross into the JVM.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark import Accumulator, StorageLevel, TaskContext
+from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -23,13 +23,12 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from medspark import layout
 from medspark.config import EncryptionSettings
 from medspark.errors import ConfigurationError
-from medspark.imaging.single_pass import SinglePassOptions
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, TableSpec
 from medspark.spark import catalog
-from medspark.spark.single_pass import single_pass_partition
+from medspark.spark.filesystem import delete_path
 from medspark.spark.tables import commit_parts, read_part, write_part
 
-WRITTEN = (METADATA, FEATURES)  # each spec's name is the outcome of the rows it holds
+WRITTEN = (METADATA, FEATURES)  # the pipeline's; a spec's name is the outcome of its rows
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held
 
 
@@ -41,10 +40,11 @@ def staged_table(staged: str, spec: TableSpec) -> str:
 class _TaskParts:
     """The rows of one task, held per table and written as numbered part files."""
 
-    def __init__(self, staged: str, task: int) -> None:
+    def __init__(self, staged: str, task: int, written: tuple[TableSpec, ...]) -> None:
         self.staged = staged
         self.task = task
-        self.held: dict[str, list[pa.Table]] = {spec.name: [] for spec in WRITTEN}
+        self.written = written
+        self.held: dict[str, list[pa.Table]] = {spec.name: [] for spec in written}
         self.sizes = dict.fromkeys(self.held, 0)
         self.rows = dict.fromkeys(self.held, 0)
         self.numbers = dict.fromkeys(self.held, 0)
@@ -69,36 +69,43 @@ class _TaskParts:
 
 def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
     """The ledger rows of records about to be added to `parts`: each written row's file and
-    its place in it."""
+    its place in it; columns the records lack are null."""
     outcome = records.column("outcome").to_numpy(zero_copy_only=False)
     part = np.full(len(records), None, dtype=object)
     place = np.full(len(records), -1, dtype=np.int64)
-    for spec in WRITTEN:
+    for spec in parts.written:
         chosen = outcome == spec.name
         part[chosen] = parts.name(spec)
         place[chosen] = parts.rows[spec.name] + np.arange(int(chosen.sum()))
-    columns = [records.column(name).combine_chunks() for name in PASS_LEDGER.names[:-2]]
+    columns = [
+        records.column(field.name).combine_chunks()
+        if field.name in records.column_names
+        else pa.nulls(len(records), field.type)
+        for field in PASS_LEDGER
+        if field.name not in ("part", "part_row")
+    ]
     return pa.RecordBatch.from_arrays(
         [*columns, pa.array(part, pa.string()), pa.array(place, mask=place < 0)],
         schema=PASS_LEDGER,
     )
 
 
-def _writing_partition(options: SinglePassOptions, staged: str, progress: Accumulator | None):
-    produce = single_pass_partition(options, progress)
+Producer = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
+
+def _writing_partition(produce: Producer, staged: str, written: tuple[TableSpec, ...]):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
-        parts = _TaskParts(staged, context.partitionId() if context else 0)
+        parts = _TaskParts(staged, context.partitionId() if context else 0, written)
         for batch in produce(batches):
             records = pa.Table.from_batches([batch])
             ledger = _ledger(records, parts)
-            for spec in WRITTEN:
+            for spec in written:
                 rows = records.filter(pc.equal(records.column("outcome"), spec.name))
                 if len(rows):
                     parts.add(spec, rows)
             yield ledger
-        for spec in WRITTEN:
+        for spec in written:
             parts.flush(spec)
 
     return run
@@ -106,16 +113,17 @@ def _writing_partition(options: SinglePassOptions, staged: str, progress: Accumu
 
 @dataclass(frozen=True)
 class WrittenPass:
-    """A pass whose tasks wrote the metadata and features files into `staged`; `ledger` (one
+    """A pass whose tasks wrote the files of the `written` tables into `staged`; `ledger` (one
     row per record, persisted) is every record's trace."""
 
     staged: str
     ledger: DataFrame
+    written: tuple[TableSpec, ...] = WRITTEN
 
     def parts(self) -> dict[str, set[str]]:
         """The files each table's tasks wrote; computes the pass when it has not run."""
         written = self.ledger.filter(F.col("part").isNotNull()).select("outcome", "part").distinct()
-        found: dict[str, set[str]] = {spec.name: set() for spec in WRITTEN}
+        found: dict[str, set[str]] = {spec.name: set() for spec in self.written}
         for row in written.collect():
             found[row["outcome"]].add(row["part"])
         return found
@@ -126,11 +134,10 @@ class WrittenPass:
         stale = self.ledger.filter(F.col("part").isNotNull()).join(
             kept.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_anti"
         )
-        staged = self.staged
+        staged, specs = self.staged, {spec.name: spec for spec in self.written}
         by_file = stale.groupBy("outcome", "part").agg(F.collect_list("part_row").alias("rows"))
 
         def rewrite(files) -> None:
-            specs = {spec.name: spec for spec in WRITTEN}
             for file in files:
                 spec = specs[file["outcome"]]
                 folder = staged_table(staged, spec)
@@ -142,28 +149,30 @@ class WrittenPass:
         by_file.foreachPartition(rewrite)
 
     def commit(self, spark: SparkSession, out_uri: str, parts: dict[str, set[str]]) -> None:
-        """Make the written files the metadata and features tables under OUT."""
-        for spec in WRITTEN:
+        """Make the written files the tables under OUT, and drop the staging folder."""
+        for spec in self.written:
             commit_parts(spark, staged_table(self.staged, spec), out_uri, spec, parts[spec.name])
+        delete_path(spark, self.staged)
 
 
 def written_pass(
-    listed_files: DataFrame,
-    file_count: int,
-    options: SinglePassOptions,
+    rows: DataFrame,
+    count: int,
+    produce: Producer,
     files_per_task: int,
     staged: str,
     encryption: EncryptionSettings | None,
-    progress: Accumulator | None = None,
+    written: tuple[TableSpec, ...] = WRITTEN,
 ) -> WrittenPass:
-    """The single pass over the listed files, each task writing its own metadata and features
-    files under `staged`; nothing runs until the ledger is first used. Refused when the profile
-    encrypts: pyarrow's files would not be."""
+    """`produce` (a `mapInArrow` function yielding records with an `outcome`) over `rows`
+    (each with a `path`), each task writing the rows of the `written` tables (those whose
+    outcome is the table's name) under `staged`; nothing runs until the ledger is first used.
+    Refused when the profile encrypts: pyarrow's files would not be."""
     if encryption is not None and encryption.enabled:
         raise ConfigurationError("encrypted tables are written by Spark: use write_table")
     ledger = (
-        catalog.balanced(listed_files, file_count, files_per_task)
-        .mapInArrow(_writing_partition(options, staged, progress), from_arrow_schema(PASS_LEDGER))
+        catalog.balanced(rows, count, files_per_task)
+        .mapInArrow(_writing_partition(produce, staged, written), from_arrow_schema(PASS_LEDGER))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    return WrittenPass(staged, ledger)
+    return WrittenPass(staged, ledger, written)

@@ -75,10 +75,9 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
 def test_an_encrypting_profile_cannot_take_the_pyarrow_writers(spark, tmp_path):
     from medspark.config import EncryptionSettings
     from medspark.errors import ConfigurationError
-    from medspark.imaging.single_pass import SinglePassOptions
     from medspark.spark.task_tables import written_pass
 
     listed = spark.createDataFrame([("/in/a", 1)], "path string, length bigint")
     encrypting = EncryptionSettings(enabled=True)
     with pytest.raises(ConfigurationError, match="written by Spark"):
-        written_pass(listed, 1, SinglePassOptions(None, None), 10, str(tmp_path), encrypting)  # type: ignore[arg-type]
+        written_pass(listed, 1, lambda batches: batches, 10, str(tmp_path), encrypting)

@@ -8,41 +8,72 @@ import time
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
+from medspark import layout
 from medspark.config import EncryptionSettings, Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.extraction import extract_features, feature_counts, skipped_counts
+from medspark.spark.extraction import FeatureWork, feature_counts, feature_work, skipped_counts
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
+from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.features")
 
 FeaturesResult = JobResult
 
 
-def write_features(
-    records: DataFrame, out_uri: str, encryption: EncryptionSettings | None
+def _spark_written(
+    work: FeatureWork, settings: Settings, out_uri: str, progress: StageProgress
 ) -> DataFrame:
     """Decode once, persisting the records, then replace OUT/features and the decode partition
-    of OUT/quarantine from them. Returns the persisted records for counting; the caller
-    unpersists them.
+    of OUT/quarantine from them with Spark's writer (it encrypts). Returns the records."""
+    encryption = settings.deid.encryption
+    staged = work.records(settings.features.files_per_task).persist(StorageLevel.MEMORY_AND_DISK)
+    with progress:
+        write_table(staged.filter("outcome = 'features'"), out_uri, FEATURES, encryption)
+        _write_decode_quarantine(staged, out_uri, encryption)
+    return staged
 
-    Persisting (spilled to local disk beyond Spark's storage memory) replaced a staging write
-    and read-back: the features ratio went from 0.807 to 0.916 in benchmarks/throughput.py.
-    """
-    staged = records.persist(StorageLevel.MEMORY_AND_DISK)
-    write_table(staged.filter("outcome = 'features'"), out_uri, FEATURES, encryption)
+
+def _task_written(
+    spark: SparkSession,
+    work: FeatureWork,
+    settings: Settings,
+    out_uri: str,
+    run_id: str,
+    progress: StageProgress,
+) -> DataFrame:
+    """Each task writes its features files; the decode quarantine rows come from the ledger.
+    Returns the ledger (persisted)."""
+    written = written_pass(
+        work.images,
+        work.count,
+        work.extract,
+        settings.features.files_per_task,
+        layout.staging(out_uri, "features", run_id),
+        settings.deid.encryption,
+        (FEATURES,),
+    )
+    with progress:
+        parts = written.parts()
+    _write_decode_quarantine(written.ledger, out_uri, None)
+    written.commit(spark, out_uri, parts)
+    return written.ledger
+
+
+def _write_decode_quarantine(
+    records: DataFrame, out_uri: str, encryption: EncryptionSettings | None
+) -> None:
     write_table(
-        staged.filter("outcome = 'quarantine'"),
+        records.filter("outcome = 'quarantine'"),
         out_uri,
         QUARANTINE,
         encryption,
         replace_partition=Stage.DECODE,
         files=1,
     )
-    return staged
 
 
 def run_features(
@@ -58,19 +89,19 @@ def run_features(
     began = time.monotonic()
     metadata = read_table(spark, out_uri, METADATA)
     progress = StageProgress(spark, "features")
-    records, images, non_image = extract_features(
-        spark, settings, metadata, run_id, key, progress.counter
-    )
-    progress.total = images
-    with progress:
-        staged = write_features(records, out_uri, settings.deid.encryption)
-    summary.stage("decode_and_write", began, images=images)
-    log.info("decode and write: %d images in %.1f s", images, time.monotonic() - began)
+    work = feature_work(settings, metadata, run_id, key, progress.counter)
+    progress.total = work.count
+    if settings.deid.encryption.enabled:
+        records = _spark_written(work, settings, out_uri, progress)
+    else:
+        records = _task_written(spark, work, settings, out_uri, run_id, progress)
+    summary.stage("decode_and_write", began, images=work.count)
+    log.info("decode and write: %d images in %.1f s", work.count, time.monotonic() - began)
     frames, failures = (
-        staged.filter("outcome = 'features'"),
-        staged.filter("outcome = 'quarantine'"),
+        records.filter("outcome = 'features'"),
+        records.filter("outcome = 'quarantine'"),
     )
-    summary.counts(**skipped_counts(images, non_image), **feature_counts(frames, failures))
-    staged.unpersist()
+    summary.counts(**skipped_counts(work.count, work.skipped), **feature_counts(frames, failures))
+    records.unpersist()
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)

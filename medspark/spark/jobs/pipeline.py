@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -20,12 +21,12 @@ from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.concurrent_jobs import together
 from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
-from medspark.spark.filesystem import delete_path
 from medspark.spark.inspection import ingest_counts
 from medspark.spark.progress import StageProgress
 from medspark.spark.single_pass import (
     PassTables,
     single_pass_options,
+    single_pass_partition,
     single_pass_records,
     split_pass,
 )
@@ -56,12 +57,11 @@ def run_single_pass(
 
     began = time.monotonic()
     progress = StageProgress(spark, "pipeline", file_count)
+    single_pass = _Pass(listed_files, file_count, settings, key, run_id, out_uri, progress)
     if settings.deid.encryption.enabled:
-        tables = _spark_written(listed_files, file_count, settings, key, run_id, out_uri, progress)
+        tables = single_pass.spark_written()
     else:
-        tables = _task_written(
-            spark, listed_files, file_count, settings, key, run_id, out_uri, progress
-        )
+        tables = single_pass.task_written(spark)
     summary.stage("read_decode_and_write", began, files=file_count)
     log.info("read, decode and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
@@ -78,61 +78,59 @@ def run_single_pass(
     return JobResult(run_id, summary.as_dict(), summary_uri)
 
 
-def _task_written(
-    spark: SparkSession,
-    listed_files: DataFrame,
-    file_count: int,
-    settings: Settings,
-    key: PseudonymKey | None,
-    run_id: str,
-    out_uri: str,
-    progress: StageProgress,
-) -> PassTables:
-    """Each task writes its metadata and features files; Spark writes the quarantine table from
-    the ledger and the driver makes the staged files the tables."""
-    staged = layout.staging(out_uri, "pipeline", run_id)
-    options = single_pass_options(settings, key, run_id)
-    written = written_pass(
-        listed_files,
-        file_count,
-        options,
-        settings.ingest.files_per_task,
-        staged,
-        settings.deid.encryption,
-        progress.counter,
-    )
-    with progress:
-        parts = written.parts()
-    tables = split_pass(written.ledger, True, PASS_LEDGER.names)
-    actions: list[Callable[[], object]] = [
-        lambda: write_table(tables.quarantine, out_uri, QUARANTINE, None)
-    ]
-    if tables.duplicates_dropped:
-        actions.append(lambda: written.drop_rows_except(tables.metadata))
-    together(*actions)
-    written.commit(spark, out_uri, parts)
-    delete_path(spark, staged)
-    return tables.also_releasing(written.ledger)
+@dataclass(frozen=True)
+class _Pass:
+    """One single pass to run: the listed files and what the tables are written with."""
 
+    listed_files: DataFrame
+    file_count: int
+    settings: Settings
+    key: PseudonymKey | None
+    run_id: str
+    out_uri: str
+    progress: StageProgress
 
-def _spark_written(
-    listed_files: DataFrame,
-    file_count: int,
-    settings: Settings,
-    key: PseudonymKey | None,
-    run_id: str,
-    out_uri: str,
-    progress: StageProgress,
-) -> PassTables:
-    """Spark writes every table from the persisted records: its Parquet writer encrypts."""
-    records = single_pass_records(listed_files, file_count, settings, key, run_id, progress.counter)
-    tables = split_pass(records, resolve_duplicates=True)
-    encryption = settings.deid.encryption
-    with progress:
-        write_table(tables.metadata, out_uri, METADATA, encryption)
-        write_table(tables.quarantine, out_uri, QUARANTINE, encryption)
-        write_table(tables.features, out_uri, FEATURES, encryption)
-    return tables.also_releasing(records)
+    def task_written(self, spark: SparkSession) -> PassTables:
+        """Each task writes its metadata and features files; Spark writes the quarantine table
+        from the ledger and the driver makes the staged files the tables."""
+        options = single_pass_options(self.settings, self.key, self.run_id)
+        written = written_pass(
+            self.listed_files,
+            self.file_count,
+            single_pass_partition(options, self.progress.counter),
+            self.settings.ingest.files_per_task,
+            layout.staging(self.out_uri, "pipeline", self.run_id),
+            self.settings.deid.encryption,
+        )
+        with self.progress:
+            parts = written.parts()
+        tables = split_pass(written.ledger, True, PASS_LEDGER.names)
+        actions: list[Callable[[], object]] = [
+            lambda: write_table(tables.quarantine, self.out_uri, QUARANTINE, None)
+        ]
+        if tables.duplicates_dropped:
+            actions.append(lambda: written.drop_rows_except(tables.metadata))
+        together(*actions)
+        written.commit(spark, self.out_uri, parts)
+        return tables.also_releasing(written.ledger)
+
+    def spark_written(self) -> PassTables:
+        """Spark writes every table from the persisted records: its Parquet writer encrypts."""
+        records = single_pass_records(
+            self.listed_files,
+            self.file_count,
+            self.settings,
+            self.key,
+            self.run_id,
+            self.progress.counter,
+        )
+        tables = split_pass(records, resolve_duplicates=True)
+        encryption = self.settings.deid.encryption
+        with self.progress:
+            write_table(tables.metadata, self.out_uri, METADATA, encryption)
+            write_table(tables.quarantine, self.out_uri, QUARANTINE, encryption)
+            write_table(tables.features, self.out_uri, FEATURES, encryption)
+        return tables.also_releasing(records)
 
 
 def _written_counts(spark: SparkSession, out_uri: str, settings: Settings) -> dict[str, Any]:
