@@ -1,9 +1,10 @@
-"""The single pass with each task writing its own share of the metadata and features tables.
+"""A pass whose tasks write their own table files (the pipeline's metadata and features, the
+features job's features).
 
-A task runs the single-pass core over its files, writes the metadata and feature rows it made
-as Parquet files into a staging folder with pyarrow, and hands Spark only a ledger: one small
-row per record (PASS_LEDGER) naming the file that holds it. The driver resolves duplicates and
-counts on the ledger, writes the quarantine table from it, and makes the staged files the
+Each task runs a record producer over its rows, writes the records of each table it writes as
+Parquet files into a staging folder with pyarrow, and hands Spark only a ledger: one small row
+per record (PASS_LEDGER) naming the file and row that hold it. The driver resolves duplicates
+and counts on the ledger, writes the quarantine rows from it, and makes the staged files the
 tables. The heavy rows (headers, thumbnails) never cross into the JVM.
 """
 
