@@ -172,19 +172,13 @@ def plain_pipeline_loop(inputs: str, out: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from medspark.imaging.single_pass import SinglePassOptions, inspect_and_extract
+    from medspark.imaging.single_pass import inspect_and_extract
     from medspark.schemas import FEATURES, METADATA, QUARANTINE
-    from medspark.spark.extraction import feature_options
-    from medspark.spark.inspection import inspect_options
+    from medspark.spark.single_pass import single_pass_options
 
     cv2.setNumThreads(1)
     settings, key = _loop_settings()
-    options = SinglePassOptions(
-        inspect_options(settings, key, "bench-loop"),
-        feature_options(settings, "bench-loop", key),
-        settings.deid.pixels,
-        settings.deid.examine_pixels,
-    )
+    options = single_pass_options(settings, key, "bench-loop")
     started = time.perf_counter()
     paths = sorted(
         os.path.join(folder, name) for folder, _, names in os.walk(inputs) for name in names

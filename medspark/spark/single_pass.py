@@ -71,13 +71,11 @@ def single_pass_records(
 @dataclass(frozen=True)
 class PassTables:
     """One pass's records split by table: metadata rows, every quarantine row (catalog, header,
-    duplicates and decode), and feature records (outcome 'features', or 'quarantine' at decode)
-    for counting."""
+    duplicates and decode), and feature rows."""
 
     metadata: DataFrame
     quarantine: DataFrame
     features: DataFrame
-    feature_records: DataFrame
     persisted: tuple[DataFrame, ...] = ()
     duplicates_dropped: bool = False  # later copies of an instance set aside, not in `metadata`
 
@@ -132,7 +130,6 @@ def split_pass(
             max(1, records.rdd.getNumPartitions() // 16)
         ),
         features=extracted.filter("outcome = 'features'"),
-        feature_records=extracted,
         persisted=persisted,
         duplicates_dropped=bool(persisted),
     )
