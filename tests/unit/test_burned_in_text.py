@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pydicom
 import pytest
@@ -70,6 +71,23 @@ def test_an_independent_ocr_reads_planted_text_before_and_none_after(burned):
         after += len(readable(ocr_image(cleaned), ink, strings))
     print(f"Tesseract read {before} planted strings before redaction, {after} after")
     assert before >= 5 and after == 0
+
+
+def test_a_thin_strip_is_read_without_enlarging_it_past_the_longest_side():
+    """A real ultrasound frame's 40-row band with the patient's name and ID drawn in: found and
+    redacted, the detector working at the frame's width (MAX_OCR_SIDE), not at 736 rows."""
+    dataset = pydicom.dcmread(get_testdata_file("US1_UNCR.dcm"))
+    dataset.PatientName, dataset.PatientID = "KOWALSKI^ANNA", "7730419"
+    strip = np.ascontiguousarray(dataset.pixel_array[200:240])
+    ink = np.zeros(strip.shape[:2], np.uint8)
+    cv2.putText(ink, "KOWALSKI, ANNA  ID 7730419", (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255)
+    strip[ink > 0] = 255
+    cleaned, judgement = clean_frame(strip, header_values(dataset))
+    assert {"patient_name", "patient_id"} <= set(judgement.kinds)
+    assert (cleaned[ink > 0] != strip[ink > 0]).any(axis=-1).all()
+    assert burned_in_text.detector_short_side(80, 1280) == 80  # the strip, enlarged to 1280 wide
+    assert burned_in_text.detector_short_side(512, 512) == burned_in_text.DETECTOR_SHORT_SIDE
+    assert burned_in_text.detector_short_side(768, 1024) == burned_in_text.DETECTOR_SHORT_SIDE
 
 
 @pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "emri_small.dcm"])
