@@ -270,6 +270,13 @@ PASS_LEDGER = pa.schema(
                 "pixel_phi_boxes",
             )
         ),
+        _f(
+            "accounts_file",
+            pa.bool_(),
+            False,
+            "its file's first metadata or quarantine record",
+        ),
+        _f("first_frame", pa.bool_(), False, "the first feature row of its instance"),
         _f("part", pa.string(), True, "the metadata or features file the task wrote the row to"),
         _f("part_row", pa.int64(), True, "the row's 0-based place in that file"),
     ]

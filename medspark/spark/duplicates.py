@@ -5,6 +5,9 @@ duplicates by the same rule."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -41,3 +44,44 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
         "processed_at",
     )
     return kept, duplicates
+
+
+@dataclass(frozen=True)
+class LaterCopies:
+    """The copies after the first of each repeated SOP instance: their (path, SOP Instance UID)
+    keys and their quarantine rows (both persisted; `release` drops them)."""
+
+    keys: DataFrame
+    quarantine: DataFrame
+    repeated: DataFrame  # the repeated UIDs
+
+    def release(self) -> None:
+        """Drop what was persisted."""
+        for frame in (self.keys, self.quarantine, self.repeated):
+            frame.unpersist()
+
+
+def later_copies(instances: DataFrame) -> LaterCopies | None:
+    """The later copies among `instances` (rows with path, sop_instance_uid, file_size, sha256,
+    run_id, processed_at), or None when no SOP instance is repeated; only the repeated
+    instances' rows are ranked, the rest are looked at once."""
+    repeated = (
+        instances.groupBy("sop_instance_uid")
+        .count()
+        .filter("count > 1")
+        .select("sop_instance_uid")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    copies = instances.join(repeated, "sop_instance_uid", "left_semi")
+    _, quarantine = split_duplicates(copies)
+    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
+    keys = (
+        copies.join(quarantine.select("path"), "path", "left_semi")
+        .select("path", "sop_instance_uid")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    later = LaterCopies(keys, quarantine, repeated)
+    if not keys.count():  # measured now, the joins with the ledger broadcast it
+        later.release()
+        return None
+    return later

@@ -11,6 +11,7 @@ tables. The heavy rows (headers, thumbnails) never cross into the JVM.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ from medspark.spark.tables import commit_parts, read_part, write_part
 
 WRITTEN = (METADATA, FEATURES)  # the pipeline's; a spec's name is the outcome of its rows
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held
+REWRITERS = 4  # files the driver rewrites at once when later copies leave them
+_TASK_COLUMNS = ("accounts_file", "first_frame", "part", "part_row")  # the ledger's own, in order
 
 
 def staged_table(staged: str, spec: TableSpec) -> str:
@@ -49,6 +52,8 @@ class _TaskParts:
         self.sizes = dict.fromkeys(self.held, 0)
         self.rows = dict.fromkeys(self.held, 0)
         self.numbers = dict.fromkeys(self.held, 0)
+        self.accounted: set[str] = set()  # input files with a metadata or quarantine record
+        self.decoded: set[tuple[str | None, str]] = set()  # (path, SOP instance) with a feature row
 
     def name(self, spec: TableSpec) -> str:
         return f"part-{self.task:05d}-{self.numbers[spec.name]}.parquet"
@@ -68,6 +73,29 @@ class _TaskParts:
         self.held[spec.name], self.sizes[spec.name], self.rows[spec.name] = [], 0, 0
 
 
+def _firsts(records: pa.Table, parts: _TaskParts) -> tuple[pa.Array, pa.Array]:
+    """Which records are the first metadata or quarantine record of their input file (an archive
+    counts once), and which the first feature row of their instance, in this task: a file is
+    listed in one task only, so the flags add up over tasks to distinct counts."""
+    accounts, first = [], []
+    for path, uid, outcome in zip(
+        records.column("path").to_pylist(),
+        records.column("sop_instance_uid").to_pylist(),
+        records.column("outcome").to_pylist(),
+        strict=True,
+    ):
+        root = path.split("!/", 1)[0] if outcome in ("metadata", "quarantine") else None
+        new_root = root is not None and root not in parts.accounted
+        new_instance = outcome == "features" and (path, uid) not in parts.decoded
+        if root is not None:
+            parts.accounted.add(root)
+        if new_instance:
+            parts.decoded.add((path, uid))
+        accounts.append(new_root)
+        first.append(new_instance)
+    return pa.array(accounts, pa.bool_()), pa.array(first, pa.bool_())
+
+
 def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
     """The ledger rows of records about to be added to `parts`: each written row's file and
     its place in it; columns the records lack are null."""
@@ -83,10 +111,15 @@ def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
         if field.name in records.column_names
         else pa.nulls(len(records), field.type)
         for field in PASS_LEDGER
-        if field.name not in ("part", "part_row")
+        if field.name not in _TASK_COLUMNS
     ]
     return pa.RecordBatch.from_arrays(
-        [*columns, pa.array(part, pa.string()), pa.array(place, mask=place < 0)],
+        [
+            *columns,
+            *_firsts(records, parts),
+            pa.array(part, pa.string()),
+            pa.array(place, mask=place < 0),
+        ],
         schema=PASS_LEDGER,
     )
 
@@ -129,30 +162,39 @@ class WrittenPass:
             found[row["outcome"]].add(row["part"])
         return found
 
-    def drop_rows_except(self, kept: DataFrame) -> None:
-        """Remove from the written files every row whose (path, SOP instance) is not among the
-        `kept` metadata rows: the later copies of a duplicated instance, and their frames."""
+    def drop_rows_of(self, later: DataFrame) -> None:
+        """Remove from the written files every row of the (path, SOP instance) pairs in `later`:
+        the later copies of a duplicated instance, their frames and decode quarantine rows.
+
+        The driver rewrites the files, a few at once, taking the places to drop one grouping
+        partition at a time (they are the later copies' rows only)."""
         stale = self.ledger.filter(F.col("part").isNotNull()).join(
-            kept.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_anti"
+            later.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
         )
-        staged, specs = self.staged, {spec.name: spec for spec in self.written}
         by_file = stale.groupBy("outcome", "part").agg(F.collect_list("part_row").alias("rows"))
+        specs = {spec.name: spec for spec in self.written}
 
-        def rewrite(files) -> None:
-            for file in files:
-                spec = specs[file["outcome"]]
-                folder = staged_table(staged, spec)
-                rows = read_part(folder, file["part"])
-                keep = np.ones(len(rows), dtype=bool)
-                keep[list(file["rows"])] = False
-                write_part(folder, spec, file["part"], rows.filter(pa.array(keep)))
+        def rewrite(outcome: str, part: str, places: list[int]) -> None:
+            folder = staged_table(self.staged, specs[outcome])
+            rows = read_part(folder, part)
+            keep = np.ones(len(rows), dtype=bool)
+            keep[places] = False
+            write_part(folder, specs[outcome], part, rows.filter(pa.array(keep)))
 
-        by_file.foreachPartition(rewrite)
+        with ThreadPoolExecutor(max_workers=REWRITERS) as pool:
+            done = [
+                pool.submit(rewrite, file["outcome"], file["part"], list(file["rows"]))
+                for file in by_file.collect()
+            ]
+        for future in done:
+            future.result()
 
     def commit(self, spark: SparkSession, out_uri: str, parts: dict[str, set[str]]) -> None:
         """Make the written files the tables under OUT, and drop the staging folder."""
         for spec in self.written:
-            commit_parts(spark, staged_table(self.staged, spec), out_uri, spec, parts[spec.name])
+            commit_parts(
+                spark, staged_table(self.staged, spec), out_uri, spec, parts.get(spec.name, set())
+            )
         delete_path(spark, self.staged)
 
 

@@ -44,15 +44,18 @@ def add_awkward_inputs(images: Path) -> None:
     assert (images / "CT_large").stat().st_size > 1 << 20
 
 
+def pass_settings():
+    return make_settings(in_memory_limit_mb=1).model_copy(
+        update={"features": FeatureSettings(preprocess=[], mask="whole", thumbnail=True)}
+    )
+
+
 @pytest.fixture(scope="module")
 def both(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("single-pass")
     images = build_input(root)
     add_awkward_inputs(images)
-    base = make_settings(in_memory_limit_mb=1)
-    settings = base.model_copy(
-        update={"features": FeatureSettings(preprocess=[], mask="whole", thumbnail=True)}
-    )
+    settings = pass_settings()
     separate, single = root / "separate", root / "single"
     run_ingest(spark, settings, str(images), str(separate), TEST_KEY)
     run_features(spark, settings, str(separate))
@@ -88,7 +91,32 @@ def test_the_run_is_one_job_in_the_audit(both):
     _, single, result = both
     jobs = [row["job"] for row in rows(single, "audit")]
     assert jobs == ["pipeline"]
-    assert set(result.summary["stages"]) == {"catalog", "read_decode_and_write", "summarise"}
+    assert set(result.summary["stages"]) == {"catalog", "read_decode_write_and_count"}
+
+
+def test_every_count_is_that_of_the_tables_as_written(spark, both):
+    """The summary counts the split records while the tables are written: each count must be
+    what the same queries give over the written tables, duplicates set aside."""
+    from pyspark.sql import functions as F
+
+    from medspark.schemas import FEATURES, METADATA, QUARANTINE
+    from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
+    from medspark.spark.inspection import ingest_counts
+    from medspark.spark.tables import read_table
+
+    _, single, result = both
+    metadata, quarantine, features = (
+        read_table(spark, str(single), spec) for spec in (METADATA, QUARANTINE, FEATURES)
+    )
+    images, skipped = image_kinds(metadata, pass_settings())
+    expected = {
+        **ingest_counts(metadata, quarantine),
+        **skipped_counts(images, skipped),
+        **feature_counts(features, quarantine.filter(F.col("stage") == "decode")),
+    }
+    counts = result.summary["counts"]
+    assert {name: counts[name] for name in expected} == expected
+    assert counts["by_reason"]["duplicate_sop_instance"] == 1
 
 
 def _records(spark, rows: list[dict]):

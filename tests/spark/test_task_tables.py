@@ -58,16 +58,15 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
     )
     ledger_rows = [
         {"path": path, "sop_instance_uid": uid, "outcome": "features", "part": name,
-         "part_row": place, "stage": None, "reason": None, "run_id": "r", "processed_at": NOW}
+         "part_row": place, "stage": None, "reason": None, "run_id": "r", "processed_at": NOW,
+         "accounts_file": False, "first_frame": True}
         for place, (path, uid) in enumerate([("/in/a", "1.2"), ("/in/b", "1.2"), ("/in/c", "1.3")])
     ]  # fmt: skip
     ledger = spark.createDataFrame(
         pa.Table.from_pylist(ledger_rows, schema=PASS_LEDGER).to_pandas()
     )
-    kept = spark.createDataFrame(
-        [("/in/a", "1.2"), ("/in/c", "1.3")], "path string, sop_instance_uid string"
-    )
-    WrittenPass(staged, ledger).drop_rows_except(kept)
+    later = spark.createDataFrame([("/in/b", "1.2")], "path string, sop_instance_uid string")
+    WrittenPass(staged, ledger).drop_rows_of(later)
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
 

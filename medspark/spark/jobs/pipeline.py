@@ -17,11 +17,13 @@ from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
-from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE
+from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.concurrent_jobs import together
+from medspark.spark.duplicates import later_copies
 from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
 from medspark.spark.inspection import ingest_counts
+from medspark.spark.pass_counts import pass_counts, tally
 from medspark.spark.progress import StageProgress
 from medspark.spark.single_pass import (
     PassTables,
@@ -30,7 +32,7 @@ from medspark.spark.single_pass import (
     single_pass_records,
     split_pass,
 )
-from medspark.spark.tables import read_table, write_table
+from medspark.spark.tables import write_table
 from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.pipeline")
@@ -59,20 +61,13 @@ def run_single_pass(
     progress = StageProgress(spark, "pipeline", file_count)
     single_pass = _Pass(listed_files, file_count, settings, key, run_id, out_uri, progress)
     if settings.deid.encryption.enabled:
-        tables = single_pass.spark_written()
+        counts = single_pass.spark_written()
     else:
-        tables = single_pass.task_written(spark)
-    summary.stage("read_decode_and_write", began, files=file_count)
+        counts = single_pass.task_written(spark)
+    summary.stage("read_decode_write_and_count", began, files=file_count)
     log.info("read, decode and write: %d files in %.1f s", file_count, time.monotonic() - began)
 
-    tables.release()
-    began = time.monotonic()
-    summary.counts(
-        listed_files=file_count,
-        listed_bytes=byte_count,
-        **_written_counts(spark, out_uri, settings),
-    )
-    summary.stage("summarise", began)
+    summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
     listed_files.unpersist()
     summary_uri = summary.finish(spark.version)
     return JobResult(run_id, summary.as_dict(), summary_uri)
@@ -90,9 +85,11 @@ class _Pass:
     out_uri: str
     progress: StageProgress
 
-    def task_written(self, spark: SparkSession) -> PassTables:
-        """Each task writes its metadata and features files; Spark writes the quarantine table
-        from the ledger and the driver makes the staged files the tables."""
+    def task_written(self, spark: SparkSession) -> dict[str, Any]:
+        """Each task writes its metadata and features files; the driver finds the later copies
+        of repeated instances on the ledger, and while Spark writes the quarantine table and
+        takes the later copies' rows out of the files, counts the ledger in one query; then it
+        makes the staged files the tables. Returns the summary's counts."""
         options = single_pass_options(self.settings, self.key, self.run_id)
         written = written_pass(
             self.listed_files,
@@ -103,18 +100,27 @@ class _Pass:
             self.settings.deid.encryption,
         )
         with self.progress:
-            parts = written.parts()
-        tables = split_pass(written.ledger, True, PASS_LEDGER.names)
+            later = later_copies(written.ledger.filter("outcome = 'metadata'"))
+        quarantine = written.ledger.filter("outcome = 'quarantine'")
+        if later is not None:
+            quarantine = quarantine.join(
+                later.keys, ["path", "sop_instance_uid"], "left_anti"
+            ).unionByName(later.quarantine, allowMissingColumns=True)
         actions: list[Callable[[], object]] = [
-            lambda: write_table(tables.quarantine, self.out_uri, QUARANTINE, None)
+            lambda: tally(written.ledger, later),
+            lambda: write_table(quarantine, self.out_uri, QUARANTINE, None, files=1),
         ]
-        if tables.duplicates_dropped:
-            actions.append(lambda: written.drop_rows_except(tables.metadata))
-        together(*actions)
-        written.commit(spark, self.out_uri, parts)
-        return tables.also_releasing(written.ledger)
+        if later is not None:
+            actions.append(lambda: written.drop_rows_of(later.keys))
+        rows, *_ = together(*actions)
+        counts = pass_counts(rows, self.settings.deid.pixels == "hold_back")
+        written.commit(spark, self.out_uri, counts.parts)
+        written.ledger.unpersist()
+        if later is not None:
+            later.release()
+        return counts.summary()
 
-    def spark_written(self) -> PassTables:
+    def spark_written(self) -> dict[str, Any]:
         """Spark writes every table from the persisted records: its Parquet writer encrypts."""
         records = single_pass_records(
             self.listed_files,
@@ -130,14 +136,15 @@ class _Pass:
             write_table(tables.metadata, self.out_uri, METADATA, encryption)
             write_table(tables.quarantine, self.out_uri, QUARANTINE, encryption)
             write_table(tables.features, self.out_uri, FEATURES, encryption)
-        return tables.also_releasing(records)
+        counts = _counts(tables, self.settings)
+        tables.also_releasing(records).release()
+        return counts
 
 
-def _written_counts(spark: SparkSession, out_uri: str, settings: Settings) -> dict[str, Any]:
-    """The run summary's counts, read back from the three tables as written."""
-    metadata = read_table(spark, out_uri, METADATA)
-    quarantine = read_table(spark, out_uri, QUARANTINE)
-    features = read_table(spark, out_uri, FEATURES)
+def _counts(tables: PassTables, settings: Settings) -> dict[str, Any]:
+    """The run summary's counts of the rows the tables hold (the split records, each count
+    query a concurrent job)."""
+    metadata, quarantine, features = tables.metadata, tables.quarantine, tables.features
     failures = quarantine.filter(F.col("stage") == str(Stage.DECODE))
     (images, skipped), ingested, extracted = together(
         lambda: image_kinds(metadata, settings),
