@@ -11,7 +11,9 @@ image with medspark's core functions and (b) the Spark features job, warm.
 parses, de-identifies, decodes and describes each file and writes the metadata, quarantine and
 features tables with pyarrow, against (b) the pipeline's single pass (`run_single_pass`), warm.
 
-Both sides get the same glibc malloc settings and one OpenCV thread per process. The last line
+Both sides get the same glibc malloc settings, one OpenCV thread per process and
+OMP_NUM_THREADS=1 (what PySpark gives its Python workers; left unset, the loop's numerical
+libraries spin a second thread: 144 % CPU for the same wall time). The last line
 is ratio = b / (2 x a) (2 cores here). --scaling runs the single pass alone at each size and
 prints images/s, milliseconds per file and peak memory of the driver, JVM and Python workers.
 """
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "268435456"}
+WORKER_THREADS_ENV = {"OMP_NUM_THREADS": "1"}  # as PySpark sets for its Python workers
 
 
 def generate(folder: Path, count: int) -> None:
@@ -211,7 +214,7 @@ def plain_pipeline_loop(inputs: str, out: str) -> None:
 def _run_loop(*arguments: str) -> tuple[int, int, float, int]:
     loop = subprocess.run(
         [sys.executable, __file__, *arguments],
-        env={**os.environ, **MALLOC_ENV},
+        env={**os.environ, **MALLOC_ENV, **WORKER_THREADS_ENV},
         capture_output=True,
         text=True,
         check=True,
