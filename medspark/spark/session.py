@@ -13,6 +13,8 @@ from medspark.errors import EnvironmentProblem
 from medspark.spark.encryption import session_settings
 
 LOOPBACK = "127.0.0.1"
+APPENDED = ("spark.driver.extraJavaOptions",)
+"""Settings a profile adds to rather than replaces (medspark's own logging configuration)."""
 
 
 class SparkStartError(EnvironmentProblem):
@@ -45,7 +47,10 @@ def session_conf(settings: Settings, local: bool = True) -> dict[str, str]:
         conf["spark.driver.host"] = LOOPBACK
         conf["spark.driver.bindAddress"] = LOOPBACK
     conf.update(session_settings(settings.deid.encryption))
-    conf.update(settings.spark.settings)
+    for key, value in settings.spark.settings.items():
+        if key in APPENDED and conf.get(key):
+            value = f"{conf[key]} {value}"
+        conf[key] = value
     return conf
 
 
