@@ -8,10 +8,15 @@ from medspark.spark.session import session_conf
 
 
 def test_the_profile_adds_java_options_to_the_logging_configuration():
-    settings = load_settings("local")
-    options = session_conf(settings)["spark.driver.extraJavaOptions"].split()
+    local = load_settings("local")
+    spark = local.spark.model_copy(
+        update={"settings": {**local.spark.settings, "spark.driver.extraJavaOptions": "-Xss4m"}}
+    )
+    options = session_conf(local.model_copy(update={"spark": spark}))[
+        "spark.driver.extraJavaOptions"
+    ].split()
     assert any(option.startswith("-Dlog4j2.configurationFile=file:") for option in options)
-    assert options[-1] == settings.spark.settings["spark.driver.extraJavaOptions"]
+    assert options[-1] == "-Xss4m"
 
 
 def test_other_profile_settings_replace_the_defaults():
