@@ -49,7 +49,7 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
 @dataclass(frozen=True)
 class LaterCopies:
     """The copies after the first of each repeated SOP instance: their (path, SOP Instance UID)
-    keys and their quarantine rows (both persisted; `release` drops them)."""
+    keys and their quarantine rows (persisted, with the repeated UIDs; `release` drops them)."""
 
     keys: DataFrame
     quarantine: DataFrame

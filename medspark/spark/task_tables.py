@@ -164,10 +164,8 @@ class WrittenPass:
 
     def drop_rows_of(self, later: DataFrame) -> None:
         """Remove from the written files every row of the (path, SOP instance) pairs in `later`:
-        the later copies of a duplicated instance, their frames and decode quarantine rows.
-
-        The driver rewrites the files, a few at once, taking the places to drop one grouping
-        partition at a time (they are the later copies' rows only)."""
+        the later copies of a duplicated instance and their frames. The driver collects the
+        places to drop (the later copies' rows only, by file) and rewrites a few files at once."""
         stale = self.ledger.filter(F.col("part").isNotNull()).join(
             later.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
         )
