@@ -3,7 +3,7 @@ job, etl, and the jobs that reopen images (export, volumes, radiomics, registrat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,14 +201,25 @@ def feature_counts(frames: DataFrame, decode_failures: DataFrame) -> dict[str, A
         row["reason"]: int(row["count"])
         for row in decode_failures.groupBy("reason").count().collect()
     }
+    return feature_summary(per_modality, int(decoded), text, failures)
+
+
+def feature_summary(
+    frames: Mapping[str, int],
+    instances: int,
+    text: Mapping[str, int],
+    failures: Mapping[str, int],
+) -> dict[str, Any]:
+    """The run summary's feature counts from frames by modality, instances decoded, frames
+    `examined` / `with_text` / `redacted`, and decode failures by reason."""
     return {
-        "instances_with_features": int(decoded),
-        "feature_rows": sum(per_modality.values()),
-        "feature_rows_by_modality": per_modality,
+        "instances_with_features": instances,
+        "feature_rows": sum(frames.values()),
+        "feature_rows_by_modality": dict(frames),
         "frames_examined_for_text": int(text["examined"]),
         "frames_with_text": int(text["with_text"]),
         "frames_redacted": int(text["redacted"]),
         "held_back_text_unchecked": failures.get("burned_in_text_unchecked", 0),
         "decode_quarantined": sum(failures.values()),
-        "decode_quarantined_by_reason": failures,
+        "decode_quarantined_by_reason": dict(failures),
     }

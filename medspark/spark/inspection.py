@@ -3,6 +3,7 @@ ingest and etl jobs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import Accumulator, StorageLevel
@@ -108,12 +109,23 @@ def ingest_counts(metadata: DataFrame, quarantine: DataFrame) -> dict[str, Any]:
         .count()
     )
     non_image = sum(int(row["bare"]) for row in modalities)
+    return ingest_summary(by_modality, by_reason, by_stage, non_image, int(roots))
+
+
+def ingest_summary(
+    by_modality: Mapping[str, int],
+    by_reason: Mapping[str, int],
+    by_stage: Mapping[str, int],
+    non_image: int,
+    accounted: int,
+) -> dict[str, Any]:
+    """The run summary's ingest counts, named as every job's summary names them."""
     return {
         "metadata": sum(by_modality.values()),
         "quarantine": sum(by_reason.values()),
         "non_image_instances": non_image,
-        "accounted_files": int(roots),
-        "by_modality": by_modality,
-        "by_reason": by_reason,
-        "by_stage": by_stage,
+        "accounted_files": accounted,
+        "by_modality": dict(by_modality),
+        "by_reason": dict(by_reason),
+        "by_stage": dict(by_stage),
     }

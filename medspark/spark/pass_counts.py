@@ -13,6 +13,8 @@ from pyspark.sql import functions as F
 
 from medspark.dicom.reasons import Reason, Stage
 from medspark.spark.duplicates import LaterCopies
+from medspark.spark.extraction import feature_summary, skipped_counts
+from medspark.spark.inspection import ingest_summary
 
 
 def tally(ledger: DataFrame, later: LaterCopies | None) -> list[Row]:
@@ -95,25 +97,15 @@ class PassCounts:
     def summary(self) -> dict[str, Any]:
         """The counts, named as the ingest, features and pipeline summaries name them."""
         return {
-            "metadata": sum(self.by_modality.values()),
-            "quarantine": sum(self.by_reason.values()),
-            "non_image_instances": self.kinds["non_image"],
-            "accounted_files": self.accounted,
-            "by_modality": dict(self.by_modality),
-            "by_reason": dict(self.by_reason),
-            "by_stage": dict(self.by_stage),
-            "image_instances": self.kinds["image"],
-            "non_image_instances_skipped": self.kinds["non_image"],
-            "held_back_burned_in": self.kinds["held_back"],
-            "instances_with_features": self.instances,
-            "feature_rows": sum(self.frames.values()),
-            "feature_rows_by_modality": dict(self.frames),
-            "frames_examined_for_text": self.text["examined"],
-            "frames_with_text": self.text["with_text"],
-            "frames_redacted": self.text["redacted"],
-            "held_back_text_unchecked": self.failures[str(Reason.BURNED_IN_TEXT_UNCHECKED)],
-            "decode_quarantined": sum(self.failures.values()),
-            "decode_quarantined_by_reason": dict(self.failures),
+            **ingest_summary(
+                self.by_modality,
+                self.by_reason,
+                self.by_stage,
+                self.kinds["non_image"],
+                self.accounted,
+            ),
+            **skipped_counts(self.kinds["image"], self.kinds),
+            **feature_summary(self.frames, self.instances, self.text, self.failures),
         }
 
 

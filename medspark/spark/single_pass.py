@@ -77,7 +77,6 @@ class PassTables:
     quarantine: DataFrame
     features: DataFrame
     persisted: tuple[DataFrame, ...] = ()
-    duplicates_dropped: bool = False  # later copies of an instance set aside, not in `metadata`
 
     def also_releasing(self, *frames: DataFrame) -> PassTables:
         """The same tables, `release` also unpersisting `frames` (the records they came from)."""
@@ -131,5 +130,4 @@ def split_pass(
         ),
         features=extracted.filter("outcome = 'features'"),
         persisted=persisted,
-        duplicates_dropped=bool(persisted),
     )
