@@ -3,6 +3,7 @@ staging folders and the incremental run's state. Nothing else builds these paths
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from medspark.storage import join_uri
@@ -34,6 +35,12 @@ def part_file(folder: str, name: str) -> str:
 def partition(folder: str, column: str, value: object) -> str:
     """One Hive-style partition folder of a table."""
     return join_uri(folder, f"{column}={value}")
+
+
+def partition_name(values: Mapping[str, object]) -> str:
+    """The folder of one Hive-style partition relative to its table (nested for several
+    columns): where a task's part file of a partitioned table goes."""
+    return "/".join(f"{column}={value}" for column, value in values.items())
 
 
 def run_summary(out_uri: str, run_id: str) -> str:

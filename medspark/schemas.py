@@ -277,7 +277,7 @@ PASS_LEDGER = pa.schema(
             "its file's first metadata or quarantine record",
         ),
         _f("first_frame", pa.bool_(), False, "the first feature row of its instance"),
-        _f("part", pa.string(), True, "the metadata or features file the task wrote the row to"),
+        _f("part", pa.string(), True, "the file the task wrote the row to, relative to its table"),
         _f("part_row", pa.int64(), True, "the row's 0-based place in that file"),
     ]
 )

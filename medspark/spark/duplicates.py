@@ -14,20 +14,22 @@ from pyspark.sql import functions as F
 from medspark.dicom.reasons import Reason, Stage
 
 
-def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it.
-
-    The kept rows have the input's columns; the duplicates are quarantine rows."""
+def _ranked(instances: DataFrame) -> DataFrame:
+    """The rows with each one's place among the copies of its SOP instance by path (`_rank`)
+    and the first copy's path and hash."""
     by_uid = Window.partitionBy("sop_instance_uid").orderBy("path")
     whole_uid = by_uid.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    ranked = (
+    return (
         instances.withColumn("_rank", F.row_number().over(by_uid))
         .withColumn("_first_path", F.first("path").over(whole_uid))
         .withColumn("_first_sha", F.first("sha256").over(whole_uid))
     )
-    kept = ranked.filter("_rank = 1").drop("_rank", "_first_path", "_first_sha")
+
+
+def _quarantined(ranked: DataFrame) -> DataFrame:
+    """Quarantine rows of ranked later copies, each naming the first copy."""
     same = F.col("sha256") == F.col("_first_sha")
-    duplicates = ranked.filter("_rank > 1").select(
+    return ranked.select(
         "path",
         "file_size",
         "sha256",
@@ -43,45 +45,52 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
         "run_id",
         "processed_at",
     )
-    return kept, duplicates
+
+
+def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Keep the first copy of each SOP Instance UID (by path); quarantine the others, naming it.
+
+    The kept rows have the input's columns; the duplicates are quarantine rows."""
+    ranked = _ranked(instances)
+    kept = ranked.filter("_rank = 1").drop("_rank", "_first_path", "_first_sha")
+    return kept, _quarantined(ranked.filter("_rank > 1"))
 
 
 @dataclass(frozen=True)
 class LaterCopies:
-    """The copies after the first of each repeated SOP instance: their (path, SOP Instance UID)
-    keys and their quarantine rows (persisted, with the repeated UIDs; `release` drops them)."""
+    """The copies after the first of each repeated SOP instance (persisted, ranked): their
+    (path, SOP Instance UID) keys and their quarantine rows; `release` drops them."""
 
-    keys: DataFrame
-    quarantine: DataFrame
-    repeated: DataFrame  # the repeated UIDs
+    ranked: DataFrame
+
+    @property
+    def keys(self) -> DataFrame:
+        return self.ranked.select("path", "sop_instance_uid")
+
+    @property
+    def quarantine(self) -> DataFrame:
+        return _quarantined(self.ranked)
 
     def release(self) -> None:
         """Drop what was persisted."""
-        for frame in (self.keys, self.quarantine, self.repeated):
-            frame.unpersist()
+        self.ranked.unpersist()
 
 
 def later_copies(instances: DataFrame) -> LaterCopies | None:
     """The later copies among `instances` (rows with path, sop_instance_uid, file_size, sha256,
-    run_id, processed_at), or None when no SOP instance is repeated; only the repeated
-    instances' rows are ranked, the rest are looked at once."""
+    run_id, processed_at), or None when no SOP instance is repeated: one shuffle by SOP
+    instance, in which only the repeated instances' rows are ranked."""
+    copies = F.count("*").over(Window.partitionBy("sop_instance_uid"))
+    columns = ("path", "sop_instance_uid", "file_size", "sha256", "run_id", "processed_at")
     repeated = (
-        instances.groupBy("sop_instance_uid")
-        .count()
-        .filter("count > 1")
-        .select("sop_instance_uid")
-        .persist(StorageLevel.MEMORY_AND_DISK)
+        instances.select(*columns)
+        .withColumn("_copies", copies)
+        .filter("_copies > 1")
+        .drop("_copies")
     )
-    copies = instances.join(repeated, "sop_instance_uid", "left_semi")
-    _, quarantine = split_duplicates(copies)
-    quarantine = quarantine.persist(StorageLevel.MEMORY_AND_DISK)
-    keys = (
-        copies.join(quarantine.select("path"), "path", "left_semi")
-        .select("path", "sop_instance_uid")
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    later = LaterCopies(keys, quarantine, repeated)
-    if not keys.count():  # measured now, the joins with the ledger broadcast it
+    ranked = _ranked(repeated).filter("_rank > 1").persist(StorageLevel.MEMORY_AND_DISK)
+    later = LaterCopies(ranked)
+    if not ranked.count():  # measured now, the joins with the ledger broadcast it
         later.release()
         return None
     return later

@@ -9,6 +9,7 @@ reads through `read_table`; `tests/unit/test_write_sites.py` fails on any other 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from medspark.spark.filesystem import delete_path, list_names, path_exists, rena
 from medspark.storage import open_uri, write_bytes, write_text
 
 _SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.-]+")  # partition values a task writes need no escaping
 
 
 class TableVersionError(DataError):
@@ -149,20 +151,50 @@ def write_table(
     return target
 
 
+def file_columns(spec: TableSpec) -> pa.Schema:
+    """The columns one Parquet file of the table holds: a partitioned table keeps its partition
+    values in its folder names (`stage=decode/`), as Spark writes and reads them."""
+    return pa.schema([field for field in spec.schema if field.name not in spec.partitions])
+
+
+def _check_part_name(spec: TableSpec, name: str) -> None:
+    folders = name.split("/")[:-1]
+    named = [folder.split("=", 1)[0] for folder in folders]
+    values = [folder.split("=", 1)[-1] for folder in folders]
+    if named != list(spec.partitions) or not all(map(_PLAIN_VALUE.fullmatch, values)):
+        raise SchemaMismatchError(
+            f"{spec.name} part {name!r} is not under its partition folders {spec.partitions}"
+        )
+
+
 def write_part(folder: str, spec: TableSpec, name: str, rows: pa.Table) -> None:
     """One Parquet file of the table `spec` in `folder`, written with pyarrow wherever this runs
-    (a task writing its share of a table), whole or not at all; `rows` may hold more columns."""
-    if spec.partitions:
-        raise SchemaMismatchError(f"{spec.name} is partitioned: write it with write_table")
+    (a task writing its share of a table), whole or not at all; `rows` may hold more columns.
+    A partitioned table's `name` starts with its partition folders (`stage=decode/part-….parquet`,
+    `layout.partition_name`) and the file holds the other columns."""
+    _check_part_name(spec, name)
+    columns = file_columns(spec)
     sink = pa.BufferOutputStream()
-    pq.write_table(rows.select(spec.schema.names).cast(spec.schema), sink)
+    pq.write_table(rows.select(columns.names).cast(columns), sink)
     write_bytes(layout.part_file(folder, name), sink.getvalue().to_pybytes())
 
 
 def read_part(folder: str, name: str) -> pa.Table:
-    """A file `write_part` wrote."""
+    """A file `write_part` wrote (its columns, without partition values)."""
     with open_uri(layout.part_file(folder, name)) as stream:
         return pq.read_table(stream)
+
+
+def _part_names(spark: SparkSession, folder: str, depth: int) -> list[str]:
+    """The files of a staged table, named relative to it, `depth` partition folders down."""
+    if depth == 0:
+        return list_names(spark, folder)
+    return [
+        f"{partition}/{name}"
+        for partition in list_names(spark, folder)
+        if "=" in partition
+        for name in _part_names(spark, layout.part_file(folder, partition), depth - 1)
+    ]
 
 
 def commit_parts(
@@ -170,15 +202,17 @@ def commit_parts(
 ) -> str:
     """Make the files `parts` of a staged folder the table `spec` under OUT, replacing it, and
     record its version. Other files there (a failed task attempt's) are dropped; a table with
-    no part gets one empty file. Returns the table's folder."""
-    for name in list_names(spark, staged):
+    no part is an empty table (an unpartitioned one gets one empty file). Returns the table's
+    folder."""
+    for name in _part_names(spark, staged, len(spec.partitions)):
         if name not in parts:
             delete_path(spark, layout.part_file(staged, name))
-    if not parts:
+    if not parts and not spec.partitions:
         write_part(staged, spec, "part-empty.parquet", spec.schema.empty_table())
     target = layout.table(out_uri, spec)
     delete_path(spark, target)
-    rename_path(spark, staged, target)
+    if path_exists(spark, staged):
+        rename_path(spark, staged, target)
     _mark(target, spec)
     return target
 

@@ -10,13 +10,13 @@ tables. The heavy rows (headers, thumbnails) never cross into the JVM.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,12 +25,13 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from medspark import layout
 from medspark.config import EncryptionSettings
 from medspark.errors import ConfigurationError
-from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, TableSpec
+from medspark.layout import partition_name
+from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableSpec
 from medspark.spark import catalog
 from medspark.spark.filesystem import delete_path
 from medspark.spark.tables import commit_parts, read_part, write_part
 
-WRITTEN = (METADATA, FEATURES)  # the pipeline's; a spec's name is the outcome of its rows
+WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held
 REWRITERS = 4  # files the driver rewrites at once when later copies leave them
 _TASK_COLUMNS = ("accounts_file", "first_frame", "part", "part_row")  # the ledger's own, in order
@@ -41,36 +42,61 @@ def staged_table(staged: str, spec: TableSpec) -> str:
     return layout.table(staged, spec)
 
 
-class _TaskParts:
-    """The rows of one task, held per table and written as numbered part files."""
+Slot = tuple[str, str]  # a table's name and a partition folder ("" when unpartitioned)
 
-    def __init__(self, staged: str, task: int, written: tuple[TableSpec, ...]) -> None:
+
+class _TaskParts:
+    """The rows of one task, held per table (and partition) and written as numbered part files."""
+
+    def __init__(
+        self, staged: str, task: int, written: tuple[TableSpec, ...], label: str = ""
+    ) -> None:
         self.staged = staged
         self.task = task
+        self.label = label
         self.written = written
-        self.held: dict[str, list[pa.Table]] = {spec.name: [] for spec in written}
-        self.sizes = dict.fromkeys(self.held, 0)
-        self.rows = dict.fromkeys(self.held, 0)
-        self.numbers = dict.fromkeys(self.held, 0)
+        self.specs = {spec.name: spec for spec in written}
+        self.held: dict[Slot, list[pa.Table]] = {}
+        self.sizes: Counter[Slot] = Counter()
+        self.rows: Counter[Slot] = Counter()
+        self.numbers: Counter[Slot] = Counter()
         self.accounted: set[str] = set()  # input files with a metadata or quarantine record
         self.decoded: set[tuple[str | None, str]] = set()  # (path, SOP instance) with a feature row
 
-    def name(self, spec: TableSpec) -> str:
-        return f"part-{self.task:05d}-{self.numbers[spec.name]}.parquet"
+    def name(self, slot: Slot) -> str:
+        file = f"part-{self.label}{self.task:05d}-{self.numbers[slot]}.parquet"
+        return f"{slot[1]}/{file}" if slot[1] else file
 
-    def add(self, spec: TableSpec, rows: pa.Table) -> None:
-        self.held[spec.name].append(rows)
-        self.sizes[spec.name] += rows.nbytes
-        self.rows[spec.name] += len(rows)
-        if self.sizes[spec.name] >= PART_BYTES:
-            self.flush(spec)
+    def add(self, slot: Slot, rows: pa.Table) -> None:
+        self.held.setdefault(slot, []).append(rows)
+        self.sizes[slot] += rows.nbytes
+        self.rows[slot] += len(rows)
+        if self.sizes[slot] >= PART_BYTES:
+            self.flush(slot)
 
-    def flush(self, spec: TableSpec) -> None:
-        if self.held[spec.name]:
-            rows = pa.concat_tables(self.held[spec.name])
-            write_part(staged_table(self.staged, spec), spec, self.name(spec), rows)
-            self.numbers[spec.name] += 1
-        self.held[spec.name], self.sizes[spec.name], self.rows[spec.name] = [], 0, 0
+    def flush(self, slot: Slot) -> None:
+        if self.held.get(slot):
+            rows = pa.concat_tables(self.held[slot])
+            spec = self.specs[slot[0]]
+            write_part(staged_table(self.staged, spec), spec, self.name(slot), rows)
+            self.numbers[slot] += 1
+        self.held[slot], self.sizes[slot], self.rows[slot] = [], 0, 0
+
+    def flush_all(self) -> None:
+        for slot in list(self.held):
+            self.flush(slot)
+
+
+def _by_partition(spec: TableSpec, rows: pa.Table) -> dict[str, np.ndarray]:
+    """The places of `rows` in each partition folder of `spec` they belong to."""
+    if not spec.partitions:
+        return {"": np.arange(len(rows))}
+    values = zip(*(rows.column(column).to_pylist() for column in spec.partitions), strict=True)
+    folders = [partition_name(dict(zip(spec.partitions, value, strict=True))) for value in values]
+    found: dict[str, list[int]] = {}
+    for place, folder in enumerate(folders):
+        found.setdefault(folder, []).append(place)
+    return {folder: np.array(places) for folder, places in found.items()}
 
 
 def _firsts(records: pa.Table, parts: _TaskParts) -> tuple[pa.Array, pa.Array]:
@@ -97,15 +123,22 @@ def _firsts(records: pa.Table, parts: _TaskParts) -> tuple[pa.Array, pa.Array]:
 
 
 def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
-    """The ledger rows of records about to be added to `parts`: each written row's file and
-    its place in it; columns the records lack are null."""
+    """The ledger rows of `records`, each naming the file and place its row is written to, as
+    the rows of each written table are added to `parts`; columns the records lack are null."""
     outcome = records.column("outcome").to_numpy(zero_copy_only=False)
     part = np.full(len(records), None, dtype=object)
     place = np.full(len(records), -1, dtype=np.int64)
+    firsts = _firsts(records, parts)
     for spec in parts.written:
-        chosen = outcome == spec.name
-        part[chosen] = parts.name(spec)
-        place[chosen] = parts.rows[spec.name] + np.arange(int(chosen.sum()))
+        chosen = np.flatnonzero(outcome == spec.name)
+        if not len(chosen):
+            continue
+        rows = records.take(chosen)
+        for folder, within in _by_partition(spec, rows).items():
+            slot, taken = (spec.name, folder), chosen[within]
+            part[taken] = parts.name(slot)
+            place[taken] = parts.rows[slot] + np.arange(len(taken))
+            parts.add(slot, rows.take(within))
     columns = [
         records.column(field.name).combine_chunks()
         if field.name in records.column_names
@@ -114,12 +147,7 @@ def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
         if field.name not in _TASK_COLUMNS
     ]
     return pa.RecordBatch.from_arrays(
-        [
-            *columns,
-            *_firsts(records, parts),
-            pa.array(part, pa.string()),
-            pa.array(place, mask=place < 0),
-        ],
+        [*columns, *firsts, pa.array(part, pa.string()), pa.array(place, mask=place < 0)],
         schema=PASS_LEDGER,
     )
 
@@ -132,15 +160,25 @@ def _writing_partition(produce: Producer, staged: str, written: tuple[TableSpec,
         context = TaskContext.get()
         parts = _TaskParts(staged, context.partitionId() if context else 0, written)
         for batch in produce(batches):
-            records = pa.Table.from_batches([batch])
-            ledger = _ledger(records, parts)
-            for spec in written:
-                rows = records.filter(pc.equal(records.column("outcome"), spec.name))
-                if len(rows):
-                    parts.add(spec, rows)
-            yield ledger
-        for spec in written:
-            parts.flush(spec)
+            yield _ledger(pa.Table.from_batches([batch]), parts)
+        parts.flush_all()
+
+    return run
+
+
+def _adding_partition(staged: str, spec: TableSpec, label: str):
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        context = TaskContext.get()
+        parts = _TaskParts(staged, context.partitionId() if context else 0, (spec,), f"{label}-")
+        names: set[str] = set()
+        for batch in batches:
+            rows = pa.Table.from_batches([batch])
+            for folder, within in _by_partition(spec, rows).items():
+                slot = (spec.name, folder)
+                names.add(parts.name(slot))
+                parts.add(slot, rows.take(within))
+        parts.flush_all()
+        yield pa.RecordBatch.from_arrays([pa.array(sorted(names), pa.string())], ["part"])
 
     return run
 
@@ -186,6 +224,14 @@ class WrittenPass:
             ]
         for future in done:
             future.result()
+
+    def add_rows(self, rows: DataFrame, spec: TableSpec, label: str) -> set[str]:
+        """Spark's tasks write `rows` (a frame of the spec's columns the driver derived after
+        the pass: the later copies' quarantine rows) into the staged table as more part files
+        named after `label`. Returns their names."""
+        write = _adding_partition(self.staged, spec, label)
+        files = rows.coalesce(1).mapInArrow(write, "part string")
+        return {row["part"] for row in files.collect()}
 
     def commit(self, spark: SparkSession, out_uri: str, parts: dict[str, set[str]]) -> None:
         """Make the written files the tables under OUT, and drop the staging folder."""

@@ -30,9 +30,12 @@ def rows(out: Path, name: str) -> list[dict]:
 
 
 def add_awkward_inputs(images: Path) -> None:
-    """A duplicate (two copies, the second by path quarantined), an empty file, junk, and an
-    image larger than the in-memory limit (streamed for its header, read again to decode)."""
+    """Duplicates (two copies each, the second by path quarantined; one of them fails to
+    decode, so its decode row must leave the quarantine file it shares with the first copy's),
+    an empty file, junk, and an image larger than the in-memory limit (streamed for its header,
+    read again to decode)."""
     shutil.copyfile(pydicom_file("CT_small.dcm"), images / "CT_small_copy")
+    shutil.copyfile(images / "MR_rows_wrong", images / "MR_rows_wrong_copy")
     (images / "empty").write_bytes(b"")
     (images / "notes.txt").write_bytes(b"exported by the PACS on Monday\n" * 10)
     large = pydicom.dcmread(pydicom_file("CT_small.dcm"))
@@ -75,10 +78,12 @@ def test_the_awkward_inputs_are_where_the_one_shot_rules_put_them(both):
     _, single, result = both
     reasons = {(r["path"].rsplit("/", 1)[-1], r["reason"]) for r in rows(single, "quarantine")}
     assert {("CT_small_copy", "duplicate_sop_instance"), ("empty", "empty_file"),
-            ("notes.txt", "not_dicom")} <= reasons  # fmt: skip
+            ("notes.txt", "not_dicom"), ("MR_rows_wrong_copy", "duplicate_sop_instance"),
+            ("MR_rows_wrong", "pixel_data_short")} <= reasons  # fmt: skip
     assert not any(name == "CT_large" for name, _ in reasons)
+    assert ("MR_rows_wrong_copy", "pixel_data_short") not in reasons
     counts = result.summary["counts"]
-    assert counts["listed_files"] == 11 and counts["accounted_files"] == 11
+    assert counts["listed_files"] == 12 and counts["accounted_files"] == 12
     assert counts["feature_rows"] == len(rows(single, "features")) == 4
     assert counts["decode_quarantined_by_reason"] == {
         "burned_in_text_unchecked": 1,  # the ultrasound cine: more frames than examine_max_frames
@@ -116,7 +121,7 @@ def test_every_count_is_that_of_the_tables_as_written(spark, both):
     }
     counts = result.summary["counts"]
     assert {name: counts[name] for name in expected} == expected
-    assert counts["by_reason"]["duplicate_sop_instance"] == 1
+    assert counts["by_reason"]["duplicate_sop_instance"] == 2
 
 
 def _records(spark, rows: list[dict]):

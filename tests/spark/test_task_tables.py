@@ -80,3 +80,34 @@ def test_an_encrypting_profile_cannot_take_the_pyarrow_writers(spark, tmp_path):
     encrypting = EncryptionSettings(enabled=True)
     with pytest.raises(ConfigurationError, match="written by Spark"):
         written_pass(listed, 1, lambda batches: batches, 10, str(tmp_path), encrypting)
+
+
+def test_a_partitioned_table_keeps_its_values_in_folder_names(spark, tmp_path):
+    """A task's quarantine file goes under its stage folder without the stage column, as
+    Spark's writer lays it out; a name outside the partition folders is refused."""
+    from medspark.schemas import QUARANTINE
+    from medspark.spark.tables import SchemaMismatchError
+
+    staged, out = str(tmp_path / "staged"), str(tmp_path / "out")
+    rows = pa.Table.from_pylist(
+        [{"path": "/in/a", "stage": "decode", "reason": "pixel_data_short", "run_id": "r",
+          "processed_at": NOW}],
+        schema=QUARANTINE.schema,
+    )  # fmt: skip
+    name = "stage=decode/part-00000-0.parquet"
+    write_part(staged, QUARANTINE, name, rows)
+    assert "stage" not in pq.read_table(Path(staged) / name).column_names
+    with pytest.raises(SchemaMismatchError):
+        write_part(staged, QUARANTINE, "part-00000-1.parquet", rows)
+    commit_parts(spark, staged, out, QUARANTINE, {name})
+    table = read_table(spark, out, QUARANTINE).collect()
+    assert [(r["path"], r["stage"], r["reason"]) for r in table] == [
+        ("/in/a", "decode", "pixel_data_short")
+    ]
+
+
+def test_a_partitioned_table_no_task_wrote_to_is_empty(spark, tmp_path):
+    from medspark.schemas import QUARANTINE
+
+    commit_parts(spark, str(tmp_path / "nothing"), str(tmp_path / "out"), QUARANTINE, set())
+    assert read_table(spark, str(tmp_path / "out"), QUARANTINE).count() == 0

@@ -86,10 +86,10 @@ class _Pass:
     progress: StageProgress
 
     def task_written(self, spark: SparkSession) -> dict[str, Any]:
-        """Each task writes its metadata and features files; the driver finds the later copies
-        of repeated instances on the ledger, and while Spark writes the quarantine table and
-        takes the later copies' rows out of the files, counts the ledger in one query; then it
-        makes the staged files the tables. Returns the summary's counts."""
+        """Each task writes its metadata, quarantine and features files; the driver finds the
+        later copies of repeated instances on the ledger, and while the later copies' rows
+        leave the files and their quarantine rows are added, counts the ledger in one query;
+        then it makes the staged files the tables. Returns the summary's counts."""
         options = single_pass_options(self.settings, self.key, self.run_id)
         written = written_pass(
             self.listed_files,
@@ -101,19 +101,14 @@ class _Pass:
         )
         with self.progress:
             later = later_copies(written.ledger.filter("outcome = 'metadata'"))
-        quarantine = written.ledger.filter("outcome = 'quarantine'")
-        if later is not None:
-            quarantine = quarantine.join(
-                later.keys, ["path", "sop_instance_uid"], "left_anti"
-            ).unionByName(later.quarantine, allowMissingColumns=True)
-        actions: list[Callable[[], object]] = [
-            lambda: tally(written.ledger, later),
-            lambda: write_table(quarantine, self.out_uri, QUARANTINE, None, files=1),
-        ]
+        actions: list[Callable[[], object]] = [lambda: tally(written.ledger, later)]
         if later is not None:
             actions.append(lambda: written.drop_rows_of(later.keys))
-        rows, *_ = together(*actions)
+            actions.append(lambda: written.add_rows(later.quarantine, QUARANTINE, "later"))
+        rows, *done = together(*actions)
         counts = pass_counts(rows, self.settings.deid.pixels == "hold_back")
+        if later is not None:
+            counts.parts.setdefault(QUARANTINE.name, set()).update(done[-1])
         written.commit(spark, self.out_uri, counts.parts)
         written.ledger.unpersist()
         if later is not None:
