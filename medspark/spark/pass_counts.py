@@ -1,54 +1,129 @@
-"""The run summary's counts of a pass whose tasks wrote their own files, from one grouped query
-over its ledger: what `ingest_counts`, `image_kinds` and `feature_counts` give over the tables
-as written (a test holds them equal), without reading the tables back or a query per count."""
+"""The run summary's counts of a pass whose tasks wrote their own files: each task tallies its
+ledger as it goes and the driver adds the tallies up, so counting costs no query; what
+`ingest_counts`, `image_kinds` and `feature_counts` give over the tables as written (a test
+holds them equal)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import DataFrame, Row
-from pyspark.sql import functions as F
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.accumulators import Accumulator, AccumulatorParam
 
 from medspark.dicom.reasons import Reason, Stage
-from medspark.spark.duplicates import LaterCopies
 from medspark.spark.extraction import feature_summary, skipped_counts
 from medspark.spark.inspection import ingest_summary
 
+TALLY_KEYS = ("outcome", "modality", "stage", "reason", "has_pixel_data", "at_risk")
+TALLIED = ("rows", "files", "instances", "examined", "with_text", "redacted")
+SETTLE_SECONDS = 2.0
 
-def tally(ledger: DataFrame, later: LaterCopies | None) -> list[Row]:
-    """The ledger's records counted by what the counts tell apart, with the files they were
-    written to; a later copy's records are marked `later` (its rows leave the tables)."""
-    keys = ["path", "sop_instance_uid"]
-    marked = (
-        ledger.withColumn("later", F.lit(False))
-        if later is None
-        else ledger.join(later.keys.withColumn("later", F.lit(True)), keys, "left").fillna(
-            False, ["later"]
-        )
+
+def _flag(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pc.fill_null(values, False).cast(pa.int64())
+
+
+def tally_ledger(ledger: pa.Table) -> list[dict[str, Any]]:
+    """Ledger records counted by what the counts tell apart (TALLY_KEYS): records, files they
+    account for, instances, frames examined for burned-in text, with text, redacted, and the
+    files they were written to (`parts`)."""
+    columns = {key: ledger.column(key) for key in TALLY_KEYS if key != "at_risk"}
+    table = pa.table(
+        {
+            **columns,
+            "at_risk": pc.fill_null(ledger.column("burned_in_risk"), False),
+            "rows": pa.repeat(1, len(ledger)).cast(pa.int64()),
+            "files": _flag(ledger.column("accounts_file")),
+            "instances": _flag(ledger.column("first_frame")),
+            "examined": _flag(ledger.column("pixels_examined")),
+            "with_text": _flag(pc.greater(ledger.column("pixel_text_boxes"), 0)),
+            "redacted": _flag(pc.greater(ledger.column("pixel_phi_boxes"), 0)),
+            "part": ledger.column("part"),
+        }
     )
-    return (
-        marked.groupBy(
-            "outcome",
-            "later",
-            "modality",
-            "stage",
-            "reason",
-            "has_pixel_data",
-            F.coalesce(F.col("burned_in_risk"), F.lit(False)).alias("at_risk"),
-        )
-        .agg(
-            F.count("*").alias("rows"),
-            F.count(F.when(F.col("accounts_file"), 1)).alias("files"),
-            F.count(F.when(F.col("first_frame"), 1)).alias("instances"),
-            F.count(F.when(F.col("pixels_examined"), 1)).alias("examined"),
-            F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
-            F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
-            F.collect_set("part").alias("parts"),
-        )
-        .collect()
+    grouped = table.group_by(list(TALLY_KEYS), use_threads=False).aggregate(
+        [*((name, "sum") for name in TALLIED), ("part", "distinct")]
     )
+    return [
+        {
+            **{key: row[key] for key in TALLY_KEYS},
+            **{name: row[f"{name}_sum"] for name in TALLIED},
+            "parts": [part for part in row["part_distinct"] if part is not None],
+        }
+        for row in grouped.to_pylist()
+    ]
+
+
+@dataclass
+class PassTally:
+    """The tallies of the tasks that reported, summed; a task that ran twice (retried,
+    speculated, recomputed after its cached ledger was dropped) counts once."""
+
+    tasks: set[int] = field(default_factory=set)
+    groups: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    parts: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of_task(cls, task: int, ledger: pa.Table) -> PassTally:
+        """One task's tally of its ledger."""
+        tally = cls({task})
+        tally.add_rows(tally_ledger(ledger))
+        return tally
+
+    def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add rows `tally_ledger` gave."""
+        for row in rows:
+            counts = self.groups.setdefault(tuple(row[k] for k in TALLY_KEYS), [0] * len(TALLIED))
+            for place, name in enumerate(TALLIED):
+                counts[place] += row[name]
+            self.parts.setdefault(row["outcome"], set()).update(row["parts"])
+
+    def merge(self, other: PassTally) -> PassTally:
+        """Add another tally in, unless a task of it was already counted."""
+        if other.tasks & self.tasks:
+            return self
+        self.tasks |= other.tasks
+        for key, counts in other.groups.items():
+            mine = self.groups.setdefault(key, [0] * len(TALLIED))
+            self.groups[key] = [a + b for a, b in zip(mine, counts, strict=True)]
+        for outcome, parts in other.parts.items():
+            self.parts.setdefault(outcome, set()).update(parts)
+        return self
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The summed counts as rows like `tally_ledger`'s, without their files (`parts`)."""
+        return [
+            {**dict(zip(TALLY_KEYS, key, strict=True)), **dict(zip(TALLIED, counts, strict=True))}
+            for key, counts in self.groups.items()
+        ]
+
+
+def settled(tally: Accumulator[PassTally], files: int, wait: float = SETTLE_SECONDS) -> PassTally:
+    """The summed tally once it accounts for `files` input files, waiting at most `wait`
+    seconds for late task reports (after that, as it stands: the summary then shows files
+    unaccounted for)."""
+    deadline = time.monotonic() + wait
+    while (
+        sum(counts[TALLIED.index("files")] for counts in tally.value.groups.values()) < files
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    return tally.value
+
+
+class TallyParam(AccumulatorParam[PassTally]):
+    """Adds task tallies up in a Spark accumulator."""
+
+    def zero(self, value: PassTally) -> PassTally:
+        return PassTally()
+
+    def addInPlace(self, value1: PassTally, value2: PassTally) -> PassTally:
+        return value1.merge(value2)
 
 
 @dataclass
@@ -67,12 +142,12 @@ class PassCounts:
     accounted: int = 0
     instances: int = 0
 
-    def add(self, row: Row) -> None:
-        """Fold in one tally row."""
-        self.parts.setdefault(row["outcome"], set()).update(row["parts"])
-        self.accounted += row["files"]  # a later copy's file stays accounted, as a duplicate
-        rows, modality = row["rows"], row["modality"] or "unknown"
-        if row["later"]:
+    def add(self, row: Mapping[str, Any], later: bool = False, sign: int = 1) -> None:
+        """Fold in one tally row (`sign` -1 takes it out); a `later` copy's records count as
+        its duplicate quarantine row."""
+        self.accounted += sign * row["files"]  # a later copy's file stays accounted
+        rows, modality = sign * row["rows"], row["modality"] or "unknown"
+        if later:
             if row["outcome"] == "metadata":
                 self.by_reason[str(Reason.DUPLICATE_SOP_INSTANCE)] += rows
                 self.by_stage[str(Stage.DEDUPLICATE)] += rows
@@ -86,32 +161,37 @@ class PassCounts:
                 self.failures[row["reason"]] += rows
         elif row["outcome"] == "features":
             self.frames[modality] += rows
-            self.instances += row["instances"]
-            self.text.update({k: row[k] for k in ("examined", "with_text", "redacted")})
+            self.instances += sign * row["instances"]
+            self.text.update({k: sign * row[k] for k in ("examined", "with_text", "redacted")})
 
-    def _kind(self, row: Row) -> str:
+    def set_aside(self, later_rows: Iterable[Mapping[str, Any]]) -> None:
+        """Move the tally rows of later copies' records out of the tables' counts: their rows
+        leave the tables, and each later copy is counted as a duplicate."""
+        for row in later_rows:
+            self.add(row, sign=-1)
+            self.add(row, later=True)
+
+    def _kind(self, row: Mapping[str, Any]) -> str:
         if row["has_pixel_data"] is False:
             return "non_image"
         return "held_back" if row["at_risk"] and self.hold_back else "image"
 
     def summary(self) -> dict[str, Any]:
-        """The counts, named as the ingest, features and pipeline summaries name them."""
+        """The counts, named as the ingest, features and pipeline summaries name them; a key
+        whose rows all left with later copies is left out, as a query over the tables would."""
         return {
             **ingest_summary(
-                self.by_modality,
-                self.by_reason,
-                self.by_stage,
-                self.kinds["non_image"],
+                +self.by_modality, +self.by_reason, +self.by_stage, self.kinds["non_image"],
                 self.accounted,
             ),
             **skipped_counts(self.kinds["image"], self.kinds),
-            **feature_summary(self.frames, self.instances, self.text, self.failures),
-        }
+            **feature_summary(+self.frames, self.instances, self.text, +self.failures),
+        }  # fmt: skip
 
 
-def pass_counts(rows: list[Row], hold_back: bool) -> PassCounts:
-    """The tally's rows folded together."""
-    counts = PassCounts(hold_back)
-    for row in rows:
+def pass_counts(tally: PassTally, hold_back: bool) -> PassCounts:
+    """The tasks' summed tally folded into the summary's counts and each table's files."""
+    counts = PassCounts(hold_back, {outcome: set(parts) for outcome, parts in tally.parts.items()})
+    for row in tally.rows():
         counts.add(row)
     return counts

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark import StorageLevel, TaskContext
+from pyspark import Accumulator, StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -29,6 +29,7 @@ from medspark.layout import partition_name
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableSpec
 from medspark.spark import catalog
 from medspark.spark.filesystem import delete_path
+from medspark.spark.pass_counts import PassTally
 from medspark.spark.tables import commit_parts, read_part, write_part
 
 WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
@@ -155,13 +156,22 @@ def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
 Producer = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
-def _writing_partition(produce: Producer, staged: str, written: tuple[TableSpec, ...]):
+def _writing_partition(
+    produce: Producer,
+    staged: str,
+    written: tuple[TableSpec, ...],
+    tally: Accumulator[PassTally] | None,
+):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
-        parts = _TaskParts(staged, context.partitionId() if context else 0, written)
+        task = context.partitionId() if context else 0
+        parts, ledgers = _TaskParts(staged, task, written), []
         for batch in produce(batches):
-            yield _ledger(pa.Table.from_batches([batch]), parts)
+            ledgers.append(_ledger(pa.Table.from_batches([batch]), parts))
+            yield ledgers[-1]
         parts.flush_all()
+        if tally is not None:
+            tally.add(PassTally.of_task(task, pa.Table.from_batches(ledgers, PASS_LEDGER)))
 
     return run
 
@@ -200,14 +210,14 @@ class WrittenPass:
             found[row["outcome"]].add(row["part"])
         return found
 
-    def drop_rows_of(self, later: DataFrame) -> None:
+    def drop_rows_of(self, later: DataFrame) -> pa.Table:
         """Remove from the written files every row of the (path, SOP instance) pairs in `later`:
-        the later copies of a duplicated instance and their frames. The driver collects the
-        places to drop (the later copies' rows only, by file) and rewrites a few files at once."""
-        stale = self.ledger.filter(F.col("part").isNotNull()).join(
+        the later copies of a duplicated instance and their frames and decode rows. The driver
+        collects those rows' ledger records (the later copies' only) and rewrites a few files at
+        once. Returns the records."""
+        stale = self.ledger.join(
             later.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
-        )
-        by_file = stale.groupBy("outcome", "part").agg(F.collect_list("part_row").alias("rows"))
+        ).toArrow()
         specs = {spec.name: spec for spec in self.written}
 
         def rewrite(outcome: str, part: str, places: list[int]) -> None:
@@ -217,13 +227,18 @@ class WrittenPass:
             keep[places] = False
             write_part(folder, specs[outcome], part, rows.filter(pa.array(keep)))
 
+        places: dict[tuple[str, str], list[int]] = {}
+        for outcome, part, place in zip(
+            *(stale.column(name).to_pylist() for name in ("outcome", "part", "part_row")),
+            strict=True,
+        ):
+            if part is not None:
+                places.setdefault((outcome, part), []).append(place)
         with ThreadPoolExecutor(max_workers=REWRITERS) as pool:
-            done = [
-                pool.submit(rewrite, file["outcome"], file["part"], list(file["rows"]))
-                for file in by_file.collect()
-            ]
+            done = [pool.submit(rewrite, *file, rows) for file, rows in places.items()]
         for future in done:
             future.result()
+        return stale
 
     def add_rows(self, rows: DataFrame, spec: TableSpec, label: str) -> set[str]:
         """Spark's tasks write `rows` (a frame of the spec's columns the driver derived after
@@ -250,16 +265,20 @@ def written_pass(
     staged: str,
     encryption: EncryptionSettings | None,
     written: tuple[TableSpec, ...] = WRITTEN,
+    tally: Accumulator[PassTally] | None = None,
 ) -> WrittenPass:
     """`produce` (a `mapInArrow` function yielding records with an `outcome`) over `rows`
     (each with a `path`), each task writing the rows of the `written` tables (those whose
-    outcome is the table's name) under `staged`; nothing runs until the ledger is first used.
-    Refused when the profile encrypts: pyarrow's files would not be."""
+    outcome is the table's name) under `staged` and adding its ledger's tally to `tally`;
+    nothing runs until the ledger is first used. Refused when the profile encrypts: pyarrow's
+    files would not be."""
     if encryption is not None and encryption.enabled:
         raise ConfigurationError("encrypted tables are written by Spark: use write_table")
     ledger = (
         catalog.balanced(rows, count, files_per_task)
-        .mapInArrow(_writing_partition(produce, staged, written), from_arrow_schema(PASS_LEDGER))
+        .mapInArrow(
+            _writing_partition(produce, staged, written, tally), from_arrow_schema(PASS_LEDGER)
+        )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     return WrittenPass(staged, ledger, written)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,13 @@ from medspark.spark.concurrent_jobs import together
 from medspark.spark.duplicates import later_copies
 from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
 from medspark.spark.inspection import ingest_counts
-from medspark.spark.pass_counts import pass_counts, tally
+from medspark.spark.pass_counts import (
+    PassTally,
+    TallyParam,
+    pass_counts,
+    settled,
+    tally_ledger,
+)
 from medspark.spark.progress import StageProgress
 from medspark.spark.single_pass import (
     PassTables,
@@ -86,11 +91,12 @@ class _Pass:
     progress: StageProgress
 
     def task_written(self, spark: SparkSession) -> dict[str, Any]:
-        """Each task writes its metadata, quarantine and features files; the driver finds the
-        later copies of repeated instances on the ledger, and while the later copies' rows
-        leave the files and their quarantine rows are added, counts the ledger in one query;
-        then it makes the staged files the tables. Returns the summary's counts."""
+        """Each task writes its metadata, quarantine and features files and tallies its ledger;
+        the driver finds the later copies of repeated instances on the ledger and, when there
+        are any, takes their rows out of the files and adds their quarantine rows; then it
+        makes the staged files the tables. Returns the summary's counts."""
         options = single_pass_options(self.settings, self.key, self.run_id)
+        tally = spark.sparkContext.accumulator(PassTally(), TallyParam())
         written = written_pass(
             self.listed_files,
             self.file_count,
@@ -98,21 +104,23 @@ class _Pass:
             self.settings.ingest.files_per_task,
             layout.staging(self.out_uri, "pipeline", self.run_id),
             self.settings.deid.encryption,
+            tally=tally,
         )
         with self.progress:
             later = later_copies(written.ledger.filter("outcome = 'metadata'"))
-        actions: list[Callable[[], object]] = [lambda: tally(written.ledger, later)]
+        counts = pass_counts(
+            settled(tally, self.file_count), self.settings.deid.pixels == "hold_back"
+        )
         if later is not None:
-            actions.append(lambda: written.drop_rows_of(later.keys))
-            actions.append(lambda: written.add_rows(later.quarantine, QUARANTINE, "later"))
-        rows, *done = together(*actions)
-        counts = pass_counts(rows, self.settings.deid.pixels == "hold_back")
-        if later is not None:
-            counts.parts.setdefault(QUARANTINE.name, set()).update(done[-1])
+            stale, added = together(
+                lambda: written.drop_rows_of(later.keys),
+                lambda: written.add_rows(later.quarantine, QUARANTINE, "later"),
+            )
+            counts.set_aside(tally_ledger(stale))
+            counts.parts.setdefault(QUARANTINE.name, set()).update(added)
+            later.release()
         written.commit(spark, self.out_uri, counts.parts)
         written.ledger.unpersist()
-        if later is not None:
-            later.release()
         return counts.summary()
 
     def spark_written(self) -> dict[str, Any]:
