@@ -103,15 +103,11 @@ class PassTally:
         ]
 
 
-def settled(tally: Accumulator[PassTally], files: int, wait: float = SETTLE_SECONDS) -> PassTally:
-    """The summed tally once it accounts for `files` input files, waiting at most `wait`
-    seconds for late task reports (after that, as it stands: the summary then shows files
-    unaccounted for)."""
+def settled(tally: Accumulator[PassTally], tasks: int, wait: float = SETTLE_SECONDS) -> PassTally:
+    """The summed tally once all `tasks` have reported, waiting at most `wait` seconds for a
+    late report (then as it stands: the summary shows what went uncounted)."""
     deadline = time.monotonic() + wait
-    while (
-        sum(counts[TALLIED.index("files")] for counts in tally.value.groups.values()) < files
-        and time.monotonic() < deadline
-    ):
+    while len(tally.value.tasks) < tasks and time.monotonic() < deadline:
         time.sleep(0.02)
     return tally.value
 
@@ -185,8 +181,12 @@ class PassCounts:
                 self.accounted,
             ),
             **skipped_counts(self.kinds["image"], self.kinds),
-            **feature_summary(+self.frames, self.instances, self.text, +self.failures),
+            **self.feature_summary(),
         }  # fmt: skip
+
+    def feature_summary(self) -> dict[str, Any]:
+        """The feature counts alone (the features job's): frames, instances, text, failures."""
+        return feature_summary(+self.frames, self.instances, self.text, +self.failures)
 
 
 def pass_counts(tally: PassTally, hold_back: bool) -> PassCounts:

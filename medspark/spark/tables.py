@@ -217,6 +217,36 @@ def commit_parts(
     return target
 
 
+def commit_partition(
+    spark: SparkSession,
+    staged: str,
+    out_uri: str,
+    spec: TableSpec,
+    value: str,
+    parts: Collection[str],
+) -> str:
+    """Make the files `parts` of a staged folder's partition `value` (of the spec's one
+    partition column) that partition of the table under OUT, replacing it and keeping the
+    others; no part leaves the partition empty. Returns the partition's folder."""
+    if len(spec.partitions) != 1:
+        raise SchemaMismatchError(f"{spec.name} has no single partition column to replace")
+    folder = layout.partition_name({spec.partitions[0]: value})
+    strays = [name for name in parts if not name.startswith(f"{folder}/")]
+    if strays:
+        raise SchemaMismatchError(f"{spec.name} parts outside {folder}: {sorted(strays)[:3]}")
+    staged_partition = layout.part_file(staged, folder)
+    for name in list_names(spark, staged_partition):
+        if f"{folder}/{name}" not in parts:
+            delete_path(spark, layout.part_file(staged_partition, name))
+    table = layout.table(out_uri, spec)
+    target = layout.part_file(table, folder)
+    delete_path(spark, target)
+    if parts:
+        rename_path(spark, staged_partition, target)
+    _mark(table, spec)
+    return target
+
+
 def append_rows(
     out_uri: str,
     spec: TableSpec,

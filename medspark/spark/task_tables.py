@@ -11,7 +11,7 @@ tables. The heavy rows (headers, thumbnails) never cross into the JVM.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 from pyspark import Accumulator, StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import layout
@@ -30,7 +29,7 @@ from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableS
 from medspark.spark import catalog
 from medspark.spark.filesystem import delete_path
 from medspark.spark.pass_counts import PassTally
-from medspark.spark.tables import commit_parts, read_part, write_part
+from medspark.spark.tables import commit_partition, commit_parts, read_part, write_part
 
 WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held
@@ -195,20 +194,13 @@ def _adding_partition(staged: str, spec: TableSpec, label: str):
 
 @dataclass(frozen=True)
 class WrittenPass:
-    """A pass whose tasks wrote the files of the `written` tables into `staged`; `ledger` (one
-    row per record, persisted) is every record's trace."""
+    """A pass whose `tasks` wrote the files of the `written` tables into `staged`; `ledger`
+    (one row per record, persisted) is every record's trace."""
 
     staged: str
     ledger: DataFrame
+    tasks: int
     written: tuple[TableSpec, ...] = WRITTEN
-
-    def parts(self) -> dict[str, set[str]]:
-        """The files each table's tasks wrote; computes the pass when it has not run."""
-        written = self.ledger.filter(F.col("part").isNotNull()).select("outcome", "part").distinct()
-        found: dict[str, set[str]] = {spec.name: set() for spec in self.written}
-        for row in written.collect():
-            found[row["outcome"]].add(row["part"])
-        return found
 
     def drop_rows_of(self, later: DataFrame) -> pa.Table:
         """Remove from the written files every row of the (path, SOP instance) pairs in `later`:
@@ -248,12 +240,23 @@ class WrittenPass:
         files = rows.coalesce(1).mapInArrow(write, "part string")
         return {row["part"] for row in files.collect()}
 
-    def commit(self, spark: SparkSession, out_uri: str, parts: dict[str, set[str]]) -> None:
-        """Make the written files the tables under OUT, and drop the staging folder."""
+    def commit(
+        self,
+        spark: SparkSession,
+        out_uri: str,
+        parts: dict[str, set[str]],
+        replacing: Mapping[str, str] | None = None,
+    ) -> None:
+        """Make the written files the tables under OUT, and drop the staging folder; a table
+        named in `replacing` has only that partition value replaced (the features job's
+        decode quarantine rows), the others whole."""
+        replacing = replacing or {}
         for spec in self.written:
-            commit_parts(
-                spark, staged_table(self.staged, spec), out_uri, spec, parts.get(spec.name, set())
-            )
+            staged, files = staged_table(self.staged, spec), parts.get(spec.name, set())
+            if spec.name in replacing:
+                commit_partition(spark, staged, out_uri, spec, replacing[spec.name], files)
+            else:
+                commit_parts(spark, staged, out_uri, spec, files)
         delete_path(spark, self.staged)
 
 
@@ -274,11 +277,14 @@ def written_pass(
     files would not be."""
     if encryption is not None and encryption.enabled:
         raise ConfigurationError("encrypted tables are written by Spark: use write_table")
+    tasks = catalog.task_count(
+        count, files_per_task, rows.sparkSession.sparkContext.defaultParallelism
+    )
     ledger = (
-        catalog.balanced(rows, count, files_per_task)
+        rows.repartition(tasks)
         .mapInArrow(
             _writing_partition(produce, staged, written, tally), from_arrow_schema(PASS_LEDGER)
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    return WrittenPass(staged, ledger, written)
+    return WrittenPass(staged, ledger, tasks, written)

@@ -66,7 +66,7 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
         pa.Table.from_pylist(ledger_rows, schema=PASS_LEDGER).to_pandas()
     )
     later = spark.createDataFrame([("/in/b", "1.2")], "path string, sop_instance_uid string")
-    WrittenPass(staged, ledger).drop_rows_of(later)
+    WrittenPass(staged, ledger, 1).drop_rows_of(later)
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
 
@@ -111,3 +111,34 @@ def test_a_partitioned_table_no_task_wrote_to_is_empty(spark, tmp_path):
 
     commit_parts(spark, str(tmp_path / "nothing"), str(tmp_path / "out"), QUARANTINE, set())
     assert read_table(spark, str(tmp_path / "out"), QUARANTINE).count() == 0
+
+
+def test_replacing_one_partition_keeps_the_others(spark, tmp_path):
+    """The features job replaces stage=decode of OUT/quarantine; the header rows ingest wrote
+    stay, and a part outside the replaced partition is refused rather than dropped."""
+    from medspark.schemas import QUARANTINE
+    from medspark.spark.tables import SchemaMismatchError, commit_partition
+
+    def rows(path: str, stage: str) -> pa.Table:
+        return pa.Table.from_pylist(
+            [{"path": path, "stage": stage, "reason": "r", "run_id": "r", "processed_at": NOW}],
+            schema=QUARANTINE.schema,
+        )
+
+    out, first, second = str(tmp_path / "out"), str(tmp_path / "s1"), str(tmp_path / "s2")
+    for name, stage in (("stage=header/part-00000-0.parquet", "header"),
+                        ("stage=decode/part-00000-0.parquet", "decode")):  # fmt: skip
+        write_part(first, QUARANTINE, name, rows(f"/in/{stage}", stage))
+    commit_parts(spark, first, out, QUARANTINE, {"stage=header/part-00000-0.parquet",
+                                                 "stage=decode/part-00000-0.parquet"})  # fmt: skip
+    write_part(second, QUARANTINE, "stage=decode/part-00001-0.parquet", rows("/in/new", "decode"))
+    with pytest.raises(SchemaMismatchError):
+        commit_partition(spark, second, out, QUARANTINE, "decode", {"stage=header/x.parquet"})
+    commit_partition(
+        spark, second, out, QUARANTINE, "decode", {"stage=decode/part-00001-0.parquet"}
+    )
+    table = read_table(spark, out, QUARANTINE).collect()
+    assert sorted((r["path"], r["stage"]) for r in table) == [
+        ("/in/header", "header"),
+        ("/in/new", "decode"),
+    ]

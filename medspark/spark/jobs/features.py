@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -15,6 +16,7 @@ from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark.extraction import FeatureWork, feature_counts, feature_work, skipped_counts
+from medspark.spark.pass_counts import PassTally, TallyParam, pass_counts, settled
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import read_table, write_table
 from medspark.spark.task_tables import written_pass
@@ -44,9 +46,11 @@ def _task_written(
     out_uri: str,
     run_id: str,
     progress: StageProgress,
-) -> DataFrame:
-    """Each task writes its features files; the decode quarantine rows come from the ledger.
-    Returns the ledger (persisted)."""
+) -> dict[str, Any]:
+    """Each task writes its features files and decode quarantine files and tallies them; the
+    staged files become OUT/features and the decode partition of OUT/quarantine. Returns the
+    summary's feature counts."""
+    tally = spark.sparkContext.accumulator(PassTally(), TallyParam())
     written = written_pass(
         work.images,
         work.count,
@@ -54,13 +58,15 @@ def _task_written(
         settings.features.files_per_task,
         layout.staging(out_uri, "features", run_id),
         settings.deid.encryption,
-        (FEATURES,),
+        (FEATURES, QUARANTINE),
+        tally,
     )
     with progress:
-        parts = written.parts()
-    _write_decode_quarantine(written.ledger, out_uri, None)
-    written.commit(spark, out_uri, parts)
-    return written.ledger
+        written.ledger.count()
+    counts = pass_counts(settled(tally, written.tasks), settings.deid.pixels == "hold_back")
+    written.commit(spark, out_uri, counts.parts, {QUARANTINE.name: str(Stage.DECODE)})
+    written.ledger.unpersist()
+    return counts.feature_summary()
 
 
 def _write_decode_quarantine(
@@ -93,15 +99,14 @@ def run_features(
     progress.total = work.count
     if settings.deid.encryption.enabled:
         records = _spark_written(work, settings, out_uri, progress)
+        counts = feature_counts(
+            records.filter("outcome = 'features'"), records.filter("outcome = 'quarantine'")
+        )
+        records.unpersist()
     else:
-        records = _task_written(spark, work, settings, out_uri, run_id, progress)
+        counts = _task_written(spark, work, settings, out_uri, run_id, progress)
     summary.stage("decode_and_write", began, images=work.count)
     log.info("decode and write: %d images in %.1f s", work.count, time.monotonic() - began)
-    frames, failures = (
-        records.filter("outcome = 'features'"),
-        records.filter("outcome = 'quarantine'"),
-    )
-    summary.counts(**skipped_counts(work.count, work.skipped), **feature_counts(frames, failures))
-    records.unpersist()
+    summary.counts(**skipped_counts(work.count, work.skipped), **counts)
     summary_uri = summary.finish(spark.version)
     return FeaturesResult(run_id, summary.as_dict(), summary_uri)

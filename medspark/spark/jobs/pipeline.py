@@ -109,7 +109,7 @@ class _Pass:
         with self.progress:
             later = later_copies(written.ledger.filter("outcome = 'metadata'"))
         counts = pass_counts(
-            settled(tally, self.file_count), self.settings.deid.pixels == "hold_back"
+            settled(tally, written.tasks), self.settings.deid.pixels == "hold_back"
         )
         if later is not None:
             stale, added = together(
