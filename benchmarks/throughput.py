@@ -1,7 +1,7 @@
 """Throughput of medspark on Spark against a plain single-process loop, in one run.
 
     python benchmarks/throughput.py [--files N] [--stage features|pipeline] [--workdir DIR]
-                                    [--master local[2]] [--scaling 1000,4000,16000]
+                                    [--master local[2]] [--repeat K] [--scaling 1000,4000,16000]
 
 Generates (or reuses) N synthetic 512x512 CT slices plus the real files pydicom ships.
 
@@ -10,12 +10,17 @@ image with medspark's core functions and (b) the Spark features job, warm.
 --stage pipeline: times the end-to-end job from the files, (a) a plain loop that reads, hashes,
 parses, de-identifies, decodes and describes each file and writes the metadata, quarantine and
 features tables with pyarrow, against (b) the pipeline's single pass (`run_single_pass`), warm.
+"Warm": the Spark job has run once on the same input first (Python workers started, imports
+done, the JVM's hot paths compiled). --repeat K alternates K loop runs with K Spark runs and
+compares their medians: the machine's own drift (a few seconds either way over minutes) then
+falls on both sides.
 
 Both sides get the same glibc malloc settings, one OpenCV thread per process and
 OMP_NUM_THREADS=1 (what PySpark gives its Python workers; left unset, the loop's numerical
-libraries spin a second thread: 144 % CPU for the same wall time). The last line
-is ratio = b / (2 x a) (2 cores here). --scaling runs the single pass alone at each size and
-prints images/s, milliseconds per file and peak memory of the driver, JVM and Python workers.
+libraries spin a second thread: 144 % CPU for the same wall time). The last line is
+ratio = median b / (2 x median a) (2 cores here). --scaling runs the single pass alone at each
+size and prints images/s, milliseconds per file and peak memory of the driver, JVM and Python
+workers.
 """
 
 from __future__ import annotations
@@ -229,7 +234,15 @@ def _mib(value: int) -> str:
     return f"{value / 2**20:.0f}"
 
 
-def features_stage(spark, settings, inputs: Path, work: Path, files: int, master: str) -> float:
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
+
+
+def features_stage(
+    spark, settings, inputs: Path, work: Path, files: int, master: str, repeat: int
+) -> float:
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.features import run_features
     from medspark.spark.jobs.ingest import run_ingest
@@ -240,20 +253,23 @@ def features_stage(spark, settings, inputs: Path, work: Path, files: int, master
     seconds = time.perf_counter() - began
     listed = ingest.summary["counts"]["listed_files"]
     print(f"ingest (spark {master}): {listed} files in {seconds:.1f} s = {listed / seconds:.0f}/s")
-    images, frames, seconds, peak = _run_loop("--plain-features-loop", out)
-    loop_rate = frames / seconds
-    print(f"(a) plain loop, 1 process: {frames} frames from {images} images in {seconds:.1f} s "
-          f"= {loop_rate:.1f} images/s; peak RSS {_mib(peak)} MiB")  # fmt: skip
     run_features(spark, settings, out)  # warm: Python workers started, imports done
-    with PeakMemory() as memory:
-        began = time.perf_counter()
-        result = run_features(spark, settings, out)
-        spark_seconds = time.perf_counter() - began
-    spark_rate = result.summary["counts"]["feature_rows"] / spark_seconds
-    print(f"(b) spark features {master}, warm: {result.summary['counts']['feature_rows']} frames "
-          f"in {spark_seconds:.1f} s = {spark_rate:.1f} images/s")  # fmt: skip
-    print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in memory.peaks.items()))
-    return spark_rate / (2 * loop_rate)
+    loop_rates, spark_rates = [], []
+    for _ in range(repeat):
+        images, frames, seconds, peak = _run_loop("--plain-features-loop", out)
+        loop_rates.append(frames / seconds)
+        print(f"(a) plain loop, 1 process: {frames} frames from {images} images in {seconds:.1f} s "
+              f"= {loop_rates[-1]:.1f} images/s; peak RSS {_mib(peak)} MiB")  # fmt: skip
+        with PeakMemory() as memory:
+            began = time.perf_counter()
+            result = run_features(spark, settings, out)
+            spark_seconds = time.perf_counter() - began
+        frames = result.summary["counts"]["feature_rows"]
+        spark_rates.append(frames / spark_seconds)
+        print(f"(b) spark features {master}, warm: {frames} frames in {spark_seconds:.1f} s "
+              f"= {spark_rates[-1]:.1f} images/s")  # fmt: skip
+        print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in memory.peaks.items()))
+    return _median(spark_rates) / (2 * _median(loop_rates))
 
 
 def _single_pass(spark, settings, inputs: Path, out: Path) -> tuple[dict, float, dict]:
@@ -268,22 +284,28 @@ def _single_pass(spark, settings, inputs: Path, out: Path) -> tuple[dict, float,
     return result.summary["counts"], seconds, memory.peaks
 
 
-def pipeline_stage(spark, settings, inputs: Path, work: Path, files: int, master: str) -> float:
+def pipeline_stage(
+    spark, settings, inputs: Path, work: Path, files: int, master: str, repeat: int
+) -> float:
     loop_out = work / f"loop-pipeline-{files}"
-    shutil.rmtree(loop_out, ignore_errors=True)
-    listed, frames, seconds, peak = _run_loop("--plain-pipeline-loop", str(inputs), str(loop_out))
-    loop_rate = listed / seconds
-    print(f"(a) plain loop, 1 process: {listed} files -> {frames} feature rows and three "
-          f"Parquet tables in {seconds:.1f} s = {loop_rate:.1f} files/s; "
-          f"peak RSS {_mib(peak)} MiB")  # fmt: skip
-    _single_pass(spark, settings, work / "warm-up", work / "out-warm-up")
-    counts, spark_seconds, peaks = _single_pass(spark, settings, inputs, work / f"out-{files}")
-    spark_rate = counts["listed_files"] / spark_seconds
-    print(f"(b) spark pipeline single pass {master}, warm: {counts['listed_files']} files -> "
-          f"{counts['feature_rows']} feature rows in {spark_seconds:.1f} s "
-          f"= {spark_rate:.1f} files/s")  # fmt: skip
-    print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in peaks.items()))
-    return spark_rate / (2 * loop_rate)
+    _single_pass(spark, settings, inputs, work / "out-warm-up")  # warm, as the features stage
+    loop_rates, spark_rates = [], []
+    for _ in range(repeat):
+        shutil.rmtree(loop_out, ignore_errors=True)
+        listed, frames, seconds, peak = _run_loop(
+            "--plain-pipeline-loop", str(inputs), str(loop_out)
+        )
+        loop_rates.append(listed / seconds)
+        print(f"(a) plain loop, 1 process: {listed} files -> {frames} feature rows and three "
+              f"Parquet tables in {seconds:.1f} s = {loop_rates[-1]:.1f} files/s; "
+              f"peak RSS {_mib(peak)} MiB")  # fmt: skip
+        counts, spark_seconds, peaks = _single_pass(spark, settings, inputs, work / f"out-{files}")
+        spark_rates.append(counts["listed_files"] / spark_seconds)
+        print(f"(b) spark pipeline single pass {master}, warm: {counts['listed_files']} files -> "
+              f"{counts['feature_rows']} feature rows in {spark_seconds:.1f} s "
+              f"= {spark_rates[-1]:.1f} files/s")  # fmt: skip
+        print("peak RSS MiB: " + ", ".join(f"{k} {_mib(v)}" for k, v in peaks.items()))
+    return _median(spark_rates) / (2 * _median(loop_rates))
 
 
 def scaling(spark, settings, work: Path, sizes: list[int]) -> None:
@@ -340,6 +362,9 @@ def main() -> None:
     parser.add_argument("--scaling", help="comma-separated sizes for the single pass alone")
     parser.add_argument("--workdir", default="/tmp/medspark-bench")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="loop and Spark runs, alternated; medians compared"
+    )
     parser.add_argument("--plain-features-loop", help=argparse.SUPPRESS)
     parser.add_argument("--plain-pipeline-loop", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -359,7 +384,6 @@ def main() -> None:
     began = time.perf_counter()
     generate(inputs / "synthetic", args.files)
     real_mix(inputs / "real")
-    real_mix(work / "warm-up" / "real")
     print(f"inputs ready in {time.perf_counter() - began:.1f} s: {inputs}")
 
     settings, spark = benchmark_session(args.master, "medspark benchmark")
@@ -368,7 +392,7 @@ def main() -> None:
         spark.stop()
         return
     stage = features_stage if args.stage == "features" else pipeline_stage
-    ratio = stage(spark, settings, inputs, work, args.files, args.master)
+    ratio = stage(spark, settings, inputs, work, args.files, args.master, args.repeat)
     spark.stop()
     print(f"ratio={ratio:.3f}")
 

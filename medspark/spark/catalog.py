@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -102,19 +101,3 @@ def list_input(spark: SparkSession, input_uri: str) -> ListedInput:
     files = list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
     totals = files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
     return ListedInput(root, files, int(totals["n"]), int(totals["bytes"] or 0))
-
-
-def balanced(listed: DataFrame, file_count: int, files_per_task: int) -> DataFrame:
-    """Spread listed files over enough partitions that each task holds about `files_per_task`,
-    in whole rounds of the cores (`task_count`)."""
-    parallelism = listed.sparkSession.sparkContext.defaultParallelism
-    return listed.repartition(task_count(file_count, files_per_task, parallelism))
-
-
-def task_count(file_count: int, files_per_task: int, cores: int) -> int:
-    """Tasks for `file_count` files, about `files_per_task` each, rounded up to a multiple of
-    `cores`: a last round of fewer tasks than cores leaves cores idle while it runs (on two
-    cores, 11 tasks of 190 files kept one idle for ~3 s of a 24 s pass)."""
-    cores = max(cores, 1)
-    wanted = max(math.ceil(file_count / max(files_per_task, 1)), 1)
-    return math.ceil(wanted / cores) * cores

@@ -5,9 +5,7 @@ duplicates by the same rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pyspark import StorageLevel
+import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -26,8 +24,9 @@ def _ranked(instances: DataFrame) -> DataFrame:
     )
 
 
-def _quarantined(ranked: DataFrame) -> DataFrame:
-    """Quarantine rows of ranked later copies, each naming the first copy."""
+def _quarantined(ranked: DataFrame, *keep: str) -> DataFrame:
+    """Quarantine rows of ranked later copies, each naming the first copy (and the `keep`
+    columns)."""
     same = F.col("sha256") == F.col("_first_sha")
     return ranked.select(
         "path",
@@ -44,6 +43,7 @@ def _quarantined(ranked: DataFrame) -> DataFrame:
         ).alias("detail"),
         "run_id",
         "processed_at",
+        *keep,
     )
 
 
@@ -56,30 +56,12 @@ def split_duplicates(instances: DataFrame) -> tuple[DataFrame, DataFrame]:
     return kept, _quarantined(ranked.filter("_rank > 1"))
 
 
-@dataclass(frozen=True)
-class LaterCopies:
-    """The copies after the first of each repeated SOP instance (persisted, ranked): their
-    (path, SOP Instance UID) keys and their quarantine rows; `release` drops them."""
-
-    ranked: DataFrame
-
-    @property
-    def keys(self) -> DataFrame:
-        return self.ranked.select("path", "sop_instance_uid")
-
-    @property
-    def quarantine(self) -> DataFrame:
-        return _quarantined(self.ranked)
-
-    def release(self) -> None:
-        """Drop what was persisted."""
-        self.ranked.unpersist()
-
-
-def later_copies(instances: DataFrame) -> LaterCopies | None:
-    """The later copies among `instances` (rows with path, sop_instance_uid, file_size, sha256,
-    run_id, processed_at), or None when no SOP instance is repeated: one shuffle by SOP
-    instance, in which only the repeated instances' rows are ranked."""
+def later_copies(instances: DataFrame) -> pa.Table | None:
+    """The copies after the first of each repeated SOP instance among `instances` (rows with
+    path, sop_instance_uid, file_size, sha256, run_id, processed_at) as their quarantine rows
+    with their `sop_instance_uid`, or None when no SOP instance is repeated. One shuffle by SOP
+    instance, in which only the repeated instances' rows are ranked; the driver holds the later
+    copies only."""
     copies = F.count("*").over(Window.partitionBy("sop_instance_uid"))
     columns = ("path", "sop_instance_uid", "file_size", "sha256", "run_id", "processed_at")
     repeated = (
@@ -88,9 +70,6 @@ def later_copies(instances: DataFrame) -> LaterCopies | None:
         .filter("_copies > 1")
         .drop("_copies")
     )
-    ranked = _ranked(repeated).filter("_rank > 1").persist(StorageLevel.MEMORY_AND_DISK)
-    later = LaterCopies(ranked)
-    if not ranked.count():  # measured now, the joins with the ledger broadcast it
-        later.release()
-        return None
-    return later
+    later = _ranked(repeated).filter("_rank > 1")
+    found = _quarantined(later, "sop_instance_uid").toArrow()
+    return found if found.num_rows else None

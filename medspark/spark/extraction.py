@@ -22,7 +22,7 @@ from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.imaging.single_pass import PixelHandling, pixel_handling
 from medspark.schemas import FEATURE_RECORDS
-from medspark.spark import catalog
+from medspark.spark import placement
 from medspark.spark.arrow_map import internal_error, record_batches
 
 _INPUT_COLUMNS = (
@@ -98,7 +98,7 @@ class FeatureWork:
 
     def records(self, files_per_task: int) -> DataFrame:
         """The feature records of every image, spread over tasks; nothing computed yet."""
-        return catalog.balanced(self.images, self.count, files_per_task).mapInArrow(
+        return placement.balanced(self.images, self.count, files_per_task).mapInArrow(
             self.extract, from_arrow_schema(FEATURE_RECORDS)
         )
 

@@ -17,7 +17,7 @@ from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.schemas import INSPECTION, METADATA, QUARANTINE
-from medspark.spark import catalog
+from medspark.spark import placement
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.duplicates import split_duplicates
 from medspark.spark.progress import StageProgress
@@ -67,7 +67,7 @@ def inspect_records(
     options = inspect_options(settings, key, run_id)
     counter = progress.counter if progress is not None else None
     return (
-        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
+        placement.balanced(listed_files, file_count, settings.ingest.files_per_task)
         .mapInArrow(_inspect_partition(options, counter), from_arrow_schema(INSPECTION))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )

@@ -16,7 +16,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.imaging.single_pass import SinglePassOptions, inspect_and_extract
 from medspark.schemas import METADATA, QUARANTINE, SINGLE_PASS_RECORDS
-from medspark.spark import catalog
+from medspark.spark import placement
 from medspark.spark.arrow_map import internal_error, record_batches
 from medspark.spark.duplicates import split_duplicates
 from medspark.spark.extraction import feature_options
@@ -60,7 +60,7 @@ def single_pass_records(
     options = single_pass_options(settings, key, run_id)
     return (
         # ingest's task size: a task's fixed cost (~75 ms here) outweighs decoding's longer tail
-        catalog.balanced(listed_files, file_count, settings.ingest.files_per_task)
+        placement.balanced(listed_files, file_count, settings.ingest.files_per_task)
         .mapInArrow(
             single_pass_partition(options, progress), from_arrow_schema(SINGLE_PASS_RECORDS)
         )

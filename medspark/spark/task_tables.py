@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 from pyspark import Accumulator, StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import layout
@@ -26,7 +27,7 @@ from medspark.config import EncryptionSettings
 from medspark.errors import ConfigurationError
 from medspark.layout import partition_name
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableSpec
-from medspark.spark import catalog
+from medspark.spark import placement
 from medspark.spark.filesystem import delete_path
 from medspark.spark.pass_counts import PassTally
 from medspark.spark.tables import commit_partition, commit_parts, read_part, write_part
@@ -175,23 +176,6 @@ def _writing_partition(
     return run
 
 
-def _adding_partition(staged: str, spec: TableSpec, label: str):
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        context = TaskContext.get()
-        parts = _TaskParts(staged, context.partitionId() if context else 0, (spec,), f"{label}-")
-        names: set[str] = set()
-        for batch in batches:
-            rows = pa.Table.from_batches([batch])
-            for folder, within in _by_partition(spec, rows).items():
-                slot = (spec.name, folder)
-                names.add(parts.name(slot))
-                parts.add(slot, rows.take(within))
-        parts.flush_all()
-        yield pa.RecordBatch.from_arrays([pa.array(sorted(names), pa.string())], ["part"])
-
-    return run
-
-
 @dataclass(frozen=True)
 class WrittenPass:
     """A pass whose `tasks` wrote the files of the `written` tables into `staged`; `ledger`
@@ -207,9 +191,8 @@ class WrittenPass:
         the later copies of a duplicated instance and their frames and decode rows. The driver
         collects those rows' ledger records (the later copies' only) and rewrites a few files at
         once. Returns the records."""
-        stale = self.ledger.join(
-            later.select("path", "sop_instance_uid"), ["path", "sop_instance_uid"], "left_semi"
-        ).toArrow()
+        keys = F.broadcast(later.select("path", "sop_instance_uid"))
+        stale = self.ledger.join(keys, ["path", "sop_instance_uid"], "left_semi").toArrow()
         specs = {spec.name: spec for spec in self.written}
 
         def rewrite(outcome: str, part: str, places: list[int]) -> None:
@@ -232,13 +215,17 @@ class WrittenPass:
             future.result()
         return stale
 
-    def add_rows(self, rows: DataFrame, spec: TableSpec, label: str) -> set[str]:
-        """Spark's tasks write `rows` (a frame of the spec's columns the driver derived after
-        the pass: the later copies' quarantine rows) into the staged table as more part files
-        named after `label`. Returns their names."""
-        write = _adding_partition(self.staged, spec, label)
-        files = rows.coalesce(1).mapInArrow(write, "part string")
-        return {row["part"] for row in files.collect()}
+    def add_rows(self, rows: pa.Table, spec: TableSpec, label: str) -> set[str]:
+        """Write rows the driver derived after the pass (the later copies' quarantine rows)
+        into the staged table as more part files named after `label`. Returns their names."""
+        parts = _TaskParts(self.staged, 0, (spec,), f"{label}-")
+        names = set()
+        for folder, within in _by_partition(spec, rows).items():
+            slot = (spec.name, folder)
+            names.add(parts.name(slot))
+            parts.add(slot, rows.take(within))
+        parts.flush_all()
+        return names
 
     def commit(
         self,
@@ -277,11 +264,11 @@ def written_pass(
     files would not be."""
     if encryption is not None and encryption.enabled:
         raise ConfigurationError("encrypted tables are written by Spark: use write_table")
-    tasks = catalog.task_count(
+    tasks = placement.task_count(
         count, files_per_task, rows.sparkSession.sparkContext.defaultParallelism
     )
     ledger = (
-        rows.repartition(tasks)
+        placement.spread(rows, tasks)
         .mapInArrow(
             _writing_partition(produce, staged, written, tally), from_arrow_schema(PASS_LEDGER)
         )

@@ -25,7 +25,7 @@ from medspark.exports.dicom import PreparedInstance, export_instance, prepare_in
 from medspark.exports.senders import sender_for
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import EXPORTS, METADATA
-from medspark.spark import catalog
+from medspark.spark import placement
 from medspark.spark.arrow_map import (
     OUTPUT_BATCH_ROWS,
     prepare_worker,
@@ -163,7 +163,7 @@ def _run(
     summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
     began = time.monotonic()
     rows, count, held_count = _exportable(spark, settings, out_uri)
-    manifest = catalog.balanced(rows, count, settings.features.files_per_task).mapInArrow(
+    manifest = placement.balanced(rows, count, settings.features.files_per_task).mapInArrow(
         per_partition(_policy(settings, key), run_id), from_arrow_schema(EXPORTS.schema)
     )
     write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)

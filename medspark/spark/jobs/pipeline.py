@@ -112,13 +112,10 @@ class _Pass:
             settled(tally, written.tasks), self.settings.deid.pixels == "hold_back"
         )
         if later is not None:
-            stale, added = together(
-                lambda: written.drop_rows_of(later.keys),
-                lambda: written.add_rows(later.quarantine, QUARANTINE, "later"),
-            )
-            counts.set_aside(tally_ledger(stale))
+            keys = spark.createDataFrame(later.select(["path", "sop_instance_uid"]))
+            counts.set_aside(tally_ledger(written.drop_rows_of(keys)))
+            added = written.add_rows(later, QUARANTINE, "later")
             counts.parts.setdefault(QUARANTINE.name, set()).update(added)
-            later.release()
         written.commit(spark, self.out_uri, counts.parts)
         written.ledger.unpersist()
         return counts.summary()
