@@ -1,11 +1,12 @@
-"""A pass whose tasks write their own table files (the pipeline's metadata and features, the
-features job's features).
+"""A pass whose tasks write their own table files (the pipeline's metadata, quarantine and
+features, the features job's features and decode quarantine rows).
 
 Each task runs a record producer over its rows, writes the records of each table it writes as
-Parquet files into a staging folder with pyarrow, and hands Spark only a ledger: one small row
-per record (PASS_LEDGER) naming the file and row that hold it. The driver resolves duplicates
-and counts on the ledger, writes the quarantine rows from it, and makes the staged files the
-tables. The heavy rows (headers, thumbnails) never cross into the JVM.
+Parquet files into a staging folder with pyarrow (a partitioned table's under its partition
+folders), may tally them into an accumulator, and hands Spark only a ledger: one small row per
+record (PASS_LEDGER) naming the file and row that hold it. The driver resolves duplicates on
+the ledger, takes later copies' rows out of the files, and makes the staged files the tables.
+The heavy rows (headers, thumbnails) never cross into the JVM.
 """
 
 from __future__ import annotations
