@@ -23,8 +23,6 @@ import nibabel as nib
 import numpy as np
 
 from medspark.exports.dicom import series_folder
-from medspark.radiomics.processing import RegionRejected
-from medspark.radiomics.series_grid import SeriesGrid
 from medspark.radiomics.study import (
     SERIES_COLUMNS,
     PlacedRegion,
@@ -32,6 +30,8 @@ from medspark.radiomics.study import (
     for_each_region,
     load_volume,
 )
+from medspark.regions.grid import SeriesGrid
+from medspark.regions.rejected import RegionRejected
 from medspark.storage import write_bytes
 from medspark.volume.series import plane_count
 
@@ -50,11 +50,14 @@ class NiftiOptions:
 
 def ras_affine(grid: SeriesGrid) -> np.ndarray:
     """The 4x4 affine from voxel (column, row, slice) to RAS mm."""
+    row, column, normal = grid.row_direction, grid.column_direction, grid.normal
+    if grid.origin is None or row is None or column is None or normal is None:
+        raise ValueError("a grid without plane geometry has no affine")
     dz, dy, dx = grid.spacing
     lps = np.eye(4)
-    lps[:3, 0] = grid.row_direction * dx
-    lps[:3, 1] = grid.column_direction * dy
-    lps[:3, 2] = grid.normal * dz
+    lps[:3, 0] = row * dx
+    lps[:3, 1] = column * dy
+    lps[:3, 2] = normal * dz
     lps[:3, 3] = grid.origin
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 

@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_voi_lut
 
+from medspark.dicom.functional_groups import functional_item
 from medspark.dicom.reasons import Reason, Rejection, Stage
 
 # Common CT windows in Hounsfield units, as (center, width).
@@ -46,20 +47,6 @@ def _first(value) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def functional_item(dataset: Dataset, frame_index: int, sequence: str) -> Dataset | None:
-    """The item of a functional group macro (per-frame first, then shared) for a frame."""
-    for group, index in (
-        ("PerFrameFunctionalGroupsSequence", frame_index),
-        ("SharedFunctionalGroupsSequence", 0),
-    ):
-        groups = dataset.get(group)
-        if groups and len(groups) > index and sequence in groups[index]:
-            items = groups[index][sequence]
-            if items:
-                return items[0]
-    return None
 
 
 def rescale(dataset: Dataset, frame_index: int) -> tuple[float, float, str | None]:

@@ -12,17 +12,9 @@ from scipy import ndimage
 from medspark.radiomics.families.local_intensity import SPHERE_RADIUS_MM
 from medspark.radiomics.options import Discretisation, RadiomicsSettings
 from medspark.radiomics.region import RegionImage
+from medspark.regions.rejected import RegionRejected
 
 MAX_GREY_LEVELS = 10_000
-
-
-class RegionRejected(ValueError):
-    """A region that cannot be described; `reason` is its stable quarantine reason."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def _axis_coordinates(size: int, spacing: float, new_spacing: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,15 +24,16 @@ from medspark.radiomics.describe import describe_region, settings_columns
 from medspark.radiomics.family import WHOLE_REGION
 from medspark.radiomics.options import RadiomicsSettings
 from medspark.radiomics.overlay import outline_png
-from medspark.radiomics.processing import RegionRejected, prepare_region
-from medspark.radiomics.segmentation import place_segment, read_segmentation
-from medspark.radiomics.series_grid import SeriesGrid, grid_of
-from medspark.radiomics.structure_set import rasterise, read_structure_set
+from medspark.radiomics.processing import prepare_region
+from medspark.regions.grid import SeriesGrid, grid_of
+from medspark.regions.rejected import RegionRejected
+from medspark.regions.segmentation import place_segment, read_segmentation
+from medspark.regions.structure_set import rasterise, read_structure_set
 from medspark.volume.build import Volume, VolumeTooLarge
 from medspark.volume.describe import region_mask
 from medspark.volume.geometry import NotAVolume
 from medspark.volume.series import INPUT_COLUMNS as SERIES_INPUT_COLUMNS
-from medspark.volume.series import VolumeOptions, load_series, plane_count
+from medspark.volume.series import VolumeOptions, instance_order, load_series, plane_count
 
 REGION_MODALITIES = {"SEG": "seg", "RTSTRUCT": "rtstruct"}
 SERIES_COLUMNS = (
@@ -53,6 +54,9 @@ class RadiomicsOptions:
     settings: RadiomicsSettings
     volume: VolumeOptions
     deid: DeidPolicy | None = None
+    stacks: bool = False
+    """Whether a series that is no volume (sparse slices, projection images) takes regions as
+    a stack of 2D images (radiomics) or is refused (exports that need a volume)."""
 
 
 @dataclass
@@ -69,8 +73,9 @@ def load_volume(series: ImageSeries, options: RadiomicsOptions) -> tuple[Volume,
     """The volume of a series and its grid, built once; a failure is kept and raised again."""
     if series.failure is None and series.volume is None:
         try:
-            volume = load_series(series.rows, options.volume)
-            series.grid, series.volume = grid_of(volume), volume
+            volume = load_series(series.rows, options.volume, stack=options.stacks)
+            uids = [str(r.get("sop_instance_uid") or "") for r in instance_order(series.rows)]
+            series.grid, series.volume = grid_of(volume, uids), volume
         except RegionRejected as exc:
             series.failure = exc
         except Rejection as exc:
@@ -78,7 +83,7 @@ def load_volume(series: ImageSeries, options: RadiomicsOptions) -> tuple[Volume,
         except VolumeTooLarge as exc:
             series.failure = RegionRejected("roi_series_too_large", str(exc))
         except NotAVolume as exc:
-            series.failure = RegionRejected("roi_geometry_mismatch", f"the series: {exc}")
+            series.failure = RegionRejected("series_not_a_volume", f"the series: {exc}")
     if series.failure is not None:
         raise series.failure
     assert series.volume is not None and series.grid is not None
@@ -130,34 +135,76 @@ def _identity(series: ImageSeries, segmentation: str | None, number: int, label:
     }
 
 
+STACK_FAMILIES_LEFT_OUT = ("morphology", "local_intensity")
+"""Families that need a volume: left empty for a region on a stack of 2D images."""
+STACK_AGGREGATIONS = ("2d_averaged", "2d_slice_merged")
+
+
+def stack_settings(settings: RadiomicsSettings, slice_spacing: float) -> RadiomicsSettings:
+    """The settings for a region on a stack: per-slice aggregations only, no family that needs
+    a volume, resampling in-plane only."""
+    update: dict[str, Any] = {
+        "families": [f for f in settings.families if f not in STACK_FAMILIES_LEFT_OUT],
+        "aggregation": list(STACK_AGGREGATIONS),
+    }
+    if settings.resample_mm is not None:
+        update["resample_mm"] = (*settings.resample_mm[:2], slice_spacing)
+    return settings.model_copy(update=update)
+
+
 def _feature_rows(
     volume: Volume,
     grid: SeriesGrid,
-    mask: np.ndarray,
+    region: RegionMask,
     identity: Row,
     options: RadiomicsOptions,
     now,
 ) -> list[Row]:
-    region = prepare_region(volume.values, mask, grid.spacing, options.settings)
+    settings = options.settings
+    problems = [*volume.problems, *region.problems]
+    if grid.is_stack:
+        settings = stack_settings(settings, grid.spacing[0])
+        problems.append(
+            f"not_a_volume: {grid.stack_reason}: described per slice (2D aggregations); "
+            f"{', '.join(STACK_FAMILIES_LEFT_OUT)} and the 3D aggregations left empty"
+        )
+    prepared = prepare_region(volume.values, region.mask, grid.spacing, settings)
     common = {
         **identity,
-        **settings_columns(options.settings),
-        "voxel_count": int(region.morphology_mask.sum()),
-        "volume_mm3": float(region.morphology_mask.sum()) * region.voxel_volume,
-        "intensity_voxel_count": int(region.intensity_mask.sum()),
-        "grey_levels": int(region.n_levels),
-        "problems": list(volume.problems),
+        **settings_columns(settings),
+        "voxel_count": int(prepared.morphology_mask.sum()),
+        "volume_mm3": float(prepared.morphology_mask.sum()) * prepared.voxel_volume,
+        "intensity_voxel_count": int(prepared.intensity_mask.sum()),
+        "grey_levels": int(prepared.n_levels),
+        "problems": problems,
         "run_id": options.run_id,
         "processed_at": now,
     }
     rows = [
         {**common, "aggregation": aggregation, **values}
-        for aggregation, values in describe_region(region, options.settings).items()
+        for aggregation, values in describe_region(prepared, settings).items()
     ]
-    picture = outline_png(volume.values, mask, grid.spacing)
+    picture = outline_png(volume.values, region.mask, grid.spacing)
     for row in rows:
         row["overlay_png"] = picture if row["aggregation"] == WHOLE_REGION else None
     return rows
+
+
+@dataclass(frozen=True)
+class RegionMask:
+    """A region on a series grid, and what was wrong with its object but did not stop it."""
+
+    mask: np.ndarray
+    problems: list[str]
+
+
+def _segment_mask(segment, segmentation, grid: SeriesGrid) -> RegionMask:
+    return RegionMask(place_segment(segment, segmentation, grid), [])
+
+
+def _contour_mask(roi, grid: SeriesGrid) -> RegionMask:
+    rasterised = rasterise(roi, grid)
+    return RegionMask(rasterised.mask, rasterised.problems)
 
 
 def _regions_of(
@@ -167,14 +214,14 @@ def _regions_of(
     if source == "seg":
         seg = read_segmentation(dataset)
         regions = [
-            (n, s.label or f"segment {n}", lambda g, s=s: place_segment(s, seg, g))
+            (n, s.label or f"segment {n}", lambda g, s=s: _segment_mask(s, seg, g))
             for n, s in sorted(seg.segments.items())
         ]
         frames = {seg.frame_of_reference} if seg.frame_of_reference else set()
         return (seg.referenced_series, seg.referenced_instances), frames, regions
     structure = read_structure_set(dataset)
     regions = [
-        (n, roi.name or f"ROI {n}", lambda g, roi=roi: rasterise(roi, g))
+        (n, roi.name or f"ROI {n}", lambda g, roi=roi: _contour_mask(roi, g))
         for n, roi in sorted(structure.rois.items())
     ]
     return (
@@ -191,8 +238,12 @@ class PlacedRegion:
     series_uid: str
     volume: Volume
     grid: SeriesGrid
-    mask: np.ndarray
+    region: RegionMask
     identity: Row
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.region.mask
 
 
 @dataclass
@@ -292,13 +343,17 @@ def for_each_region(
 
 
 def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list[Row], list[Row]]:
-    """roi_features rows and quarantine rows of one study; problems are recorded, not raised."""
+    """roi_features rows and quarantine rows of one study; problems are recorded, not raised.
+
+    Every region that can be placed is described: on a series that is no volume, per slice.
+    Otsu regions are drawn on volumes only."""
+    options = replace(options, stacks=True)
     now = dt.datetime.now(dt.UTC)
     described: list[Row] = []
 
     def describe(region: PlacedRegion) -> None:
         described.extend(
-            _feature_rows(region.volume, region.grid, region.mask, region.identity, options, now)
+            _feature_rows(region.volume, region.grid, region.region, region.identity, options, now)
         )
 
     found = for_each_region(rows, options, describe)
@@ -310,9 +365,13 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                 continue
             try:
                 volume, grid = load_volume(series[uid], options)
+                if grid.is_stack:
+                    continue
                 mask, _ = region_mask(volume.values, "otsu", True)
                 identity = _identity(series[uid], None, 0, "otsu", "otsu")
-                described += _feature_rows(volume, grid, mask, identity, options, now)
+                described += _feature_rows(
+                    volume, grid, RegionMask(mask, []), identity, options, now
+                )
             except RegionRejected as exc:
                 quarantined.append(
                     quarantine_row(

@@ -32,6 +32,8 @@ class Volume:
     modality: str
     interpolated_slices: int = 0
     problems: list[str] = field(default_factory=list)
+    stack_reason: str | None = None
+    """Why the planes are a stack of independent 2D images and not a volume; None: a volume."""
 
     @property
     def voxel_volume_mm3(self) -> float | None:
@@ -70,6 +72,26 @@ def _fallback_spacing(dataset: Dataset) -> float | None:
     return None
 
 
+def _imager_spacing(dataset: Dataset) -> tuple[float, ...] | None:
+    """Imager Pixel Spacing (projection radiography: at the detector), when valid."""
+    try:
+        spacing = tuple(float(v) for v in dataset.get("ImagerPixelSpacing") or ())
+    except (TypeError, ValueError):
+        return None
+    return spacing if len(spacing) == 2 and min(spacing) > 0 else None
+
+
+def _stack_reason(order: SliceOrder) -> str | None:
+    """Why planes in this order make no volume, or None when they do."""
+    if order.missing_slices > len(order.planes):
+        return f"{order.missing_slices} slices missing between {len(order.planes)}"
+    if order.normal is None:
+        if len(order.planes) == 1:
+            return "a single image with no plane position"
+        return f"{len(order.planes)} images with no plane position"
+    return None
+
+
 def _fill_gaps(values: np.ndarray, order: SliceOrder) -> tuple[np.ndarray, int]:
     """Interpolate missing slices linearly so the grid is regular along the normal."""
     spacing = order.slice_spacing_mm
@@ -99,13 +121,16 @@ def build_volume(
     gap_factor: float = 1.5,
     tolerance: float = 0.01,
     redactions: Sequence[Mapping[int, Sequence[Sequence[int]]]] | None = None,
+    stack: bool = False,
 ) -> Volume:
     """The volume of a series from its instances' bytes (or callables that read them).
 
     Slices are ordered by ImagePositionPatient projected on the normal of
     ImageOrientationPatient (per frame for enhanced objects, along GridFrameOffsetVector for RT
     dose), never by instance number or file name. `redactions[i]` maps instance i's frames
-    (1-based) to the burned-in text boxes to fill before anything is computed.
+    (1-based) to the burned-in text boxes to fill before anything is computed. With `stack`,
+    planes that make no volume (too sparse, or without plane positions) come back as a stack of
+    independent images (`Volume.stack_reason`) instead of raising NotAVolume.
     """
     datasets: list[Dataset] = []
     planes: list[Plane] = []
@@ -121,7 +146,8 @@ def build_volume(
     order = order_planes(
         planes, _fallback_spacing(datasets[0]), gap_factor=gap_factor, tolerance=tolerance
     )
-    if order.missing_slices > len(order.planes):
+    stack_reason = _stack_reason(order) if stack else None
+    if stack_reason is None and order.missing_slices > len(order.planes):
         raise NotAVolume(
             f"{order.missing_slices} slices missing between {len(order.planes)}: too sparse"
         )
@@ -142,15 +168,24 @@ def build_volume(
             slices[(instance, index)] = values
             units.add(unit)
     stacked = np.stack([slices[(p.instance, p.frame)] for p in order.planes])
-    values, interpolated = _fill_gaps(stacked, order)
     first = order.planes[len(order.planes) // 2]
-    in_plane = first.pixel_spacing
-    spacing = (
-        (float(order.slice_spacing_mm), float(in_plane[0]), float(in_plane[1]))
-        if in_plane and order.slice_spacing_mm
-        else None
-    )
     problems = list(order.problems)
+    if stack_reason is None:
+        values, interpolated = _fill_gaps(stacked, order)
+        in_plane = first.pixel_spacing
+        spacing = (
+            (float(order.slice_spacing_mm), float(in_plane[0]), float(in_plane[1]))
+            if in_plane and order.slice_spacing_mm
+            else None
+        )
+    else:
+        values, interpolated = stacked, 0
+        in_plane = first.pixel_spacing or _imager_spacing(datasets[first.instance])
+        if in_plane is None:
+            problems.append("unknown_pixel_spacing: 1 mm assumed")
+            in_plane = (1.0, 1.0)
+        through = _fallback_spacing(datasets[0]) or order.slice_spacing_mm or 1.0
+        spacing = (float(through), float(in_plane[0]), float(in_plane[1]))
     if len(units) > 1:
         problems.append("mixed_units: " + ", ".join(sorted(units)))
     if spacing is None:
@@ -166,4 +201,5 @@ def build_volume(
         str(datasets[0].get("Modality", "") or ""),
         interpolated,
         problems,
+        stack_reason,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydicom.dataset import Dataset
 
-from medspark.imaging.intensity import functional_item
+from medspark.dicom.functional_groups import functional_item
 
 
 @dataclass(frozen=True)

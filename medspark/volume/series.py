@@ -45,9 +45,17 @@ class VolumeOptions:
     key: Any = None
 
 
-def load_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> Volume:
-    """Read and assemble the volume of a series' metadata rows."""
-    ordered = sorted(rows, key=lambda r: (r["path"], r.get("sop_instance_uid") or ""))
+def instance_order(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A series' metadata rows in the order `load_series` reads them (its instance numbers)."""
+    return sorted(rows, key=lambda r: (r["path"], r.get("sop_instance_uid") or ""))
+
+
+def load_series(
+    rows: Sequence[dict[str, Any]], options: VolumeOptions, *, stack: bool = False
+) -> Volume:
+    """Read and assemble the volume of a series' metadata rows (with `stack`, planes that make
+    no volume come back as a stack of 2D images)."""
+    ordered = instance_order(rows)
     readers = [
         (lambda row=row: read_verified(row, options.key, options.archive_limits)) for row in ordered
     ]
@@ -59,6 +67,7 @@ def load_series(rows: Sequence[dict[str, Any]], options: VolumeOptions) -> Volum
         gap_factor=settings.gap_factor,
         tolerance=settings.spacing_tolerance,
         redactions=[boxes_by_frame(row.get("redactions")) for row in ordered],
+        stack=stack,
     )
 
 

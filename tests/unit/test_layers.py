@@ -11,7 +11,7 @@ import sys
 
 import medspark
 
-CORE_PACKAGES = ("dicom", "dicomweb", "imaging", "volume", "radiomics", "exports", "ml")
+CORE_PACKAGES = ("dicom", "dicomweb", "imaging", "volume", "regions", "radiomics", "exports", "ml")
 FORBIDDEN = ("pyspark", "medspark.config", "medspark.spark")
 
 

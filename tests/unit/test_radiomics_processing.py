@@ -7,7 +7,8 @@ import pytest
 
 from medspark.config import RadiomicsSettings
 from medspark.imaging.discretise import discretise
-from medspark.radiomics.processing import RegionRejected, prepare_region
+from medspark.radiomics.processing import prepare_region
+from medspark.regions.rejected import RegionRejected
 
 
 def _ramp(shape=(6, 10, 12)) -> np.ndarray:

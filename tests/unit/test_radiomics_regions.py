@@ -10,12 +10,13 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.encaps import encapsulate
 from pydicom.uid import RLELossless
+from skimage.draw import polygon
 
 from medspark.dicom.pixels import iter_frames, read_image_dataset
-from medspark.radiomics.processing import RegionRejected
-from medspark.radiomics.segmentation import place_segment, read_segmentation
-from medspark.radiomics.series_grid import SeriesGrid
-from medspark.radiomics.structure_set import rasterise, read_structure_set
+from medspark.regions.grid import SeriesGrid
+from medspark.regions.rejected import RegionRejected
+from medspark.regions.segmentation import place_segment, read_segmentation
+from medspark.regions.structure_set import rasterise, read_structure_set
 from tests.parametric_map import float_map
 from tests.region_objects import CtSeries, write_rtstruct, write_seg
 
@@ -96,10 +97,14 @@ def _square(top, left, bottom, right):
     return np.array([[top, left], [top, right], [bottom, right], [bottom, left]], dtype=float)
 
 
-def _rasterise_one(tmp_path, series, grid, contours):
+def _rasterised(tmp_path, series, grid, contours):
     write_rtstruct(tmp_path / "rs", series, {7: ("GTV", contours)})
     structure = read_structure_set(pydicom.dcmread(tmp_path / "rs"))
     return rasterise(structure.rois[7], grid)
+
+
+def _rasterise_one(tmp_path, series, grid, contours):
+    return _rasterised(tmp_path, series, grid, contours).mask
 
 
 def test_rtstruct_contours_fill_pixel_centres_and_nested_contours_are_holes(tmp_path, series, grid):
@@ -117,10 +122,6 @@ def test_rtstruct_contours_fill_pixel_centres_and_nested_contours_are_holes(tmp_
     "contours,reason",
     [
         ([(2, _square(2, 2, 12, 12), "OPEN_PLANAR")], "roi_contour_open"),
-        (
-            [(2, np.array([[2, 2], [2, 12], [12, 2], [12, 12]], float), "CLOSED_PLANAR")],
-            "roi_contour_self_intersecting",
-        ),
         ([(9, _square(2, 2, 12, 12), "CLOSED_PLANAR")], "roi_geometry_mismatch"),
         ([(2, _square(2, 2, 12, 12)[:2], "CLOSED_PLANAR")], "roi_contour_invalid"),
     ],
@@ -129,6 +130,39 @@ def test_bad_contours_have_their_own_reason(tmp_path, series, grid, contours, re
     with pytest.raises(RegionRejected) as caught:
         _rasterise_one(tmp_path, series, grid, contours)
     assert caught.value.reason == reason
+
+
+def test_a_contour_that_crosses_itself_is_filled_by_the_even_odd_rule_with_a_note(
+    tmp_path, series, grid
+):
+    bowtie = np.array([[2, 2], [2, 12], [12, 2], [12, 12]], float)
+    rasterised = _rasterised(tmp_path, series, grid, [(2, bowtie, "CLOSED_PLANAR")])
+    expected = np.zeros(SHAPE[1:], dtype=bool)
+    rows, columns = polygon(bowtie[:, 0], bowtie[:, 1], shape=SHAPE[1:])
+    expected[rows, columns] = True
+    assert rasterised.mask[2].sum() > 0 and np.array_equal(rasterised.mask[2], expected)
+    assert rasterised.mask.sum() == expected.sum()
+    (note,) = rasterised.problems
+    assert "ROI 7 contour 1 crosses itself (2 loops" in note
+
+
+def test_only_the_contour_that_cannot_be_rasterised_is_left_out(tmp_path, series, grid):
+    good = (2, _square(2, 2, 12, 12), "CLOSED_PLANAR")
+    rasterised = _rasterised(
+        tmp_path,
+        series,
+        grid,
+        [
+            (3, _square(2, 2, 12, 12)[:2], "CLOSED_PLANAR"),  # two points
+            good,
+            (9, _square(2, 2, 12, 12), "CLOSED_PLANAR"),  # off every slice
+            (4, _square(2, 2, 12, 12), "OPEN_PLANAR"),
+        ],
+    )
+    assert rasterised.mask.sum(axis=(1, 2)).tolist() == [0, 0, 11 * 11, 0, 0, 0]
+    reasons = [p.split(":")[0] for p in rasterised.problems]
+    assert reasons == ["roi_contour_invalid", "roi_geometry_mismatch", "roi_contour_open"]
+    assert "contour 1 left out" in rasterised.problems[0]
 
 
 def test_pydicom_rtstruct_references_its_series_and_point_rois_are_not_regions(grid):
