@@ -11,6 +11,7 @@ from typing import BinaryIO
 import pydicom
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from medspark.dicom.integrity import PixelDataInfo, check_header_complete, inspect_pixel_data
@@ -103,7 +104,14 @@ def reject_if_not_instance(dataset: Dataset) -> None:
             Reason.DICOMDIR,
             "DICOMDIR media directory: an index of other files, which are ingested on their own.",
         )
-    if not str(dataset.get("SOPInstanceUID", "") or "").strip():
+    uid = dataset.get("SOPInstanceUID", "")
+    if isinstance(uid, MultiValue | list | tuple):
+        raise Rejection(
+            Stage.HEADER,
+            Reason.INVALID_SOP_INSTANCE_UID,
+            f"the SOP Instance UID has {len(uid)} values; it must have exactly one.",
+        )
+    if not str(uid or "").strip():
         in_meta = bool(meta and meta.get("MediaStorageSOPInstanceUID"))
         hint = " (the file meta names one, but the dataset does not)" if in_meta else ""
         raise Rejection(

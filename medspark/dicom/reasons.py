@@ -26,6 +26,7 @@ class Reason(StrEnum):
     TRUNCATED = "truncated"
     HEADER_PARSE_ERROR = "header_parse_error"
     MISSING_SOP_INSTANCE_UID = "missing_sop_instance_uid"
+    INVALID_SOP_INSTANCE_UID = "invalid_sop_instance_uid"
     DICOMDIR = "dicomdir"
     DUPLICATE_SOP_INSTANCE = "duplicate_sop_instance"
     ARCHIVE_CORRUPT = "archive_corrupt"

@@ -24,6 +24,7 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
     "bone": (400.0, 1800.0),
 }
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -66,6 +67,23 @@ def rescale(dataset: Dataset, frame_index: int) -> tuple[float, float, str | Non
         )
     kind = str(source.get("RescaleType", "") or "") or None
     return slope, intercept, kind
+
+
+def physical(grey: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """Stored values through the Modality LUT, as float32 (in place on a float32 `grey`);
+    rejected when the slope or intercept carries them past float32's range."""
+    values = grey.astype(np.float32, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values *= np.float32(slope) if abs(slope) <= FLOAT32_MAX else np.float32(np.inf)
+        values += np.float32(intercept) if abs(intercept) <= FLOAT32_MAX else np.float32(np.inf)
+    if not np.isfinite(values).all():
+        raise Rejection(
+            Stage.DECODE,
+            Reason.INVALID_PIXEL_ATTRIBUTE,
+            "Rescale Slope or Rescale Intercept carries the pixel values past the 32-bit float "
+            "range.",
+        )
+    return values
 
 
 def window(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
@@ -126,9 +144,7 @@ def intensities(
     grey = to_grey(frame, dataset)
     is_colour = grey.ndim == 2 and frame.ndim == 3
     slope, intercept, kind = (1.0, 0.0, None) if is_colour else rescale(dataset, frame_index)
-    values = grey  # a fresh float32 array: scaled in place
-    values *= np.float32(slope)
-    values += np.float32(intercept)
+    values = physical(grey, slope, intercept)  # grey is a fresh float32 array: scaled in place
     modality = str(dataset.get("Modality", "") or "")
     unit = kind or ("HU" if modality == "CT" and (slope, intercept) != (1.0, 0.0) else "stored")
 

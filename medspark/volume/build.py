@@ -16,7 +16,7 @@ from medspark.dicom.pixels import (
     read_image_dataset,
 )
 from medspark.imaging.burned_in_text import redact
-from medspark.imaging.intensity import rescale, to_grey, window
+from medspark.imaging.intensity import physical, rescale, to_grey, window
 from medspark.volume.geometry import NotAVolume, Plane, SliceOrder, order_planes, planes_of
 
 
@@ -57,8 +57,8 @@ def _physical(frame: np.ndarray, dataset: Dataset, index: int) -> tuple[np.ndarr
     slope, intercept, kind = rescale(dataset, index)
     if str(dataset.get("Modality", "")) == "RTDOSE":
         slope, intercept = float(dataset.get("DoseGridScaling", 1.0) or 1.0), 0.0
-    values = to_grey(frame, dataset) * np.float32(slope) + np.float32(intercept)
-    return values.astype(np.float32), _unit(dataset, kind, slope, intercept)
+    values = physical(to_grey(frame, dataset).astype(np.float32), slope, intercept)
+    return values, _unit(dataset, kind, slope, intercept)
 
 
 def _fallback_spacing(dataset: Dataset) -> float | None:
