@@ -109,6 +109,14 @@ class DeidSettings(_Strict):
     examine_max_frames: int = Field(
         16, ge=1, description="instances with more frames are held back, not examined"
     )
+    text_confidence: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="recognition confidence from which a region the text detector outlines "
+        "counts as text; below it, the region is recorded and left alone unless what was read "
+        "matches the header, a date or a run of digits",
+    )
     hash_paths: bool = False
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     keep_private_tags: list[str] = Field(default_factory=list)

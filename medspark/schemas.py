@@ -195,7 +195,7 @@ COUNT_COLUMNS = ("shape_components", "shape_watershed_regions", "kp_orb_count")
 
 FEATURES = TableSpec(
     "features",
-    1,
+    2,
     ("sop_instance_uid", "frame"),
     pa.schema(
         [
@@ -218,7 +218,14 @@ FEATURES = TableSpec(
             *(_f(name, pa.float64()) for name in STRUCTURE_COLUMNS),
             *(_f(name, pa.int32()) for name in COUNT_COLUMNS),
             _f("pixels_examined", pa.bool_(), True, "searched for burned-in text"),
-            _f("pixel_text_boxes", pa.int32(), True, "text boxes found"),
+            _f("pixel_text_boxes", pa.int32(), True, "regions read as text"),
+            _f(
+                "pixel_text_regions",
+                pa.list_(pa.list_(pa.float64())),
+                True,
+                "[x0, y0, x1, y1, score] of every region the text detector outlined, text or "
+                "not (score: the recogniser's confidence)",
+            ),
             _f("pixel_phi_boxes", pa.int32(), True, "boxes judged PHI (or unreadable), redacted"),
             _f("pixel_phi_kinds", pa.list_(pa.string()), True, "attribute kinds matched"),
             _f(

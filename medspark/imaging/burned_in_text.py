@@ -18,10 +18,14 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from rapidfuzz import fuzz
 
-READABLE_SCORE = 0.6
-"""Recognition confidence under which a box counts as unreadable text (and is redacted)."""
-NOISE_SCORE = 0.3
-"""Recognition confidence under which a detected box is taken for image structure, not text."""
+TEXT_CONFIDENCE = 0.5
+"""Recognition confidence from which a detected region counts as text (`deid.text_confidence`):
+below it, a region the detector outlines is taken for image structure (anatomy, a test
+pattern, an edge) and left alone unless what was read in it matches the header or a date or
+digit pattern."""
+COVERED = 0.5
+"""On a second look, a region with more than this share of its area already redacted is the
+black box's edge, not text left over."""
 MATCH_SCORE = 85.0
 MARGIN_FRACTION = 0.25
 MIN_OCR_SIDE = 400
@@ -30,7 +34,6 @@ MAX_OCR_SIDE = 1280
 enlarged past it."""
 DETECTOR_SHORT_SIDE = 736
 """The detector's working scale (PP-OCR's): it enlarges a frame until its shorter side is this."""
-MIN_TEXT_HEIGHT = 8
 
 _PERSON_KEYWORDS = {
     "PatientName": "patient_name",
@@ -52,8 +55,17 @@ _DATE_KEYWORDS = {
     "AcquisitionDate": "acquisition_date",
     "ContentDate": "content_date",
 }
+_LINE_KINDS = set(_PERSON_KEYWORDS.values()) | {
+    "patient_id",
+    "accession_number",
+    "other_patient_id",
+}
+"""Matches whose line is redacted with them: names and identifiers split into words by the
+detector, whose other words may not match on their own (a date or a pattern is whole)."""
 _DATE_PATTERN = re.compile(r"\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}|(?:19|20)\d{6}")
 _DIGITS_PATTERN = re.compile(r"\d{6,}")
+_DATE_START = re.compile(r"(?:^|\s)\d{1,2}[/\-](?:\d{1,2}[/\-]?)?(?:\s|$)")
+"""The start of a date cut off by the detector or by the image ("14/", "14/02"); not "1.06"."""
 _OCR_LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5",
                                  "B": "8", "Z": "2", "G": "6"})  # fmt: skip
 
@@ -73,11 +85,15 @@ class TextBox:
 
 @dataclass(frozen=True)
 class Judgement:
-    """What the frame holds: every box, the boxes to redact and the attribute kinds matched."""
+    """What the frame holds: every region the detector outlined, those read as text, the boxes
+    to redact and the attribute kinds matched."""
 
     boxes: list[TextBox]
     redact: list[tuple[int, int, int, int]]
     kinds: list[str]
+    text: list[TextBox] = field(default_factory=list)
+    lines: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """The redacted boxes whose line is redacted with them (names, identifiers)."""
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +121,8 @@ def ocr_image(frame: np.ndarray) -> np.ndarray:
     return np.stack([scaled] * 3, axis=-1)
 
 
-def _detect(image: np.ndarray, keep_unrecognised: bool) -> list[TextBox]:
+def _detect(image: np.ndarray) -> list[TextBox]:
+    """Every region the detector outlines, with what the recogniser read in it and how sure."""
     # small frames are enlarged (small text reads better), large ones reduced (bounded memory)
     factor = max(float(np.ceil(MIN_OCR_SIDE / min(image.shape[:2]))), 1.0)
     factor = min(factor, MAX_OCR_SIDE / max(image.shape[:2]))
@@ -120,8 +137,6 @@ def _detect(image: np.ndarray, keep_unrecognised: bool) -> list[TextBox]:
         corners = np.asarray(points, dtype=np.float64) / factor
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
-        if float(score) < NOISE_SCORE and not (keep_unrecognised and y1 - y0 >= MIN_TEXT_HEIGHT):
-            continue
         boxes.append(TextBox((int(x0), int(y0), int(x1), int(y1)), str(text), float(score)))
     return boxes
 
@@ -145,14 +160,112 @@ def brightest_view(frame: np.ndarray) -> np.ndarray:
 
 
 def find_text(frame: np.ndarray) -> list[TextBox]:
-    """Every text box the detector finds in the frame (stored pixels, grey or colour), looking
-    at it as it is and at its brightest pixels alone; boxes found in the second view that
-    cannot be read are kept (as unreadable text)."""
-    boxes = _detect(ocr_image(frame), keep_unrecognised=False)
-    for extra in _detect(brightest_view(frame), keep_unrecognised=True):
-        if not any(_overlap(extra.box, b.box) > 0.5 for b in boxes):
+    """Every region the detector outlines in the frame (stored pixels, grey or colour), looking
+    at it as it is and at its brightest pixels alone (burned-in text is drawn at full
+    intensity); a region found in both views is kept once, as the better read. A doubtful
+    region (nothing read, or far fewer characters than its size holds: often two lines taken
+    for one) gets a second, closer look, and the text read there is added."""
+    views = (ocr_image(frame), brightest_view(frame))
+    boxes = _detect(views[0])
+    for extra in _detect(views[1]):
+        twins = [i for i, b in enumerate(boxes) if _overlap(extra.box, b.box) > 0.5]
+        if not twins:
             boxes.append(extra)
-    return boxes
+        elif len(twins) == 1 and extra.score > boxes[twins[0]].score:
+            boxes[twins[0]] = extra
+    settled = [b for b in boxes if not doubtful_read(b)]
+    regions = line_groups([b.box for b in boxes if doubtful_read(b)])
+    closer: list[TextBox] = []
+    for region in sorted(regions, key=_box_area, reverse=True)[:MAX_CLOSER_LOOKS]:
+        for view in views:
+            found = [b for b in _detect_within(view, region) if is_text(b)]
+            found = [b for b in found if covered(b.box, [s.box for s in settled]) <= COVERED]
+            if found:
+                closer += found
+                settled += found
+                break
+    sure = [b.box for b in closer if not doubtful_read(b)]
+    resolved = [b for b in boxes if doubtful_read(b) and sure and covered(b.box, sure) > COVERED]
+    return [b for b in boxes if b not in resolved] + closer
+
+
+MAX_CLOSER_LOOKS = 8
+"""Lines of doubtful regions looked at again per frame, the largest first (a detector run each)."""
+SURE_SCORE = 0.8
+"""Recognition confidence under which what was read is doubtful and the region looked at again."""
+
+
+def _box_area(box: tuple[int, int, int, int]) -> int:
+    return max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+
+
+def doubtful_read(found: TextBox) -> bool:
+    """Whether a region may hold text the recogniser did not read: nothing read as text, a read
+    it is unsure of, or fewer than half the characters a line of its height and width holds
+    (a character being about 0.6 of the box height wide)."""
+    x0, y0, x1, y1 = found.box
+    characters = sum(not c.isspace() for c in found.text)
+    expected = (x1 - x0) / (0.6 * max(y1 - y0, 1))
+    return found.score < SURE_SCORE or not is_text(found) or characters < 0.5 * expected
+
+
+def line_groups(boxes: Iterable[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Boxes joined into one box per line they lie on (fragments of one line read as one)."""
+    groups: list[list[tuple[int, int, int, int]]] = []
+    for box in sorted(boxes):
+        group = next((g for g in groups if any(same_line(box, o, 4.0) for o in g)), None)
+        if group is None:
+            groups.append([box])
+        else:
+            group.append(box)
+    return [
+        (min(b[0] for b in g), min(b[1] for b in g), max(b[2] for b in g), max(b[3] for b in g))
+        for g in groups
+    ]
+
+
+def _detect_within(image: np.ndarray, box: tuple[int, int, int, int]) -> list[TextBox]:
+    """The regions the detector finds around a box of the image (a text height above and below,
+    three along the line: a fragment's line is seen whole), in the image's coordinates."""
+    x0, y0, x1, y1 = box
+    down, along = max(8, y1 - y0), max(16, 3 * (y1 - y0))
+    top, left = max(0, y0 - down), max(0, x0 - along)
+    crop = image[top : min(image.shape[0], y1 + down), left : min(image.shape[1], x1 + along)]
+    if min(crop.shape[:2]) < 4:
+        return []
+    return [
+        TextBox((a + left, b + top, c + left, d + top), found.text, found.score)
+        for found in _detect(np.ascontiguousarray(crop))
+        for a, b, c, d in [found.box]
+    ]
+
+
+def is_text(found: TextBox, confidence: float = TEXT_CONFIDENCE) -> bool:
+    """Whether the recogniser read characters in the region with the confidence asked."""
+    return found.score >= confidence and any(c.isalnum() for c in found.text)
+
+
+UNREADABLE_FLOOR = 0.3
+"""Recognition confidence under which nothing was read at all (structure, not text)."""
+
+
+def line_sized(box: tuple[int, int, int, int], shape) -> bool:
+    """Whether a region is no taller than a line of burned-in text: 24 pixels or an eighth of
+    the frame's shorter side."""
+    return box[3] - box[1] <= max(24, min(shape[0], shape[1]) / 8)
+
+
+def unreadable_text(found: TextBox, shape) -> bool:
+    """Whether a region is text that could not be read surely: characters read, but with a
+    confidence under SURE_SCORE, in a box shaped like a line of burned-in text (wider than
+    tall, `line_sized`)."""
+    x0, y0, x1, y1 = found.box
+    return (
+        UNREADABLE_FLOOR <= found.score < SURE_SCORE
+        and sum(c.isalnum() for c in found.text) >= 2
+        and x1 - x0 >= 1.5 * (y1 - y0)
+        and line_sized(found.box, shape)
+    )
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -229,25 +342,30 @@ def matched_kinds(text: str, values: dict[str, list[str]]) -> list[str]:
                 break
     if _DATE_PATTERN.search(text):
         kinds.append("date_pattern")
+    elif _DATE_START.search(text.strip()):
+        kinds.append("date_fragment")
     if _DIGITS_PATTERN.search(re.sub(r"\s", "", text)):
         kinds.append("digit_run")
     return kinds
 
 
-def _same_line(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    """Whether two boxes share most of their height and lie within three heights of each other."""
+LINE_GAP = 1.5
+"""How far apart (in text heights) two words may be and still be one label's line."""
+
+
+def same_line(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int], gap_heights: float = LINE_GAP
+) -> bool:
+    """Whether two boxes share most of their height and lie within `gap_heights` text heights
+    of each other along the line."""
     overlap = min(a[3], b[3]) - max(a[1], b[1])
     height = min(a[3] - a[1], b[3] - b[1])
     gap = max(a[0], b[0]) - min(a[2], b[2])
-    return height > 0 and overlap >= 0.5 * height and gap <= 3 * max(a[3] - a[1], b[3] - b[1])
-
-
-def _same_block(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
-    """Whether two boxes are lines of one left-aligned block: starts within a line height of
-    each other, at most one and a half line heights apart vertically."""
-    height = max(a[3] - a[1], b[3] - b[1], 1)
-    gap = max(a[1], b[1]) - min(a[3], b[3])
-    return abs(a[0] - b[0]) <= height and gap <= 1.5 * height
+    return (
+        height > 0
+        and overlap >= 0.5 * height
+        and gap <= gap_heights * max(a[3] - a[1], b[3] - b[1])
+    )
 
 
 def judge(
@@ -255,75 +373,113 @@ def judge(
     values: dict[str, list[str]],
     shape,
     already: Iterable[tuple[int, int, int, int]] = (),
+    confidence: float = TEXT_CONFIDENCE,
 ) -> Judgement:
-    """Boxes to redact: those matching the header or a PHI pattern, those unreadable, and any
-    text on the same line or in the same left-aligned block as one of those (or as a box
-    `already` redacted)."""
+    """Boxes to redact: every region in which the recogniser reads a header value or a PHI
+    pattern (a date, a run of digits), however unsure it is; text it could not read surely
+    (`unreadable_text`); pieces the detector split off a flagged region (`_same_token`); the
+    text read with `confidence` on the same line as a name or an
+    identifier; and, on a second look, whatever is still outlined on the line of a name or an
+    identifier redacted before (`already`: what is left of its text). Each is redacted as its
+    own box, padded in proportion to its height; regions in which nothing is read are left
+    alone."""
     boxes = list(boxes)
-    flagged, kinds = [], []
+    text = [f for f in boxes if is_text(f, confidence) and line_sized(f.box, shape)]
+    flagged: list[TextBox] = []
+    lines: list[TextBox] = []
+    kinds: list[str] = []
     for found in boxes:
         matched = matched_kinds(found.text, values)
-        if found.score < READABLE_SCORE:
-            matched.append("unreadable")
+        if not matched and unreadable_text(found, shape):
+            matched = ["unreadable"]
         if matched:
-            flagged.append(found.box)
+            flagged.append(found)
             kinds += matched
+        if _LINE_KINDS & set(matched):
+            lines.append(found)
+    already = list(already)
     changed = True
-    while changed:  # text beside or stacked under PHI belongs to the same label
+    while changed:  # the rest of a line that holds a name or an identifier is the same label
         changed = False
-        near = list(already) + flagged
         for found in boxes:
-            if found.box in flagged:
+            if found in flagged:
                 continue
-            if any(_same_line(found.box, b) for b in near):
-                flagged.append(found.box)
+            if any(_same_token(found.box, f.box) for f in flagged):
+                flagged.append(found)
+                kinds.append("same_token")
+                changed = True
+                continue
+            beside = any(same_line(found.box, b.box) for b in lines) and found in text
+            if beside or any(same_line(found.box, b) for b in already):
+                flagged.append(found)
+                lines.append(found)
                 kinds.append("same_line")
                 changed = True
-            elif any(_same_block(found.box, b) for b in near):
-                flagged.append(found.box)
-                kinds.append("same_block")
-                changed = True
-    redact = [grow(box, shape) for box in flagged]
-    return Judgement(boxes, redact, sorted(set(kinds)))
+    redact = [grow(found.box, shape) for found in flagged]
+    read = text + [f for f in flagged if f not in text]
+    return Judgement(boxes, redact, sorted(set(kinds)), read, [grow(f.box, shape) for f in lines])
+
+
+def _same_token(fragment: tuple[int, int, int, int], whole: tuple[int, int, int, int]) -> bool:
+    """Whether a region touches a flagged one along its line (within half a text height) and is
+    no taller: a piece of the same word the detector split off, whatever was read in it."""
+    height = whole[3] - whole[1]
+    return fragment[3] - fragment[1] <= 1.5 * height and same_line(fragment, whole, 0.5)
+
+
+def covered(box: tuple[int, int, int, int], redacted: Iterable[tuple[int, int, int, int]]) -> float:
+    """The share of the box's area inside the redacted boxes (which may overlap each other)."""
+    x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return 1.0
+    inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    for a0, b0, a1, b1 in redacted:
+        inside[max(b0, y0) - y0 : max(min(b1, y1) - y0, 0),
+               max(a0, x0) - x0 : max(min(a1, x1) - x0, 0)] = True  # fmt: skip
+    return float(inside.mean())
 
 
 MAX_PASSES = 3
 
 
 def clean_frame(
-    frame: np.ndarray, values: dict[str, list[str]], view: np.ndarray | None = None
+    frame: np.ndarray,
+    values: dict[str, list[str]],
+    view: np.ndarray | None = None,
+    confidence: float = TEXT_CONFIDENCE,
 ) -> tuple[np.ndarray, Judgement]:
     """The frame with its PHI text redacted, looking again after each redaction (a detector can
-    split a line) until no more is found, at most MAX_PASSES times.
+    split a line) until no more is found, at most MAX_PASSES times; a second look judges what is
+    left of the text, not the edges of the boxes already filled.
 
     `view` is what a person sees (palette colour applied), when it differs from the stored
     frame; text is looked for in it and the same boxes are filled in both.
     """
     view = frame if view is None else view
-    first = judge(find_text(view), values, frame.shape)
-    redacted, kinds = list(first.redact), set(first.kinds)
+    first = judge(find_text(view), values, frame.shape, confidence=confidence)
+    redacted, kinds, lines = list(first.redact), set(first.kinds), list(first.lines)
     cleaned = redact(frame, redacted) if redacted else frame
     seen = redact(view, redacted) if redacted else view
     latest = redacted
     for _ in range(MAX_PASSES - 1):
         if not latest:
             break
-        found = _detect(ocr_image(seen), keep_unrecognised=False)
-        again = judge(found, values, frame.shape, redacted)
+        found = [b for b in _detect(ocr_image(seen)) if covered(b.box, redacted) <= COVERED]
+        again = judge(found, values, frame.shape, lines, confidence)
         latest = [box for box in again.redact if box not in redacted]
+        lines += again.lines
         redacted += latest
         kinds |= set(again.kinds)
         cleaned, seen = redact(cleaned, latest), redact(seen, latest)
-    return cleaned, Judgement(first.boxes, redacted, sorted(kinds))
+    return cleaned, Judgement(first.boxes, redacted, sorted(kinds), first.text, lines)
 
 
 def grow(box: tuple[int, int, int, int], shape) -> tuple[int, int, int, int]:
-    """The box grown by a quarter of its height above and below and by about a character and a
-    space (its height) left and right, inside the frame: detectors often stop a character
-    short."""
+    """The box grown by a quarter of its height above and below and by about a character (half
+    its height) left and right, inside the frame: detectors often stop a character short."""
     x0, y0, x1, y1 = box
     vertical = max(2, round((y1 - y0) * MARGIN_FRACTION))
-    horizontal = max(3, y1 - y0)
+    horizontal = max(3, round((y1 - y0) * 2 * MARGIN_FRACTION))
     height, width = shape[0], shape[1]
     return (max(0, x0 - horizontal), max(0, y0 - vertical), min(width, x1 + horizontal),
             min(height, y1 + vertical))  # fmt: skip

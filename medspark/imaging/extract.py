@@ -25,7 +25,7 @@ from medspark.dicom.pixels import (
 )
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
-from medspark.imaging.burned_in_text import clean_frame, header_values
+from medspark.imaging.burned_in_text import TEXT_CONFIDENCE, clean_frame, header_values
 from medspark.imaging.first_order import first_order
 from medspark.imaging.intensity import intensities
 from medspark.imaging.options import FeatureSettings
@@ -56,6 +56,7 @@ class FeatureOptions:
     key: PseudonymKey | None = None  # unseals paths when the metadata holds hashed paths
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
     examine_max_frames: int = 16
+    text_confidence: float = TEXT_CONFIDENCE
 
 
 def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
@@ -136,14 +137,14 @@ def _decode_quarantine(row: Record, rejection: Rejection, frame: int | None) -> 
 
 
 def _examine(
-    pixels: np.ndarray, dataset: Dataset, identifying: dict[str, list[str]]
+    pixels: np.ndarray, dataset: Dataset, identifying: dict[str, list[str]], confidence: float
 ) -> tuple[np.ndarray, Record]:
     """The frame with its PHI text boxes filled, and what was found (never the text)."""
     try:
         view = None
         if str(dataset.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
             view = apply_color_lut(pixels, dataset)
-        cleaned, judgement = clean_frame(pixels, identifying, view)
+        cleaned, judgement = clean_frame(pixels, identifying, view, confidence)
     except Exception as exc:  # a detector failure must never release the frame
         raise Rejection(
             Stage.DECODE,
@@ -152,7 +153,8 @@ def _examine(
         ) from None
     return cleaned, {
         "pixels_examined": True,
-        "pixel_text_boxes": len(judgement.boxes),
+        "pixel_text_boxes": len(judgement.text),
+        "pixel_text_regions": [[*map(float, b.box), round(b.score, 4)] for b in judgement.boxes],
         "pixel_phi_boxes": len(judgement.redact),
         "pixel_phi_kinds": judgement.kinds,
         "pixel_redactions": [list(box) for box in judgement.redact],
@@ -193,7 +195,7 @@ def extract_instance(
             current = index + 1
             text: Record = {"pixels_examined": examine}
             if examine:
-                pixels, text = _examine(pixels, dataset, identifying)
+                pixels, text = _examine(pixels, dataset, identifying, options.text_confidence)
             rendered = intensities(pixels, dataset, index, settings.window)
             frame = apply_steps(
                 Frame(rendered.values, rendered.display, pixel_spacing(dataset, index)),

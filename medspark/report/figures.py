@@ -198,3 +198,29 @@ def overlay(thumbnail_png: bytes) -> bytes:
     if not ok:
         raise ValueError("could not encode the overlay")
     return encoded.tobytes()
+
+
+REDACTION_BGR = (0, 140, 255)
+
+
+def redaction_outlines(
+    thumbnail_png: bytes, boxes: list[list[int]], rows: int, columns: int
+) -> bytes | None:
+    """The (redacted) thumbnail with the boxes that were filled outlined, scaled from the stored
+    frame's `rows` x `columns`; None when the thumbnail is not the whole frame (cropped or
+    padded by preprocessing), where outlines would be drawn in the wrong place."""
+    grey = cv2.imdecode(np.frombuffer(thumbnail_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if grey is None or rows <= 0 or columns <= 0:
+        return None
+    height, width = grey.shape
+    if abs(height / width - rows / columns) > 0.02 * rows / columns + 1 / min(height, width):
+        return None
+    scale_y, scale_x = height / rows, width / columns
+    picture = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    for x0, y0, x1, y1 in boxes:
+        top_left = (int(np.floor(x0 * scale_x)), int(np.floor(y0 * scale_y)))
+        bottom_right = (max(int(np.ceil(x1 * scale_x)) - 1, top_left[0]),
+                        max(int(np.ceil(y1 * scale_y)) - 1, top_left[1]))  # fmt: skip
+        cv2.rectangle(picture, top_left, bottom_right, REDACTION_BGR, 1)
+    ok, encoded = cv2.imencode(".png", picture)
+    return encoded.tobytes() if ok else None

@@ -54,6 +54,20 @@ class Thumbnail:
     instance: str
 
 
+@dataclass(frozen=True)
+class RedactedFrame:
+    """A frame whose burned-in text was redacted: its (redacted) thumbnail, the boxes filled in
+    stored-pixel coordinates and the frame's size, to outline them on the thumbnail."""
+
+    png: bytes
+    boxes: list[list[int]]
+    rows: int
+    columns: int
+    modality: str
+    frame: int
+    instance: str
+
+
 @dataclass
 class ReportData:
     """Everything the page needs, already reduced to driver-sized pieces."""
@@ -71,6 +85,7 @@ class ReportData:
     volumes: list[dict[str, Any]] = field(default_factory=list)
     volume_statuses: dict[str, int] = field(default_factory=dict)
     pixel_text: dict[str, int] = field(default_factory=dict)
+    redacted_frames: list[RedactedFrame] = field(default_factory=list)
     regions: list[dict[str, Any]] = field(default_factory=list)
     region_sources: dict[str, int] = field(default_factory=dict)
     region_families: list[dict[str, Any]] = field(default_factory=list)
@@ -265,6 +280,38 @@ def _pixel_text(features: DataFrame, quarantine: DataFrame | None) -> dict[str, 
     return {**pixel_text_counts(features), "held_back": held}
 
 
+def _redacted_frames(
+    features: DataFrame, metadata: DataFrame | None, limit: int
+) -> list[RedactedFrame]:
+    """Up to `limit` redacted frames that have a thumbnail, with the boxes filled in them."""
+    if metadata is None:
+        return []
+    redacted = features.filter(
+        (F.col("pixel_phi_boxes") > 0) & F.col("thumbnail_png").isNotNull()
+    ).select("sop_instance_uid", "frame", "modality", "thumbnail_png", "pixel_redactions")
+    sizes = metadata.select("sop_instance_uid", "rows", "columns").dropDuplicates(
+        ["sop_instance_uid"]
+    )
+    rows = (
+        redacted.join(sizes, "sop_instance_uid")
+        .orderBy(F.xxhash64("sop_instance_uid", "frame"))
+        .limit(limit)
+        .collect()
+    )
+    return [
+        RedactedFrame(
+            bytes(r["thumbnail_png"]),
+            [list(box) for box in r["pixel_redactions"] or []],
+            int(r["rows"] or 0),
+            int(r["columns"] or 0),
+            r["modality"] or "unknown",
+            int(r["frame"]),
+            (r["sop_instance_uid"] or "")[-12:],
+        )
+        for r in rows
+    ]
+
+
 def _distributions(
     features: DataFrame, group: str, per_group: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -292,6 +339,7 @@ def gather(
     out_uri: str,
     *,
     thumbnails: int = 24,
+    redactions: int = 12,
     examples: int = 3,
     per_group: int = 5000,
     show_paths: bool = False,
@@ -313,6 +361,7 @@ def gather(
     data.stage_times = _stage_times(spark, out_uri)
     if features is not None:
         data.pixel_text = _pixel_text(features, quarantine)
+        data.redacted_frames = _redacted_frames(features, metadata, redactions)
         data.thumbnails = _thumbnails(features, thumbnails)
         grouped = features
         if "predictions" in data.table_rows:

@@ -92,6 +92,18 @@ def render(data: ReportData) -> str:
         }
         for t in data.thumbnails
     ]
+    redactions = [
+        {
+            "outlined": data_uri(outlined),
+            "exported": data_uri(r.png),
+            "modality": r.modality,
+            "frame": r.frame,
+            "instance": r.instance,
+            "boxes": len(r.boxes),
+        }
+        for r in data.redacted_frames
+        if (outlined := figures.redaction_outlines(r.png, r.boxes, r.rows, r.columns))
+    ]
     plots: dict[str, str] = {}
     candidates = {
         "stages": figures.stage_times(data.stage_times),
@@ -129,6 +141,7 @@ def render(data: ReportData) -> str:
     return template.render(
         data=data,
         tiles=tiles,
+        redactions=redactions,
         volumes=volumes,
         regions=regions,
         plots=plots,

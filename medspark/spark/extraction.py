@@ -63,6 +63,7 @@ def feature_options(
         archive_limits=archive_limits(settings),
         key=key,
         examine_max_frames=settings.deid.examine_max_frames,
+        text_confidence=settings.deid.text_confidence,
         decode_limits=DecodeLimits(
             settings.features.max_decoded_frame_mb << 20,
             settings.features.max_decoded_instance_mb << 20,

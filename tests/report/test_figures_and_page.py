@@ -7,7 +7,7 @@ import numpy as np
 import pydicom
 
 from medspark.report import figures
-from medspark.report.gather import ReportData, Thumbnail
+from medspark.report.gather import RedactedFrame, ReportData, Thumbnail
 from medspark.report.page import render
 from tests.conftest import pydicom_file
 
@@ -109,3 +109,28 @@ def test_page_embeds_every_image_and_escapes_values():
     assert "http://" not in html and "https://" not in html
     assert "not a DICOM file" in html
     assert "0.833" in html and "0.500" in html
+
+
+def test_redaction_outlines_are_drawn_where_the_boxes_were_filled():
+    grey = np.full((64, 128), 90, np.uint8)  # a thumbnail of a 256 x 512 frame
+    png = cv2.imencode(".png", grey)[1].tobytes()
+    outlined = figures.redaction_outlines(png, [[100, 40, 300, 80]], 256, 512)
+    picture = cv2.imdecode(np.frombuffer(outlined, np.uint8), cv2.IMREAD_COLOR)
+    colour = np.array(figures.REDACTION_BGR)
+    border = [(10, 25), (10, 74), (19, 25), (19, 74), (14, 25), (10, 50)]  # (row, column)
+    assert all((picture[r, c] == colour).all() for r, c in border)
+    assert (picture[14, 50] == 90).all() and (picture[40, 100] == 90).all()
+    assert figures.redaction_outlines(png, [[0, 0, 10, 10]], 300, 300) is None  # not the frame
+
+
+def test_each_redacted_frame_is_shown_outlined_beside_its_export():
+    png = _real_thumbnail()
+    grey = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    rows, columns = grey.shape[0] * 4, grey.shape[1] * 4
+    frames = [RedactedFrame(png, [[8, 8, 120, 40]], rows, columns, "US", 1, "456")]
+    inputs = {"files": 1, "bytes": 1024, "modalities": {"US": 1}}
+    html = render(ReportData("/out", inputs=inputs, redacted_frames=frames))
+    section = html[html.index('id="redactions"') :]
+    assert section.count('alt="US redacted boxes outlined"') == 1
+    assert section.count('alt="US as exported"') == 1 and "1 boxes filled" in section
+    assert 'id="redactions"' not in render(ReportData("/out", inputs=inputs))

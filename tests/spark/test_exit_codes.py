@@ -120,4 +120,4 @@ def test_an_older_etl_batch_is_refused_not_read_as_nulls(spark, tmp_path, capsys
     stored.write_text(json.dumps({**json.loads(stored.read_text()), "version": 0}))
     code, err = _run(capsys, "report", str(out), *FAST)
     assert code == EXIT_DATA
-    assert f"{batch} holds features table version 0; this medspark reads version 1" in err
+    assert f"{batch} holds features table version 0; this medspark reads version 2" in err

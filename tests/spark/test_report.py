@@ -47,6 +47,8 @@ def test_pipeline_writes_the_report_and_prints_its_path(pipeline_run):
     html = page.read_text()
     for section in ("inputs", "outputs", "quarantine", "stages", "thumbnails", "model"):
         assert f'id="{section}"' in html
+    redactions = html[html.index('id="redactions"') :]  # pydicom's ultrasound frames: dates
+    assert redactions.count("redacted boxes outlined") == redactions.count('as exported"') >= 1
     assert "duplicate_sop_instance" in html and "not_dicom" in html
     assert "majority baseline" in html and "pneumonia" in html
 

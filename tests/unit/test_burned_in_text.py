@@ -111,6 +111,8 @@ def test_identifiers_match_through_ocr_confusions_and_date_formats():
     assert "birth_date" in matched_kinds("14.02.1961", values)
     assert "birth_date" in matched_kinds("02/14/61", values)
     assert matched_kinds("L  5 cm  TGC", values) == []
+    assert matched_kinds("14/", values) == ["date_fragment"]  # a date cut short: a doubt
+    assert matched_kinds("1.06 cm", values) == matched_kinds("C5-1", values) == []
     assert "KOWALSKI" not in repr(TextBox((0, 0, 1, 1), "KOWALSKI", 0.9))
 
 
@@ -137,6 +139,9 @@ def test_examined_rows_say_what_was_found_but_not_what_it_said(tmp_path):
     (record,) = list(extract_instance(row, options))
     assert record["pixels_examined"] and record["pixel_phi_boxes"] >= 3
     assert len(record["pixel_redactions"]) == record["pixel_phi_boxes"]
+    regions = record["pixel_text_regions"]
+    assert all(len(r) == 5 and 0 <= r[4] <= 1 for r in regions)
+    assert len(regions) >= record["pixel_text_boxes"] >= 3
     assert "KOWALSKI" not in repr(record) and "7730419" not in repr(record)
 
 
@@ -154,3 +159,46 @@ def test_volumes_are_built_from_redacted_pixels(tmp_path):
     changed = np.argwhere(plain.values != redacted.values)
     assert changed.size and set(changed[:, 1]) <= set(range(20, 40))
     assert set(changed[:, 2]) <= set(range(10, 60))
+
+
+def _text_free_frame() -> np.ndarray:
+    """A real CT slice (pydicom's CT_small) as an 8-bit secondary capture, enlarged to 512²."""
+    pixels = pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array.astype(np.float64)
+    scaled = (pixels - pixels.min()) * 255 / (pixels.max() - pixels.min())
+    return cv2.resize(scaled.astype(np.uint8), (512, 512), interpolation=cv2.INTER_CUBIC)
+
+
+def test_a_frame_with_one_line_of_text_loses_only_that_lines_box():
+    frame = _text_free_frame()
+    ink = np.zeros(frame.shape, np.uint8)
+    cv2.putText(ink, "KOWALSKI, ANNA", (150, 470), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 2)
+    frame[ink > 0] = 255
+    dataset = pydicom.Dataset()
+    dataset.PatientName = "KOWALSKI^ANNA"
+    cleaned, judgement = clean_frame(frame, header_values(dataset))
+    rows, columns = np.nonzero(ink)
+    height = int(rows.max() - rows.min() + 1)
+    allowed = np.zeros(frame.shape, dtype=bool)
+    allowed[max(0, rows.min() - height) : rows.max() + height + 1,
+            max(0, columns.min() - height) : columns.max() + height + 1] = True  # fmt: skip
+    changed = cleaned != frame
+    assert changed[ink > 0].all()  # every planted pixel filled
+    assert not (changed & ~allowed).any()  # nothing outside the line and a text height around it
+    assert changed.sum() <= 2.5 * (np.ptp(rows) + 1) * (np.ptp(columns) + 1)
+    assert "patient_name" in judgement.kinds
+
+
+def test_a_frame_with_strong_edges_and_no_characters_is_not_changed():
+    """Stripes, rings, a grid and hard-edged blocks over a real CT slice: the detector may
+    outline some of it, but nothing is read as text, so nothing is filled."""
+    frame = _text_free_frame()
+    frame[40:120, 40:472:8] = 255  # vertical stripes
+    for radius in range(20, 120, 12):
+        cv2.circle(frame, (380, 300), radius, 255, 2)
+    frame[300:460:16, 30:230] = 0
+    frame[300:460, 30:230:16] = 0
+    cv2.rectangle(frame, (260, 140), (470, 200), 255, -1)
+    cv2.rectangle(frame, (280, 155), (450, 185), 0, -1)
+    cleaned, judgement = clean_frame(frame, header_values(pydicom.Dataset()))
+    assert judgement.redact == [] and np.array_equal(cleaned, frame)
+    assert judgement.text == []  # outlined regions are recorded, none counted as text

@@ -16,7 +16,7 @@ PINNED = {
     "audit": (1, "99909438e933289e"),
     "exports": (3, "692dcd3587abca36"),
     "exports_nifti": (1, "71c9a6456df5956c"),
-    "features": (1, "7082e5338cd1e120"),
+    "features": (2, "caf42cb4298d6f48"),
     "metadata": (2, "a8885a0361901f8b"),
     "plan": (1, "50d1a270ea54d189"),
     "predictions": (2, "6fec49123fc5131f"),
