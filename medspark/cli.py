@@ -32,7 +32,7 @@ from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
 from medspark.spark.catalog import InputNotFoundError
 from medspark.spark.current import IncompatibleOutputError
-from medspark.storage import local_path, require_writable
+from medspark.storage import check_reachable, local_path, require_writable
 
 EXIT_SPARK = EXIT_ENVIRONMENT
 __all__ = ["EXIT_LOCKED", "EXIT_OK", "EXIT_QUARANTINED", "EXIT_SPARK", "EXIT_USAGE", "main"]
@@ -181,10 +181,13 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     input_uri = getattr(args, "input", None)
     check_locations(args)
     if input_uri is not None:
+        check_reachable(input_uri, "INPUT")
         _check_local_input(input_uri)
+    if out_uri:
+        check_reachable(out_uri, "OUT")
     refuse_foreign_output(command, out_uri)
-    require_writable(out_uri)
     key = _key(settings, throwaway) if command.needs_key(args, settings) else None
+    require_writable(out_uri)
     with RunLock(out_uri) if command.locks else contextlib.nullcontext():
         spark = build_session(settings, f"medspark {command.name}")
         code = command.run(Context(spark, args, settings, key))

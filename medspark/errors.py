@@ -71,4 +71,4 @@ class LockedError(MedsparkError):
     """Another run holds the output."""
 
     exit_code = EXIT_LOCKED
-    kind = ""
+    kind = "locked"

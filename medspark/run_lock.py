@@ -49,7 +49,9 @@ class RunLock:
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise RunLockedError(
-                f"another medspark run holds {self.path} ({holder}); this run exits"
+                f"another medspark run holds {self.path} ({holder}); this run exits",
+                hint="wait for that run to end; the lock goes with its process, so a crashed "
+                "run never holds it",
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as ProbeTimeout
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
@@ -11,7 +13,7 @@ from urllib.parse import unquote, urlparse
 from medspark.dicomweb import locations
 from medspark.dicomweb.client import client
 from medspark.dicomweb.prefetch import prefetched
-from medspark.errors import UsageError
+from medspark.errors import EnvironmentProblem, UsageError
 
 
 class OutputNotWritableError(UsageError):
@@ -89,6 +91,47 @@ def require_writable(uri: str) -> None:
         raise OutputNotWritableError(
             f"output is not writable: {uri} ({exc.strerror or exc})"
         ) from exc
+
+
+REACH_SECONDS = 30.0
+"""How long a remote filesystem may take to answer whether a location exists."""
+
+
+class UnreachableLocationError(EnvironmentProblem):
+    """A filesystem location (hdfs://, s3://, gs://, abfs://...) that cannot be reached."""
+
+
+def ask_filesystem(uri: str) -> None:
+    """Open a location's pyarrow filesystem and ask it about the location."""
+    from pyarrow import fs
+
+    filesystem, inner = fs.FileSystem.from_uri(uri)
+    filesystem.get_file_info(inner)
+
+
+def check_reachable(uri: str, name: str, seconds: float = REACH_SECONDS) -> None:
+    """Ask the filesystem of a location that is neither local nor DICOMweb whether it exists,
+    before anything starts; a client that cannot load, credentials refused, a host that does
+    not resolve or a service that does not answer in time ends the run with one line."""
+    if local_path(uri) is not None or locations.is_dicomweb(uri):
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medspark-reach")
+    try:
+        pool.submit(ask_filesystem, uri).result(timeout=seconds)
+    except ProbeTimeout:
+        raise UnreachableLocationError(
+            f"{name} {uri} did not answer within {seconds:g} s",
+            hint="check the address and the network to it",
+        ) from None
+    except Exception as exc:  # pyarrow raises OSError, ArrowInvalid, ArrowException...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UnreachableLocationError(
+            f"{name} {uri} cannot be reached: {first}",
+            hint="check the address, the credentials in the environment and, for hdfs://, "
+            "that libhdfs and Java are found (HADOOP_HOME, JAVA_HOME)",
+        ) from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def shared_folder(destination: str) -> str:

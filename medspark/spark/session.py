@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -59,7 +60,19 @@ def _is_real_file(resource) -> bool:
     return resource is not None and Path(str(resource)).is_file()
 
 
+log = logging.getLogger(__name__)
 SOURCE_ENVIRONMENT_PREFIX = "MEDSPARK_DICOMWEB_"
+
+
+def first_cause(exc: BaseException) -> str:
+    """The line of an exception (a Java one through py4j included) that says what went wrong,
+    without its stack trace."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("at ", "..."))]
+    for line in lines:
+        if "Exception:" in line or "Error:" in line:
+            return line.lstrip(": ")
+    return lines[0] if lines else type(exc).__name__
 
 
 def build_session(settings: Settings, app_name: str | None = None) -> SparkSession:
@@ -84,7 +97,8 @@ def build_session(settings: Settings, app_name: str | None = None) -> SparkSessi
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # py4j, Java missing, port binding: all mean the same to a user
-        raise SparkStartError(f"Spark could not start: {type(exc).__name__}: {exc}") from exc
+        log.debug("Spark could not start", exc_info=exc)
+        raise SparkStartError(f"Spark could not start: {first_cause(exc)}") from exc
     forward_source_environment(session)
     return session
 

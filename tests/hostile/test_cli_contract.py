@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from medspark.cli import EXIT_LOCKED, EXIT_USAGE, main
+from medspark.errors import EXIT_ENVIRONMENT
 from medspark.run_lock import RunLock
 from tests.conftest import pydicom_file
 
@@ -96,7 +97,9 @@ def test_a_one_shot_job_waits_for_no_one_it_exits_when_the_lock_is_held(capsys, 
         for argv in (["ingest", str(inputs), str(out)], ["features", str(out)]):
             code, err = run(capsys, *argv)
             assert code == EXIT_LOCKED, argv
-            assert "another medspark run holds" in one_line(err)
+            line = one_line(err)
+            assert line.startswith("medspark: locked: another medspark run holds"), line
+            assert line.endswith("a crashed run never holds it)")
     assert sorted(p.name for p in out.iterdir()) == [".medspark-run.lock"]
 
 
@@ -128,6 +131,7 @@ def test_weak_keys_are_refused(capsys, inputs, tmp_path, monkeypatch, secret):
     assert code == EXIT_USAGE
     assert "pseudonym key" in one_line(err)
     assert not secret.strip() or secret not in err
+    assert not (tmp_path / "out").exists()  # a refused run leaves nothing behind
 
 
 def test_an_unreadable_key_file_is_a_usage_error(capsys, inputs, tmp_path, monkeypatch):
@@ -146,3 +150,41 @@ def test_an_unreadable_key_file_is_a_usage_error(capsys, inputs, tmp_path, monke
     monkeypatch.setattr(Path, "read_bytes", refuse)
     code, err = run(capsys, "ingest", str(inputs), str(tmp_path / "out"), "--conf", str(profile))
     assert code == EXIT_USAGE and "cannot be read" in one_line(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_key_leaves_no_output_behind(capsys, inputs, tmp_path, monkeypatch):
+    monkeypatch.delenv("MEDSPARK_PSEUDONYM_KEY")
+    code, err = run(capsys, "ingest", str(inputs), str(tmp_path / "out"))
+    assert code == EXIT_USAGE and "MEDSPARK_PSEUDONYM_KEY" in one_line(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_filesystem_is_one_line_and_exit_3_before_spark(capsys, inputs, tmp_path):
+    """hdfs:// on loopback, where nothing listens (and no libhdfs here): the run ends before
+    Spark starts, naming the location, with the shape every error has."""
+    unreachable = "hdfs://127.0.0.1:9/pacs-export"
+    code, err = run(capsys, "ingest", unreachable, str(tmp_path / "out"))
+    line = one_line(err)
+    assert code == EXIT_ENVIRONMENT
+    assert line.startswith(f"medspark: environment error: INPUT {unreachable} cannot be reached")
+    assert line.endswith(")") and not (tmp_path / "out").exists()
+    code, err = run(capsys, "ingest", str(inputs), "hdfs://127.0.0.1:9/out")
+    assert code == EXIT_ENVIRONMENT and "OUT hdfs://127.0.0.1:9/out" in one_line(err)
+
+
+def test_a_filesystem_that_does_not_answer_is_refused_in_time(monkeypatch):
+    import time
+
+    from medspark import storage
+    from medspark.storage import UnreachableLocationError, check_reachable
+
+    def hangs(uri):
+        time.sleep(5)
+
+    monkeypatch.setattr(storage, "ask_filesystem", hangs)
+    began = time.monotonic()
+    with pytest.raises(UnreachableLocationError, match=r"did not answer within 0\.5 s"):
+        check_reachable("gs://bucket/export", "INPUT", seconds=0.5)
+    assert time.monotonic() - began < 4
+    check_reachable(str(Path.cwd()), "INPUT")  # local paths are not probed

@@ -80,6 +80,24 @@ def test_spark_that_cannot_start_exits_with_its_own_code(tmp_path):
     assert "Spark could not start" in result.stderr
 
 
+def test_a_bad_local_master_is_one_line_without_a_java_stack_trace(tmp_path):
+    from medspark.spark.session import first_cause
+
+    conf = tmp_path / "broken.yaml"
+    conf.write_text('spark:\n  master: "local[abc]"\n  defaults_file: null\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "medspark.cli", "ingest", str(small_input(tmp_path)),
+         str(tmp_path / "out"), "--conf", str(conf), "--throwaway-key"],
+        env=child_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == EXIT_SPARK, result.stderr[-2000:]
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("medspark: ")]
+    assert line.startswith("medspark: environment error: Spark could not start: ")
+    assert "local[abc]" in line and "\tat " not in line and len(line) < 400
+    java = "An error occurred while calling x.\n: org.apache.spark.SparkException: bad\n\tat a.b"
+    assert first_cause(Exception(java)) == "org.apache.spark.SparkException: bad"
+
+
 @pytest.mark.spark
 def test_spark_submit_runs_the_ingest_job(tmp_path):
     out = tmp_path / "out"
