@@ -38,6 +38,7 @@ class Reason(StrEnum):
     PIXEL_DATA_SHORT = "pixel_data_short"
     DECODE_FAILED = "decode_failed"
     NOT_A_REGULAR_FILE = "not_a_regular_file"
+    WADO_ADDRESS_SHARED = "wado_address_shared"
     SYMLINK_NOT_FOLLOWED = "symlink_not_followed"
     ARCHIVE_INFLATED_OVER_LIMIT = "archive_inflated_over_limit"
     SEQUENCE_NESTING_TOO_DEEP = "sequence_nesting_too_deep"

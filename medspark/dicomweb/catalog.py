@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydicom.datadict import keyword_for_tag
+
+from medspark.dicom.reasons import Reason
 from medspark.dicomweb.client import RemoteReadError, ServiceUnreachableError, client
 from medspark.dicomweb.locations import Resource, parse
 
@@ -77,16 +80,40 @@ def series_to_walk(root: Resource) -> list[str]:
 
 def instances_in(series_key: str) -> Iterator[Found]:
     """Every instance of one series, by QIDO-RS; the series itself, with its problem, when the
-    server cannot list it (so nothing the driver saw goes unaccounted)."""
+    server cannot list it (so nothing the driver saw goes unaccounted). Instances that share
+    their UIDs (two patients' copies) are each listed with a problem: their one WADO-RS address
+    cannot tell them apart."""
     series = parse(series_key)
+    matches: dict[str, list[dict]] = {}
     try:
-        uids = {
-            uid
-            for m in client().search(f"{series.url}/instances")
-            if (uid := _uid(m, SOP_INSTANCE_UID))
-        }
+        for match in client().search(f"{series.url}/instances"):
+            if uid := _uid(match, SOP_INSTANCE_UID):
+                matches.setdefault(uid, []).append(match)
     except RemoteReadError as exc:
         yield Found(series_key, UNREADABLE, f"the series cannot be listed: {exc.detail}.")
         return
-    for uid in sorted(uids):
-        yield Found(series.below(instance=uid).key)
+    for uid in sorted(matches):
+        key = series.below(instance=uid).key
+        copies = matches[uid]
+        if len(copies) == 1:
+            yield Found(key)
+            continue
+        for number in range(1, len(copies) + 1):  # the first keeps the address as its key
+            copy_key = key if number == 1 else f"{key}#{number}"
+            yield Found(copy_key, str(Reason.WADO_ADDRESS_SHARED), _shared_detail(copies))
+
+
+def _shared_detail(copies: list[dict]) -> str:
+    """Why instances sharing their UIDs (and so their WADO-RS address) are not read, naming the
+    attributes (never their values) by which the server's matches differ."""
+    differing = sorted(
+        keyword_for_tag(int(tag, 16)) or tag
+        for tag in set().union(*copies)
+        if len({repr(c.get(tag, {}).get("Value")) for c in copies}) > 1
+    )
+    by = f" (they differ in {', '.join(differing)})" if differing else ""
+    return (
+        f"the server lists {len(copies)} instances with this study, series and SOP Instance "
+        f"UID{by}; WADO-RS has one address for them and cannot say whose instance it returns, "
+        "so none is read."
+    )
