@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from importlib.abc import Traversable
 from importlib.resources import files
@@ -177,6 +178,28 @@ def conf_file(settings: Settings, name: str) -> Traversable | None:
     return candidate if candidate.is_file() else None
 
 
+class ProfileLoader(yaml.SafeLoader):
+    """YAML as profiles are written: only true and false are booleans (YAML 1.2), so `off`,
+    `on`, `yes` and `no` stay words where a setting takes them (`deid.pixels: off`); a boolean
+    setting still reads them as yes and no."""
+
+
+ProfileLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ProfileLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """A profile's (or a `--set` value's) YAML as data."""
+    return yaml.load(text, Loader=ProfileLoader)
+
+
 def load_settings(profile: str = "local", conf_file: str | Path | None = None) -> Settings:
     """Load a named profile, or an explicit YAML file, into validated Settings."""
     if conf_file is not None:
@@ -194,7 +217,7 @@ def load_settings(profile: str = "local", conf_file: str | Path | None = None) -
         resource = default_conf_dir() / f"{profile}.yaml"
         text, source, folder = resource.read_text(), f"{PACKAGED}/{profile}.yaml", PACKAGED
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = read_yaml(text) or {}
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
@@ -230,7 +253,7 @@ def with_assignments(settings: Settings, assignments: Sequence[str]) -> Settings
 
 def _parsed(text: str, name: str) -> Any:
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        return read_yaml(text) if text.strip() else ""
     except yaml.YAMLError:
         raise ConfigurationError(f"--set {name}: {text!r} is not a YAML value") from None
 

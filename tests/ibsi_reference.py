@@ -86,3 +86,14 @@ def reference_rows(path: Path) -> list[ReferenceRow]:
                 )
             )
     return rows
+
+
+def reference_misses(by_aggregation: dict[str, dict], csv_path: Path) -> list[tuple]:
+    """(column, aggregation, reference, found) of every reference value a region's rows (keyed
+    by aggregation) miss or give outside the value's tolerance."""
+    return [
+        (row.column, row.aggregation, row.value, by_aggregation[row.aggregation][row.column])
+        for row in reference_rows(csv_path)
+        if by_aggregation[row.aggregation][row.column] is None
+        or abs(by_aggregation[row.aggregation][row.column] - row.value) > row.tolerance
+    ]

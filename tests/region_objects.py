@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
@@ -264,3 +265,36 @@ def write_rtstruct(
     )
     ds.save_as(path, enforce_file_format=True)
     return sop_uid
+
+
+def ibsi_phantom(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The IBSI 1 digital phantom (image.nii.gz, mask.nii.gz in `folder`) as (slice, row,
+    column) int16 values and a boolean mask."""
+    import nibabel
+
+    image = np.asarray(nibabel.load(folder / "image.nii.gz").dataobj).T.astype(np.int16)
+    mask = np.asarray(nibabel.load(folder / "mask.nii.gz").dataobj).T > 0
+    return image, mask
+
+
+def ellipse_outline() -> np.ndarray:
+    """A 32-point ellipse in the soft tissue at the centre of 693_UNCR (rows, columns)."""
+    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    return np.stack([256 + 40 * np.sin(angles), 250 + 30 * np.cos(angles)], axis=1)
+
+
+def real_ct_with_ellipse(folder: Path, patient_id: str) -> tuple[CtSeries, np.ndarray, np.ndarray]:
+    """pydicom-data's 693_UNCR.dcm (real CT, 512 x 512) written as a one-slice series, with the
+    ellipse outline drawn on it and its rasterised mask (1, rows, columns)."""
+    from pydicom.data import get_testdata_file
+    from skimage.draw import polygon
+
+    ct_file = pydicom.dcmread(get_testdata_file("693_UNCR.dcm"))
+    hounsfield = ct_file.pixel_array * float(ct_file.RescaleSlope) + float(ct_file.RescaleIntercept)
+    spacing = (5.0, *(float(v) for v in ct_file.PixelSpacing))
+    series = write_ct_series(folder, hounsfield[None].astype(np.int16), spacing, patient_id)
+    outline = ellipse_outline()
+    region = np.zeros((1, *hounsfield.shape), dtype=bool)
+    rows, columns = polygon(outline[:, 0], outline[:, 1], shape=hounsfield.shape)
+    region[0, rows, columns] = True
+    return series, outline, region

@@ -10,13 +10,18 @@ import pyarrow.parquet as pq
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
-from skimage.draw import polygon
 
-from medspark.cli import main
 from medspark.radiomics.catalogue import feature_columns
 from tests.conftest import SHARED_DATA, needs
-from tests.ibsi_reference import reference_rows
-from tests.region_objects import write_ct_series, write_rtstruct, write_seg
+from tests.ibsi_reference import reference_misses
+from tests.region_objects import (
+    ibsi_phantom,
+    real_ct_with_ellipse,
+    write_ct_series,
+    write_rtstruct,
+    write_seg,
+)
+from tests.spark.radiomics_run import ingest_and_describe
 
 pytestmark = pytest.mark.spark
 
@@ -32,12 +37,6 @@ radiomics:
 """
 
 
-def _ellipse_polygon() -> np.ndarray:
-    """A 32-point ellipse in the soft tissue at the centre of 693_UNCR (rows, columns)."""
-    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-    return np.stack([256 + 40 * np.sin(angles), 250 + 30 * np.cos(angles)], axis=1)
-
-
 def _square(top, left, bottom, right):
     return np.array([[top, left], [top, right], [bottom, right], [bottom, left]], dtype=float)
 
@@ -45,25 +44,15 @@ def _square(top, left, bottom, right):
 @pytest.fixture(scope="module")
 def radiomics_out(spark, tmp_path_factory):
     needs((PHANTOM / "image.nii.gz").is_file(), "shared/data/ibsi_digital_phantom")
-    import nibabel
-
     root = tmp_path_factory.mktemp("radiomics")
     inputs = root / "in"
     # A: the phantom, its mask as a SEG (frames in reverse order) and as a one-bit RLE twin
-    image = np.asarray(nibabel.load(PHANTOM / "image.nii.gz").dataobj).T.astype(np.int16)
-    mask = np.asarray(nibabel.load(PHANTOM / "mask.nii.gz").dataobj).T > 0
+    image, mask = ibsi_phantom(PHANTOM)
     phantom = write_ct_series(inputs / "phantom", image, (2.0, 2.0, 2.0), patient_id="Doe^Jane")
     write_seg(inputs / "phantom" / "seg", phantom, {1: ("phantom", mask)})
     write_seg(inputs / "phantom" / "seg_rle", phantom, {1: ("phantom", mask)}, rle=True)
     # B: real CT (pydicom-data's 693_UNCR.dcm, 512 x 512) with one region as RTSTRUCT and SEG
-    ct_file = pydicom.dcmread(get_testdata_file("693_UNCR.dcm"))
-    hounsfield = ct_file.pixel_array * float(ct_file.RescaleSlope) + float(ct_file.RescaleIntercept)
-    spacing = (5.0, *(float(v) for v in ct_file.PixelSpacing))
-    real_ct = write_ct_series(inputs / "ct", hounsfield[None].astype(np.int16), spacing, "CT-1")
-    outline = _ellipse_polygon()
-    region = np.zeros((1, *hounsfield.shape), dtype=bool)
-    rows, columns = polygon(outline[:, 0], outline[:, 1], shape=hounsfield.shape)
-    region[0, rows, columns] = True
+    real_ct, outline, region = real_ct_with_ellipse(inputs / "ct", "CT-1")
     rois = {3: ("Smith^John tumour", [(0, outline, "CLOSED_PLANAR")])}
     write_rtstruct(inputs / "ct" / "rtstruct", real_ct, rois)
     write_seg(inputs / "ct" / "seg", real_ct, {1: ("tumour", region)})
@@ -106,13 +95,7 @@ def radiomics_out(spark, tmp_path_factory):
     dataset.save_as(slice_file)
     write_seg(inputs / "mixed" / "seg", mixed, {1: ("any", good)})
 
-    conf = root / "radiomics.yaml"
-    conf.write_text(CONF)
-    out = root / "out"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MEDSPARK_PSEUDONYM_KEY", KEY)
-        assert main(["ingest", str(inputs), str(out)]) == 0
-        assert main(["radiomics", str(out), "--conf", str(conf)]) == 0
+    out = ingest_and_describe(inputs, root, CONF, KEY)
     features = pq.read_table(out / "roi_features").to_pylist()
     quarantine = pq.read_table(out / "quarantine", filters=[("stage", "=", "radiomics")])
     return out, features, quarantine.to_pylist(), root
@@ -131,12 +114,7 @@ def test_phantom_seg_matches_every_ibsi_reference_value(radiomics_out):
         by_aggregation = {
             r["aggregation"]: r for r in phantom if r["segmentation_sop_instance_uid"] == seg
         }
-        misses = [
-            (row.column, row.aggregation, row.value, by_aggregation[row.aggregation][row.column])
-            for row in reference_rows(PHANTOM / "reference_values.csv")
-            if by_aggregation[row.aggregation][row.column] is None
-            or abs(by_aggregation[row.aggregation][row.column] - row.value) > row.tolerance
-        ]
+        misses = reference_misses(by_aggregation, PHANTOM / "reference_values.csv")
         print(f"IBSI phantom through DICOM CT + SEG: {482 - len(misses)} of 482 matched")
         assert misses == []
         row = by_aggregation["3d"]

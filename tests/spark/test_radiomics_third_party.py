@@ -8,15 +8,18 @@ import numpy as np
 import pyarrow.parquet as pq
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
 from pydicom.uid import JPEGLSLossless, RLELossless
-from skimage.draw import polygon
 
-from medspark.cli import main
 from medspark.radiomics.catalogue import feature_columns
 from tests.conftest import SHARED_DATA, needs
-from tests.ibsi_reference import reference_rows
-from tests.region_objects import write_ct_series, write_rtstruct
+from tests.ibsi_reference import reference_misses
+from tests.region_objects import (
+    ibsi_phantom,
+    real_ct_with_ellipse,
+    write_ct_series,
+    write_rtstruct,
+)
+from tests.spark.radiomics_run import ingest_and_describe
 from tests.third_party_regions import (
     frames_reversed,
     groups_per_frame,
@@ -37,12 +40,6 @@ radiomics:
   discretisation: {method: fixed_bin_width, bin_width: 1, lower_bound: 0.5}
 """
 STACK_AGGREGATIONS = {"3d", "2d_averaged", "2d_slice_merged"}
-
-
-def _ellipse() -> np.ndarray:
-    """A 32-point ellipse in the soft tissue at the centre of 693_UNCR (rows, columns)."""
-    angles = np.linspace(0, 2 * np.pi, 32, endpoint=False)
-    return np.stack([256 + 40 * np.sin(angles), 250 + 30 * np.cos(angles)], axis=1)
 
 
 def with_small_loops(outline: np.ndarray, every: int = 4) -> np.ndarray:
@@ -71,7 +68,6 @@ def _masks_by_label(seg, sources) -> dict[str, int]:
 def third_party_out(spark, tmp_path_factory):
     needs((PHANTOM / "image.nii.gz").is_file(), "shared/data/ibsi_digital_phantom")
     needs(highdicom is not None, "highdicom (a test dependency)")
-    import nibabel
 
     root = tmp_path_factory.mktemp("third_party")
     inputs = root / "in"
@@ -82,8 +78,7 @@ def third_party_out(spark, tmp_path_factory):
         expected.update(_masks_by_label(seg, sources))
 
     # the IBSI phantom as CT slices and its mask as a highdicom SEG of one segment
-    image = np.asarray(nibabel.load(PHANTOM / "image.nii.gz").dataobj).T.astype(np.int16)
-    mask = np.asarray(nibabel.load(PHANTOM / "mask.nii.gz").dataobj).T > 0
+    image, mask = ibsi_phantom(PHANTOM)
     write_ct_series(inputs / "phantom", image, (2.0, 2.0, 2.0), patient_id="Doe^Jane")
     slices = [pydicom.dcmread(inputs / "phantom" / f"ct{k:03d}") for k in range(len(image))]
     save(highdicom_seg(slices, {1: ("phantom", mask)}), "phantom", "seg", slices)
@@ -121,27 +116,14 @@ def third_party_out(spark, tmp_path_factory):
         else:
             save(highdicom_seg(sources, {1: ("radiograph", disc)}), name, "seg", sources)
     # one region on real CT as a highdicom SEG, an RTSTRUCT, and an RTSTRUCT with small loops
-    ct_file = pydicom.dcmread(get_testdata_file("693_UNCR.dcm"))
-    hounsfield = ct_file.pixel_array * float(ct_file.RescaleSlope) + float(ct_file.RescaleIntercept)
-    spacing = (5.0, *(float(v) for v in ct_file.PixelSpacing))
-    real_ct = write_ct_series(inputs / "ct", hounsfield[None].astype(np.int16), spacing, "CT-1")
-    outline = _ellipse()
-    region = np.zeros((1, *hounsfield.shape), dtype=bool)
-    rows, columns = polygon(outline[:, 0], outline[:, 1], shape=hounsfield.shape)
-    region[0, rows, columns] = True
+    real_ct, outline, region = real_ct_with_ellipse(inputs / "ct", "CT-1")
     ct_slice = [pydicom.dcmread(inputs / "ct" / "ct000")]
     save(highdicom_seg(ct_slice, {1: ("tumour", region)}), "ct", "seg", ct_slice)
     contours = {3: ("GTV", [(0, outline, "CLOSED_PLANAR")]),
                 4: ("GTV looped", [(0, with_small_loops(outline), "CLOSED_PLANAR")])}  # fmt: skip
     write_rtstruct(inputs / "ct" / "rtstruct", real_ct, contours)
 
-    conf = root / "radiomics.yaml"
-    conf.write_text(CONF)
-    out = root / "out"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MEDSPARK_PSEUDONYM_KEY", KEY)
-        assert main(["ingest", str(inputs), str(out)]) == 0
-        assert main(["radiomics", str(out), "--conf", str(conf)]) == 0
+    out = ingest_and_describe(inputs, root, CONF, KEY)
     features = pq.read_table(out / "roi_features").to_pylist()
     quarantine = pq.read_table(out / "quarantine").to_pylist()
     return features, quarantine, expected
@@ -154,12 +136,7 @@ def _rows(features, **where):
 def test_highdicom_phantom_seg_matches_every_ibsi_reference_value(third_party_out):
     features, _, _ = third_party_out
     by_aggregation = {r["aggregation"]: r for r in _rows(features, roi_label="phantom")}
-    misses = [
-        (row.column, row.aggregation, row.value, by_aggregation[row.aggregation][row.column])
-        for row in reference_rows(PHANTOM / "reference_values.csv")
-        if by_aggregation[row.aggregation][row.column] is None
-        or abs(by_aggregation[row.aggregation][row.column] - row.value) > row.tolerance
-    ]
+    misses = reference_misses(by_aggregation, PHANTOM / "reference_values.csv")
     print(f"IBSI phantom through DICOM CT + highdicom SEG: {482 - len(misses)} of 482 matched")
     assert misses == []
     assert by_aggregation["3d"]["voxel_count"] == 74

@@ -77,3 +77,77 @@ def test_fingerprint_changes_with_settings(tmp_path):
     conf = tmp_path / "x.yaml"
     conf.write_text("ingest:\n  files_per_task: 10\n")
     assert load_settings(conf_file=conf).fingerprint() != load_settings("local").fingerprint()
+
+
+def _enumerated(model, prefix=()):
+    """(dotted path, allowed values, is a list) of every enumerated setting under a model."""
+    import types
+    from typing import Literal, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    found = []
+    for name, field in model.model_fields.items():
+        if name in ("source", "conf_dir"):
+            continue
+        kind, many = field.annotation, False
+        if get_origin(kind) in (Union, types.UnionType):
+            options = [a for a in get_args(kind) if a is not type(None)]
+            kind = options[0] if len(options) == 1 else kind
+        if get_origin(kind) is list:
+            kind, many = get_args(kind)[0], True
+        if get_origin(kind) is Literal:
+            found.append((".".join((*prefix, name)), get_args(kind), many))
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
+            found += _enumerated(kind, (*prefix, name))
+    return found
+
+
+COMPANIONS = {("radiomics.discretisation.method", "fixed_bin_width"): ("bin_width", "25")}
+"""Settings a value needs beside it, as (sibling key, value)."""
+
+
+def _setting(settings, path: str, many: bool):
+    for part in path.split("."):
+        settings = getattr(settings, part)
+    return list(settings) if many else settings
+
+
+def test_every_enumerated_setting_takes_each_documented_value_as_written(tmp_path):
+    """`pixels: off` in a profile and `--set deid.pixels=off` both mean off: YAML's yes/no/on/
+    off are words here, not booleans; every value of every enumerated setting round-trips."""
+    from medspark.config import Settings, load_settings, with_assignments
+
+    settings = _enumerated(Settings)
+    assert ("deid.pixels", ("detect_and_redact", "hold_back", "off"), False) in settings
+    assert len(settings) >= 10
+    checked = 0
+    for path, values, many in settings:
+        *sections, key = path.split(".")
+        for value in values:
+            written = f"[{value}]" if many else str(value)
+            nested = "".join(f"{'  ' * i}{s}:\n" for i, s in enumerate(sections))
+            indent = "  " * len(sections)
+            lines, assignments = [f"{indent}{key}: {written}"], [f"{path}={written}"]
+            if (path, value) in COMPANIONS:
+                sibling, given = COMPANIONS[(path, value)]
+                lines.append(f"{indent}{sibling}: {given}")
+                assignments.append(f"{'.'.join(sections)}.{sibling}={given}")
+            profile = tmp_path / "profile.yaml"
+            profile.write_text(nested + "\n".join(lines) + "\n")
+            expected = [value] if many else value
+            from_file = _setting(load_settings(conf_file=profile), path, many)
+            assigned = with_assignments(load_settings(), assignments)
+            assert from_file == expected == _setting(assigned, path, many), (path, value)
+            checked += 1
+    assert checked >= 30
+
+
+def test_boolean_settings_still_read_yes_and_no(tmp_path):
+    from medspark.config import load_settings, with_assignments
+
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("deid:\n  hash_paths: yes\n  retain_uids: off\n")
+    loaded = load_settings(conf_file=profile)
+    assert loaded.deid.hash_paths is True and loaded.deid.retain_uids is False
+    assert with_assignments(loaded, ["deid.hash_paths=no"]).deid.hash_paths is False
