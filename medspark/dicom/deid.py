@@ -254,6 +254,14 @@ def deidentify(dataset: Dataset, policy: DeidPolicy) -> DeidReport:
     return report
 
 
+def _uid_text(value) -> str | None:
+    """A UID element's value as text when it is one (a lying header may give bytes, a number
+    or several values), else None."""
+    if isinstance(value, str) and value.strip() and len(value) <= 64:
+        return value.strip()
+    return None
+
+
 def rebuilt_file_meta(
     dataset: Dataset, original: FileMetaDataset, policy: DeidPolicy
 ) -> FileMetaDataset:
@@ -261,9 +269,11 @@ def rebuilt_file_meta(
     elements (AE titles, private information, source application) is carried over."""
     meta = FileMetaDataset()
     meta.FileMetaInformationVersion = b"\x00\x01"
-    sop_class = dataset.get("SOPClassUID") or original.get("MediaStorageSOPClassUID")
+    sop_class = _uid_text(dataset.get("SOPClassUID")) or _uid_text(
+        original.get("MediaStorageSOPClassUID")
+    )
     if sop_class:
-        meta.MediaStorageSOPClassUID = sop_class
+        meta.MediaStorageSOPClassUID = UID(sop_class)
     instance: str | None = dataset.get("SOPInstanceUID")
     if not instance and original.get("MediaStorageSOPInstanceUID"):
         instance = str(original.MediaStorageSOPInstanceUID)

@@ -14,6 +14,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut
 
+from medspark.dicom.functional_groups import functional_value
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import (
     DecodeLimits,
@@ -61,15 +62,11 @@ class FeatureOptions:
 
 def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | None:
     """(row, column) spacing in mm: Pixel Spacing, the frame's Pixel Measures, or the imager's."""
-    candidates = [dataset.get("PixelSpacing")]
-    for group, index in (
-        ("PerFrameFunctionalGroupsSequence", frame_index),
-        ("SharedFunctionalGroupsSequence", 0),
-    ):
-        groups = dataset.get(group)
-        if groups and len(groups) > index and groups[index].get("PixelMeasuresSequence"):
-            candidates.append(groups[index].PixelMeasuresSequence[0].get("PixelSpacing"))
-    candidates.append(dataset.get("ImagerPixelSpacing"))
+    candidates = [
+        dataset.get("PixelSpacing"),
+        functional_value(dataset, frame_index, "PixelMeasuresSequence", "PixelSpacing"),
+        dataset.get("ImagerPixelSpacing"),
+    ]
     for value in candidates:
         try:
             if value is not None and len(value) == 2 and float(value[0]) > 0 < float(value[1]):

@@ -56,12 +56,12 @@ def to_bytes(ds: Dataset, preamble: bytes | None = None) -> bytes:
     if preamble is not None:
         ds.preamble = preamble.ljust(128, b"\0")[:128]
     if ds.file_meta.get("TransferSyntaxUID") == DeflatedImageFrameCompression:
-        return _explicit_little_by_hand(ds)  # pydicom 3.0 will not write this syntax
+        return explicit_little_by_hand(ds)  # pydicom 3.0 will not write this syntax
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
 
 
-def _explicit_little_by_hand(ds: Dataset) -> bytes:
+def explicit_little_by_hand(ds: Dataset) -> bytes:
     fp = DicomBytesIO()
     fp.write(b"\0" * 128 + b"DICM")
     write_file_meta_info(fp, ds.file_meta, enforce_standard=True)

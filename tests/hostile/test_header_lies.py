@@ -5,7 +5,6 @@ exception and never `internal_error`."""
 from __future__ import annotations
 
 import contextlib
-import struct
 
 import pytest
 from pydicom import config
@@ -75,6 +74,8 @@ def _lying_file(keyword: str, kind: str, value: object) -> bytes:
     vr = "OB" if kind == WRONG_VR and isinstance(value, bytes) else (
         "LO" if kind == WRONG_VR else dictionary_VR(tag))  # fmt: skip
     ds[tag] = DataElement(tag, vr, value)
+    if kind == WRONG_VR and keyword in ("SOPInstanceUID", "SOPClassUID"):
+        return craft.explicit_little_by_hand(ds)  # the file meta keeps the UIDs it had
     return craft.to_bytes(ds)
 
 
@@ -99,10 +100,7 @@ def test_the_sweep_covers_every_kind_of_lie():
 @pytest.mark.parametrize("keyword,kind,value", lies(), ids=lambda v: str(v)[:20])
 def test_a_header_lie_ends_in_a_row_or_a_named_reason(tmp_path, keyword, kind, value):
     path = tmp_path / "lie"
-    try:
-        path.write_bytes(_lying_file(keyword, kind, value))
-    except (ValueError, TypeError, OverflowError, struct.error):
-        pytest.skip("pydicom will not write this value")
+    path.write_bytes(_lying_file(keyword, kind, value))
     options = InspectOptions(run_id="t", deid=DeidPolicy(TEST_KEY))
     records = list(inspect_file(str(path), path.stat().st_size, options))
     assert records and all(r.get("reason") != "internal_error" for r in records)
