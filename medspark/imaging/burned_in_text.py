@@ -163,8 +163,9 @@ def find_text(frame: np.ndarray) -> list[TextBox]:
     """Every region the detector outlines in the frame (stored pixels, grey or colour), looking
     at it as it is and at its brightest pixels alone (burned-in text is drawn at full
     intensity); a region found in both views is kept once, as the better read. A doubtful
-    region (nothing read, or far fewer characters than its size holds: often two lines taken
-    for one) gets a second, closer look, and the text read there is added."""
+    region (nothing read, an unsure read, or far fewer characters than its size holds: often
+    two lines taken for one) gets a second, closer look, the fragments of one line together;
+    the text read there replaces the regions it surely reads."""
     views = (ocr_image(frame), brightest_view(frame))
     boxes = _detect(views[0])
     for extra in _detect(views[1]):

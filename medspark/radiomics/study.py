@@ -25,7 +25,7 @@ from medspark.radiomics.family import WHOLE_REGION
 from medspark.radiomics.options import RadiomicsSettings
 from medspark.radiomics.overlay import outline_png
 from medspark.radiomics.processing import prepare_region
-from medspark.regions.grid import SeriesGrid, grid_of
+from medspark.regions.grid import RegionMask, SeriesGrid, grid_of
 from medspark.regions.rejected import RegionRejected
 from medspark.regions.segmentation import place_segment, read_segmentation
 from medspark.regions.structure_set import rasterise, read_structure_set
@@ -190,21 +190,8 @@ def _feature_rows(
     return rows
 
 
-@dataclass(frozen=True)
-class RegionMask:
-    """A region on a series grid, and what was wrong with its object but did not stop it."""
-
-    mask: np.ndarray
-    problems: list[str]
-
-
 def _segment_mask(segment, segmentation, grid: SeriesGrid) -> RegionMask:
-    return RegionMask(place_segment(segment, segmentation, grid), [])
-
-
-def _contour_mask(roi, grid: SeriesGrid) -> RegionMask:
-    rasterised = rasterise(roi, grid)
-    return RegionMask(rasterised.mask, rasterised.problems)
+    return RegionMask(place_segment(segment, segmentation, grid))
 
 
 def _regions_of(
@@ -221,7 +208,7 @@ def _regions_of(
         return (seg.referenced_series, seg.referenced_instances), frames, regions
     structure = read_structure_set(dataset)
     regions = [
-        (n, roi.name or f"ROI {n}", lambda g, roi=roi: _contour_mask(roi, g))
+        (n, roi.name or f"ROI {n}", lambda g, roi=roi: rasterise(roi, g))
         for n, roi in sorted(structure.rois.items())
     ]
     return (
@@ -369,9 +356,7 @@ def describe_study(rows: Sequence[Row], options: RadiomicsOptions) -> tuple[list
                     continue
                 mask, _ = region_mask(volume.values, "otsu", True)
                 identity = _identity(series[uid], None, 0, "otsu", "otsu")
-                described += _feature_rows(
-                    volume, grid, RegionMask(mask, []), identity, options, now
-                )
+                described += _feature_rows(volume, grid, RegionMask(mask), identity, options, now)
             except RegionRejected as exc:
                 quarantined.append(
                     quarantine_row(

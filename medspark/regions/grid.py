@@ -9,7 +9,7 @@ positions are placed too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,14 @@ INDEX_TOLERANCE = 0.25
 
 Source = tuple[str, int]
 """(SOP Instance UID, 1-based frame number) of the image a slice was read from."""
+
+
+@dataclass(frozen=True)
+class RegionMask:
+    """A region on a series grid, and what was wrong with its object but did not stop it."""
+
+    mask: np.ndarray
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import shapely
 from pydicom.dataset import Dataset
 from skimage.draw import polygon
 
-from medspark.regions.grid import INDEX_TOLERANCE, SeriesGrid, nearest_index
+from medspark.regions.grid import INDEX_TOLERANCE, RegionMask, SeriesGrid, nearest_index
 from medspark.regions.rejected import RegionRejected
 
 UNREADABLE = "UNREADABLE"
@@ -86,14 +86,6 @@ def crossing_note(points_mm: np.ndarray) -> str | None:
     return f"crosses itself ({len(areas)} loops, the smallest {areas[0]:.2f} mm²)"
 
 
-@dataclass
-class Rasterised:
-    """A region's mask on a grid, and what was wrong with its contours but did not stop it."""
-
-    mask: np.ndarray
-    problems: list[str] = field(default_factory=list)
-
-
 def _contour_slice(number: int, points: np.ndarray, grid: SeriesGrid) -> tuple[int, np.ndarray]:
     """(slice, (row, column) points) of one closed planar contour, or why it has no place."""
     if len(points) < 3:
@@ -111,7 +103,7 @@ def _contour_slice(number: int, points: np.ndarray, grid: SeriesGrid) -> tuple[i
     return nearest_index(float(planes.mean()), grid.shape[0], "plane"), index[:, 1:]
 
 
-def rasterise(roi: StructureRoi, grid: SeriesGrid) -> Rasterised:
+def rasterise(roi: StructureRoi, grid: SeriesGrid) -> RegionMask:
     """The ROI as a mask on the series grid.
 
     Contours that cross or touch themselves are rasterised by the even-odd rule like any other
@@ -157,4 +149,4 @@ def rasterise(roi: StructureRoi, grid: SeriesGrid) -> Rasterised:
     if not placed:
         assert first_failure is not None
         raise first_failure
-    return Rasterised(mask, problems)
+    return RegionMask(mask, problems)

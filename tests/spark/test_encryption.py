@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from medspark.spark.kms import PACKAGED_JAR as KMS_JAR
+from tests.conftest import README_IDENTIFIERS
 
 pytestmark = pytest.mark.spark
 
@@ -143,11 +144,6 @@ EVERY_JOB = textwrap.dedent(
 )
 
 
-# The identifier columns the README's "Column encryption" section promises are encrypted, listed
-# here, not read from the code under test.
-README_IDENTIFIERS = ("patient_id", "study_instance_uid", "series_instance_uid",
-                      "sop_instance_uid", "frame_of_reference_uid",
-                      "segmentation_sop_instance_uid")  # fmt: skip
 MASTER_KEYS = {"footer": b"f" * 16, "identifiers": b"k" * 16}  # as _env sets them
 
 

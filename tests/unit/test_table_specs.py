@@ -11,6 +11,7 @@ import pytest
 
 from medspark import schemas
 from medspark.schemas import IDENTIFIER_COLUMNS, TableSpec
+from tests.conftest import README_IDENTIFIERS
 
 PINNED = {
     "audit": (1, "99909438e933289e"),
@@ -50,13 +51,6 @@ def test_a_new_column_changes_the_digest():
         spec.name, spec.version, spec.key, spec.schema.append(pa.field("x", pa.int8()))
     )
     assert columns_digest(grown) != columns_digest(spec)
-
-
-# The identifier columns the README promises to encrypt, listed here rather than read from the
-# module under test (tests/spark/test_encryption.py checks the written files against them).
-README_IDENTIFIERS = ("patient_id", "study_instance_uid", "series_instance_uid",
-                      "sop_instance_uid", "frame_of_reference_uid",
-                      "segmentation_sop_instance_uid")  # fmt: skip
 
 
 def test_every_table_declares_each_identifier_column_it_has():
