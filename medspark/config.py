@@ -51,6 +51,17 @@ class IngestSettings(_Strict):
     )
 
 
+class CnnSettings(_Strict):
+    """The CNN's training recipe (`train --kind cnn`), counted in optimiser steps of one global
+    batch, so the same settings hold for any number of processes and any cohort size."""
+
+    steps: int = Field(600, ge=1, description="optimiser steps at most (warm-up, cosine decay)")
+    evaluate_every: int = Field(20, ge=1, description="steps between validation scores")
+    patience: int = Field(240, ge=1, description="steps without a better validation loss")
+    batch_size: int = Field(64, ge=2, description="images per step, over all processes")
+    learning_rate: float = Field(2e-3, gt=0, description="peak learning rate (AdamW)")
+
+
 class ModelSettings(_Strict):
     """How the classifier is trained and evaluated on the features table."""
 
@@ -71,6 +82,7 @@ class ModelSettings(_Strict):
     grid: dict[str, list[float | int]] = Field(
         default_factory=dict, description="override the parameter grid, e.g. {regParam: [0.1]}"
     )
+    cnn: CnnSettings = Field(default_factory=CnnSettings)
 
 
 class EncryptionSettings(_Strict):

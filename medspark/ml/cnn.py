@@ -15,19 +15,23 @@ import cv2
 import numpy as np
 
 INPUT_SIZE = 64
+CALIBRATION_IMAGES = 512  # training images whose batch statistics evaluation uses
 
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """What one training run needs: its data file, where to save, and the schedule."""
+    """What one training run needs: its data file, where to save, and the schedule, counted
+    in optimiser steps (one step = one global batch, however many processes share it)."""
 
     data_file: str  # .npz: train_x, train_y, validation_x, validation_y (float32, int64)
     weights_file: str
     classes: int
-    max_epochs: int = 20
-    patience: int = 4
+    steps: int = 600
+    evaluate_every: int = 20
+    patience: int = 240  # steps without a better validation loss before stopping
     batch_size: int = 64
     learning_rate: float = 2e-3
+    warmup: float = 0.05  # share of the steps over which the learning rate rises
     seed: int = 42
     flip: bool = False  # left-right flips: not for chest radiographs (the heart is on one side)
 
@@ -102,15 +106,58 @@ def _augment(batch, generator, flip: bool):
     return moved * gain + offset
 
 
+def calibrate_batch_norm(network, images, batch_size: int = 256) -> None:
+    """Replace the batch-norm layers' running statistics by their exact averages over `images`
+    (n, size, size) under the current weights, as evaluation needs them; training's moving
+    averages lag far behind weights that change quickly over a few hundred steps."""
+    import torch
+
+    layers = [m for m in network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not layers or len(images) == 0:
+        return
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average over the batches below
+    was_training = network.training
+    network.train()
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            network(images[start : start + batch_size].unsqueeze(1))
+    for layer, momentum in zip(layers, momenta, strict=True):
+        layer.momentum = momentum
+    network.train(was_training)
+
+
+def learning_rate_factor(step: int, steps: int, warmup: float) -> float:
+    """Linear warm-up over the first `warmup` share of the steps, then cosine decay to zero."""
+    rise = max(1, round(steps * warmup))
+    if step < rise:
+        return (step + 1) / rise
+    return 0.5 * (1 + np.cos(np.pi * (step - rise) / max(1, steps - rise)))
+
+
+def _batches(count: int, batch: int, generator, rank: int, world: int):
+    """Endless per-process index batches: each pass a new shuffle shared by every process (the
+    same generator seed), the process taking its own share of each global batch."""
+    import torch
+
+    while True:
+        order = torch.randperm(count, generator=generator)
+        for start in range(0, count - batch + 1 if count >= batch else 1, batch):
+            global_batch = order[start : start + batch]
+            yield global_batch[rank::world]
+
+
 def train_process(plan: dict[str, Any]) -> dict[str, Any]:
     """One TorchDistributor process: DistributedDataParallel over gloo when there are several,
-    class-weighted cross entropy, early stopping on the validation patients' loss; rank 0 saves
-    the best weights. Returns the epoch history (rank 0) for the sidecar."""
+    class-weighted cross entropy, `steps` optimiser steps of one global batch each with warm-up
+    and cosine decay; every `evaluate_every` steps the validation patients' loss under exactly
+    calibrated batch statistics, stopping after `patience` steps without a better one; rank 0
+    saves the best weights. Returns the validation curve (every rank computes the same one)."""
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
-    from torch.utils.data import DataLoader, TensorDataset
-    from torch.utils.data.distributed import DistributedSampler
 
     settings = TrainingPlan(**plan)
     torch.set_num_threads(1)
@@ -119,6 +166,7 @@ def train_process(plan: dict[str, Any]) -> dict[str, Any]:
     if distributed:
         dist.init_process_group("gloo")
     rank = dist.get_rank() if distributed else 0
+    world = dist.get_world_size() if distributed else 1
     with np.load(settings.data_file) as data:
         train_x, train_y = torch.from_numpy(data["train_x"]), torch.from_numpy(data["train_y"])
         valid_x, valid_y = (
@@ -127,47 +175,47 @@ def train_process(plan: dict[str, Any]) -> dict[str, Any]:
         )
     counts = torch.bincount(train_y, minlength=settings.classes).clamp(min=1).float()
     weights = counts.sum() / (settings.classes * counts)
-    dataset = TensorDataset(train_x.unsqueeze(1), train_y)
-    sampler: DistributedSampler | None = (
-        DistributedSampler(dataset, seed=settings.seed) if distributed else None
-    )
-    loader = DataLoader(
-        dataset, batch_size=settings.batch_size, sampler=sampler, shuffle=sampler is None
-    )
     network = build_network(settings.classes)
     model = DistributedDataParallel(network) if distributed else network
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: learning_rate_factor(step, settings.steps, settings.warmup)
+    )
     loss_of = torch.nn.CrossEntropyLoss(weight=weights)
-    generator = torch.Generator().manual_seed(settings.seed + rank)
-    history, best, waited = [], float("inf"), 0
-    for epoch in range(settings.max_epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
+    shuffle = torch.Generator().manual_seed(settings.seed)
+    augment = torch.Generator().manual_seed(settings.seed + 1 + rank)
+    batches = _batches(len(train_y), settings.batch_size, shuffle, rank, world)
+    calibration = train_x[torch.randperm(len(train_y), generator=shuffle)[:CALIBRATION_IMAGES]]
+    curve, best, best_step = [], float("inf"), 0
+    for step in range(1, settings.steps + 1):
         model.train()
-        for images, labels in loader:
-            optimiser.zero_grad()
-            loss_of(model(_augment(images, generator, settings.flip)), labels).backward()
-            optimiser.step()
+        chosen = next(batches)
+        optimiser.zero_grad()
+        images = _augment(train_x[chosen].unsqueeze(1), augment, settings.flip)
+        loss_of(model(images), train_y[chosen]).backward()
+        optimiser.step()
+        schedule.step()
+        if step % settings.evaluate_every and step != settings.steps:
+            continue
+        calibrate_batch_norm(network, calibration)
         network.eval()
         with torch.no_grad():
             validation = float(loss_of(network(valid_x.unsqueeze(1)), valid_y))
-        history.append({"epoch": epoch + 1, "validation_loss": round(validation, 5)})
+        curve.append({"step": step, "validation_loss": round(validation, 5)})
         if validation < best - 1e-4:
-            best, waited = validation, 0
+            best, best_step = validation, step
             if rank == 0:
                 torch.save(network.state_dict(), settings.weights_file)
-        else:
-            waited += 1
-            if waited >= settings.patience:
-                break
+        elif step - best_step >= settings.patience:
+            break
     if distributed:
         dist.barrier()
-    world = dist.get_world_size() if distributed else 1
-    if distributed:
         dist.destroy_process_group()
     return {
-        "history": history,
-        "best_validation_loss": best,
+        "curve": curve,
+        "best_step": best_step,
+        "best_validation_loss": round(best, 5),
+        "steps_run": curve[-1]["step"] if curve else 0,
         "world_size": world,
         "plan": asdict(settings),
     }

@@ -13,6 +13,8 @@ from medspark.errors import DataError
 
 KEY_COLUMNS = ("sop_instance_uid", "series_instance_uid", "study_instance_uid", "patient_id")
 LABEL_COLUMN = "label"
+SPLIT_COLUMN = "split"  # optional: train or test, a held-out set decided by the user
+SPLITS = ("train", "test")
 
 
 class LabelsError(DataError):
@@ -48,22 +50,42 @@ def pseudonymise(value: str, column: str, key: PseudonymKey) -> str:
     return key.uid(value)
 
 
+def _split(value: str | None) -> str | None:
+    text = (value or "").strip().lower()
+    if text and text not in SPLITS:
+        raise LabelsError(
+            f"the labels file's '{SPLIT_COLUMN}' column holds {value!r}: use train or test, "
+            "or leave it empty for medspark's split by patient"
+        )
+    return text or None
+
+
 def prepared_labels(
     path: str | Path, key: PseudonymKey | None
-) -> tuple[str, list[tuple[str, str]]]:
-    """(key column, [(pseudonymised key, label)]); identifiers pass through when key is None."""
+) -> tuple[str, list[tuple[str, str, str | None]]]:
+    """(key column, [(pseudonymised key, label, split)]); identifiers pass through when key is
+    None; split is `train`, `test` or None (medspark's hashed split decides)."""
     table = read_labels(path)
     column = key_column(table)
     if LABEL_COLUMN not in table.column_names:
         raise LabelsError(f"a labels file needs a '{LABEL_COLUMN}' column")
+    splits = (
+        table.column(SPLIT_COLUMN).to_pylist()
+        if SPLIT_COLUMN in table.column_names
+        else [None] * table.num_rows
+    )
     rows = []
-    for raw, label in zip(
-        table.column(column).to_pylist(), table.column(LABEL_COLUMN).to_pylist(), strict=True
+    for raw, label, split in zip(
+        table.column(column).to_pylist(),
+        table.column(LABEL_COLUMN).to_pylist(),
+        splits,
+        strict=True,
     ):
         if raw is None or label is None or not str(raw).strip() or not str(label).strip():
             continue
         value = str(raw).strip()
-        rows.append((pseudonymise(value, column, key) if key else value, str(label).strip()))
+        pseudonym = pseudonymise(value, column, key) if key else value
+        rows.append((pseudonym, str(label).strip(), _split(split)))
     if not rows:
         raise LabelsError("the labels file has no usable rows")
     return column, rows

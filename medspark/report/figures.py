@@ -176,6 +176,24 @@ def stage_times(times: Sequence[Mapping[str, Any]]) -> bytes | None:
     return _png(figure)
 
 
+def validation_curve(curve: Sequence[Mapping[str, Any]]) -> bytes | None:
+    """The CNN's validation loss against optimiser steps, its kept (lowest) point marked."""
+    if not curve:
+        return None
+    steps = [int(point["step"]) for point in curve]
+    losses = [float(point["validation_loss"]) for point in curve]
+    kept = losses.index(min(losses))
+    figure, ax = plt.subplots(figsize=(4.8, 3.2))
+    ax.plot(steps, losses, color=_COLOURS[0], marker=".", linewidth=1)
+    ax.plot([steps[kept]], [losses[kept]], "o", color=_COLOURS[1], label="kept")
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("validation loss")
+    ax.set_title("CNN training", fontsize=9)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return _png(figure)
+
+
 def overlay(thumbnail_png: bytes) -> bytes:
     """The thumbnail with an edge-strength heat map (inferno) and the Otsu mask outline on top."""
     grey = cv2.imdecode(np.frombuffer(thumbnail_png, np.uint8), cv2.IMREAD_GRAYSCALE)

@@ -82,6 +82,7 @@ class ReportData:
     distribution_grouping: str = "modality"
     evaluation: dict[str, Any] | None = None
     evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by kind of model
+    refused_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # learned nothing
     volumes: list[dict[str, Any]] = field(default_factory=list)
     volume_statuses: dict[str, int] = field(default_factory=dict)
     pixel_text: dict[str, int] = field(default_factory=dict)
@@ -393,6 +394,7 @@ def gather(
         metrics_uri = layout.metrics(out_uri, kind)
         if path_exists(spark, metrics_uri):
             with open_uri(metrics_uri) as stream:
-                data.evaluations[kind] = json.loads(stream.read())
+                record = json.loads(stream.read())
+            (data.refused_models if "refused" in record else data.evaluations)[kind] = record
     data.evaluation = data.evaluations.get("mllib") or data.evaluations.get("cnn")
     return data

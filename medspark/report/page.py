@@ -111,6 +111,8 @@ def render(data: ReportData) -> str:
             data.distributions, data.distribution_grouping
         ),
     }
+    cnn = data.evaluations.get("cnn") or data.refused_models.get("cnn") or {}
+    candidates["cnn_curve"] = figures.validation_curve(cnn.get("validation_curve", []))
     evaluation = data.evaluation
     if evaluation is not None:
         candidates.update(

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import DataError
 from medspark.ml.labels import prepared_labels
-from medspark.spark.patient_split import GROUP, patient_group
+from medspark.spark.patient_split import ASSIGNED_SPLIT, GROUP, patient_group
 
 _MATCH_HINT = (
     "check that the labels file's key column holds the raw identifiers the images carry "
@@ -23,9 +23,12 @@ _MATCH_HINT = (
 def with_labels(
     spark: SparkSession, frames: DataFrame, labels_path: str, key: PseudonymKey | None
 ) -> DataFrame:
-    """The frames a label names, with a `label` column."""
+    """The frames a label names, with a `label` column and the split the labels file assigns
+    (ASSIGNED_SPLIT: train, test or null)."""
     column, rows = prepared_labels(labels_path, key)
-    labels = spark.createDataFrame(rows, f"{column} string, label string").dropDuplicates([column])
+    labels = spark.createDataFrame(
+        rows, f"{column} string, label string, {ASSIGNED_SPLIT} string"
+    ).dropDuplicates([column])
     return frames.join(labels, on=column, how="inner")
 
 

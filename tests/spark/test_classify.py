@@ -80,11 +80,13 @@ def test_no_patient_is_on_both_sides_of_the_split(trained):
 def test_the_split_keeps_every_frame_of_a_patient_on_one_side(spark):
     """40 patients with 5 frames each: the actual train and test rows, not a count."""
     from medspark.config import ModelSettings
+    from medspark.spark.patient_split import ASSIGNED_SPLIT, split_by_patient
     from medspark.spark.patient_split import GROUP as _GROUP
-    from medspark.spark.patient_split import split_by_patient
 
-    rows = [(f"P{p:02d}", f"1.2.3.{p}.{f}", 1) for p in range(40) for f in range(5)]
-    frames = spark.createDataFrame(rows, f"{_GROUP} string, sop_instance_uid string, frame int")
+    rows = [(f"P{p:02d}", f"1.2.3.{p}.{f}", 1, None) for p in range(40) for f in range(5)]
+    frames = spark.createDataFrame(
+        rows, f"{_GROUP} string, sop_instance_uid string, frame int, {ASSIGNED_SPLIT} string"
+    )
     train, test = split_by_patient(frames, ModelSettings(test_fraction=0.25, folds=3))
     train_rows = {(r[_GROUP], r["sop_instance_uid"], r["fold"]) for r in train.collect()}
     test_rows = {(r[_GROUP], r["sop_instance_uid"]) for r in test.collect()}
@@ -101,6 +103,50 @@ def test_the_split_keeps_every_frame_of_a_patient_on_one_side(spark):
         folds.setdefault(patient, set()).add(fold)
     assert all(len(f) == 1 for f in folds.values())
     assert {min(f) for f in folds.values()} <= {0, 1, 2}
+
+
+def test_a_labels_files_split_column_decides_where_it_speaks(spark, tmp_path):
+    """Patients the labels file calls test are held out and those it calls train are not,
+    whatever the hash says; patients it is silent on follow the hash. Consumers agree."""
+    from medspark.config import ModelSettings
+    from medspark.spark.labels import with_labels
+    from medspark.spark.patient_split import GROUP as _GROUP
+    from medspark.spark.patient_split import patient_group, split_by_patient, split_name
+
+    labels = tmp_path / "labels.csv"
+    splits = ["test"] * 10 + ["train"] * 10 + [""] * 20
+    labels.write_text(
+        "patient_id,label,split\n"
+        + "".join(f"P{p:02d},{'ab'[p % 2]},{s}\n" for p, s in enumerate(splits))
+    )
+    rows = [(f"P{p:02d}", f"1.2.{p}", f"1.2.3.{p}.{f}", 1) for p in range(40) for f in range(3)]
+    frames = spark.createDataFrame(
+        rows, "patient_id string, study_instance_uid string, sop_instance_uid string, frame int"
+    )
+    frames = with_labels(spark, frames, str(labels), None).withColumn(_GROUP, patient_group())
+    settings = ModelSettings(test_fraction=0.5, folds=3)
+    train, test = split_by_patient(frames, settings)
+    held_out = {r[_GROUP] for r in test.collect()}
+    trained_on = {r[_GROUP] for r in train.collect()}
+    assert {f"P{p:02d}" for p in range(10)} <= held_out
+    assert {f"P{p:02d}" for p in range(10, 20)} <= trained_on
+    silent = {f"P{p:02d}" for p in range(20, 40)}
+    assert held_out & silent and trained_on & silent  # the hash still splits the rest
+    named = {
+        r[_GROUP]: r["split"] for r in frames.withColumn("split", split_name(settings)).collect()
+    }
+    assert {p for p, s in named.items() if s == "test"} == held_out
+
+
+def test_a_split_the_labels_file_cannot_mean_is_refused(tmp_path):
+    from medspark.ml.labels import LabelsError, prepared_labels
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,label,split\nP1,a,held-out\n")
+    with pytest.raises(LabelsError, match="held-out"):
+        prepared_labels(labels, None)
+    labels.write_text("patient_id,label,split\nP1,a,Test\nP2,b,\n")
+    assert prepared_labels(labels, None)[1] == [("P1", "a", "test"), ("P2", "b", None)]
 
 
 def test_metrics_and_sidecar_are_written(trained):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
 import tempfile
 import time
 import uuid
@@ -25,6 +26,7 @@ from medspark.errors import ConfigurationError, DataError
 from medspark.ml import cnn
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import KEY_COLUMNS
+from medspark.ml.learning_check import recommendation, why_not_learned
 from medspark.schemas import FEATURES
 from medspark.spark.labels import labelled_frames, training_fingerprint
 from medspark.spark.network_scoring import network_inputs
@@ -33,6 +35,12 @@ from medspark.spark.tables import read_table
 from medspark.storage import local_path, write_text
 
 log = logging.getLogger("medspark.cnn")
+
+
+class ModelNotLearned(DataError):
+    """The trained network learned nothing its validation patients show (exit 6)."""
+
+
 DEEP_HINT = "install the deep-learning extra: bash scripts/install.sh --deep (pip: medspark[deep])"
 
 
@@ -42,6 +50,21 @@ def _arrays(frames: DataFrame, split: str) -> tuple[np.ndarray, np.ndarray]:
     images = np.array([np.asarray(r["_input"], np.float32) for r in rows], np.float32)
     labels = np.array([int(r["label_index"]) for r in rows], np.int64)
     return images.reshape(-1, size, size), labels
+
+
+def _split_counts(
+    frames: DataFrame, train_y: np.ndarray, valid_y: np.ndarray, test_y: np.ndarray
+) -> dict[str, int]:
+    patients = {
+        name: frames.filter(F.col("split") == name).select(GROUP).distinct().count()
+        for name in ("train", "validation", "test")
+    }
+    return {
+        "train_frames": len(train_y),
+        "validation_frames": len(valid_y),
+        "test_frames": len(test_y),
+        **{f"{name}_patients": count for name, count in patients.items()},
+    }
 
 
 def _distribute(plan: cnn.TrainingPlan, processes: int) -> dict[str, Any]:
@@ -94,34 +117,45 @@ def train_cnn(
             "frames: too few labelled patients to split",
             hint="label more patients",
         )
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    weights = local_path(layout.model_weights(model_dir)) or ""
     with tempfile.TemporaryDirectory(prefix="medspark-cnn-") as scratch:
-        data_file = str(Path(scratch) / "data.npz")
+        data_file, trained_weights = str(Path(scratch) / "data.npz"), str(Path(scratch) / "w.pt")
         np.savez(data_file, train_x=train_x, train_y=train_y,
                  validation_x=valid_x, validation_y=valid_y)  # fmt: skip
-        plan = cnn.TrainingPlan(data_file, weights, len(classes), seed=ms.seed)
+        recipe = ms.cnn
+        plan = cnn.TrainingPlan(
+            data_file, trained_weights, len(classes), steps=recipe.steps,
+            evaluate_every=recipe.evaluate_every, patience=recipe.patience,
+            batch_size=recipe.batch_size, learning_rate=recipe.learning_rate, seed=ms.seed,
+        )  # fmt: skip
         trained = _distribute(plan, processes)
-    network = cnn.load_network(weights, len(classes))
+        network = cnn.load_network(trained_weights, len(classes))
+        curve = trained.get("curve", [])
+        validation_scores = cnn.probabilities(network, valid_x).astype(np.float64)
+        refused = why_not_learned(valid_y, validation_scores, train_y, classes)
+        split = _split_counts(frames, train_y, valid_y, test_y)
+        if refused:
+            frames.unpersist()
+            record = {"refused": refused, "split": split, "validation_curve": curve}
+            write_text(layout.metrics(out_uri, "cnn"), json.dumps(record, indent=2) + "\n")
+            raise ModelNotLearned(
+                f"the CNN learned nothing: {refused}; no model was kept",
+                hint="check that the labels belong to the images, label more patients, or "
+                "use the MLlib model (train without --kind cnn)",
+            )
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(trained_weights, local_path(layout.model_weights(model_dir)) or "")
     cnn.export_onnx(network, local_path(layout.model_onnx(model_dir)) or "")
     scores = cnn.probabilities(network, test_x).astype(np.float64)
     truth = test_y.tolist()
     result = classification_metrics(truth, scores.argmax(axis=1).tolist(), scores, classes)
     train_truth = np.concatenate([train_y, valid_y]).tolist()
     baseline = majority_baseline(train_truth, truth, classes)
-    patients = {
-        name: frames.filter(F.col("split") == name).select(GROUP).distinct().count()
-        for name in ("train", "validation", "test")
-    }
-    split = {
-        "train_frames": len(train_y),
-        "validation_frames": len(valid_y),
-        "test_frames": len(test_y),
-        **{f"{name}_patients": count for name, count in patients.items()},
-    }
+    mllib_auc = _mllib_auc(out_uri, split["test_patients"])
+    advice = recommendation(result.get("roc_auc"), mllib_auc)
     model_id = uuid.uuid4().hex
     evaluation = {"model_id": model_id, "split": split, "model": result,
-                  "majority_baseline": baseline}  # fmt: skip
+                  "majority_baseline": baseline, "validation_curve": curve,
+                  "mllib_roc_auc": mllib_auc, "recommendation": advice}  # fmt: skip
     sidecar = {
         "model_id": model_id,
         "kind": "cnn",
@@ -131,7 +165,8 @@ def train_cnn(
         "input_size": cnn.INPUT_SIZE,
         "preprocessing": "tensor_npz, mean over colour channels, area-resized to "
         f"{cnn.INPUT_SIZE} x {cnn.INPUT_SIZE}, zero mean and unit variance per image",
-        "network": "3 x (conv-BN-ReLU x 2, max-pool) 16/32/48, global average pool, linear",
+        "network": "3 x (conv-BN-ReLU x 2, max-pool) 16/32/48, global average pool, linear; "
+        "batch statistics calibrated on training images before each validation",
         "training": {k: v for k, v in trained.items() if k != "plan"},
         "processes": processes,
         "config": ms.model_dump(),
@@ -145,7 +180,7 @@ def train_cnn(
     frames.unpersist()
     log.info("cnn: trained on %d frames in %.0f s", len(train_y), sidecar["seconds"])
     return {**evaluation, "table": metrics_table(result, baseline), "seconds": sidecar["seconds"],
-            "mllib_auc": _mllib_auc(out_uri, patients["test"])}  # fmt: skip
+            "mllib_auc": mllib_auc}  # fmt: skip
 
 
 def _mllib_auc(out_uri: str, test_patients: int) -> float | None:

@@ -17,7 +17,7 @@ from medspark.errors import DataError
 from medspark.run_summary import RunSummary, new_run_id
 from medspark.schemas import FEATURES, SHARDS
 from medspark.spark.labels import with_labels
-from medspark.spark.patient_split import GROUP, patient_group, split_name
+from medspark.spark.patient_split import ASSIGNED_SPLIT, GROUP, patient_group, split_name
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder
 
@@ -42,11 +42,13 @@ def run_shard_export(
     if labels is not None:
         frames = with_labels(spark, frames, labels, key)
     else:
-        frames = frames.withColumn("label", F.lit(None).cast("string"))
+        frames = frames.withColumn("label", F.lit(None).cast("string")).withColumn(
+            ASSIGNED_SPLIT, F.lit(None).cast("string")
+        )
     frames = (
         frames.withColumn(GROUP, patient_group())
         .withColumn("split", split_name(settings.model))
-        .drop(GROUP)
+        .drop(GROUP, ASSIGNED_SPLIT)
     )
     size = frames.agg(F.count("*").alias("rows"), F.avg(F.length("tensor_npz")).alias("bytes"))
     stats = size.collect()[0]
