@@ -12,7 +12,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from medspark import layout, pacs_commands
+import medspark
+from medspark import capabilities, layout, pacs_commands
 from medspark.commands import BY_NAME, COMMANDS, Command, Context
 from medspark.config import PROFILE_NAMES, Settings, load_settings, with_assignments, with_overrides
 from medspark.dicom.keys import PseudonymKey, load_key
@@ -37,6 +38,7 @@ from medspark.storage import check_reachable, local_path, require_writable
 EXIT_SPARK = EXIT_ENVIRONMENT
 __all__ = ["EXIT_LOCKED", "EXIT_OK", "EXIT_QUARANTINED", "EXIT_SPARK", "EXIT_USAGE", "main"]
 DEMO_OUTPUT = "medspark-output"
+EFFECT = {"burned-in text detector": "images at risk of burned-in text are held back unchecked"}
 
 log = logging.getLogger("medspark")
 
@@ -61,6 +63,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medspark", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"medspark {medspark.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         sub = commands.add_parser(command.name, help=command.help)
@@ -70,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the pipeline on the DICOM files pydicom ships (no arguments)"
     )
     demo.add_argument("--out", default=DEMO_OUTPUT)
+    commands.add_parser(
+        "doctor", help="print what is installed and usable: Java, Spark, decoders, OCR, KMS jar…"
+    )
     pacs_commands.add_parsers(commands)
     return parser
 
@@ -186,6 +192,9 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     if out_uri:
         check_reachable(out_uri, "OUT")
     refuse_foreign_output(command, out_uri)
+    for missing in capabilities.missing_for(settings):
+        print(f"medspark: {missing.name} unavailable ({missing.detail}): {EFFECT[missing.name]}; "
+              f"install: {missing.install}", file=sys.stderr)  # fmt: skip
     key = _key(settings, throwaway) if command.needs_key(args, settings) else None
     require_writable(out_uri)
     with RunLock(out_uri) if command.locks else contextlib.nullcontext():
@@ -220,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
             args.command, args.input, args.labels = "pipeline", demo_input(), None
             return run_command(args, settings, throwaway=True)
+        if args.command == "doctor":
+            for capability in capabilities.report():
+                print(capability.line())
+            return EXIT_OK
         if args.command in pacs_commands.NAMES:
             return pacs_commands.run(args)
         settings = _settings(args)

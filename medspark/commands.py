@@ -111,10 +111,12 @@ def single_pass_stage(context: Context) -> None:
     result = run_single_pass(context.spark, context.settings, args.input, args.out, context.key)
     counts = result.summary["counts"]
     decode = counts["decode_quarantined"]
+    held_back = counts["held_back_text_unchecked"]
     _print_result(
         result,
         f"pipeline {result.run_id}: {counts['listed_files']} files read once -> "
-        f"{counts['metadata']} metadata rows, {counts['quarantine'] - decode} quarantined "
+        f"{counts['metadata']} metadata rows, {counts['quarantine'] - decode - held_back} "
+        "quarantined "
         f"({counts['non_image_instances']} non-image instances); "
         f"{counts['image_instances']} images -> {counts['feature_rows']} feature rows, "
         f"{decode} not decodable, {counts['held_back_burned_in']} held back (possible burned-in "
@@ -203,6 +205,8 @@ def cnn_stage(context: Context, model_dir: str) -> None:
         patients = result["split"]["test_patients"]
         print(f"held-out ROC AUC on the same {patients} patients: cnn {auc:.4f}, "
               f"mllib {result['mllib_auc']:.4f}")  # fmt: skip
+    if result.get("recommendation"):
+        print(f"recommendation: {result['recommendation']}")
     print(f"evaluation: {layout.metrics(args.out, 'cnn')}")
 
 

@@ -15,6 +15,7 @@ import pydicom
 
 import medspark
 from medspark import layout
+from medspark.capabilities import missing_for
 from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
@@ -100,6 +101,10 @@ class RunSummary:
             "os_user": getpass.getuser(),
             "counts": self.totals,
             "stages": self.stages,
+            "missing_capabilities": [
+                {"capability": c.name, "missing": c.detail, "install": c.install}
+                for c in missing_for(self.settings)
+            ],
             "deidentification": {
                 "enabled": deid.enabled,
                 "profile": PROFILE_NAME,

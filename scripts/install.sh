@@ -31,13 +31,29 @@ for argument in "$@"; do
     esac
 done
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
-# The PP-OCR text detector; --no-deps keeps opencv-python-headless the only OpenCV (rapidocr
-# asks for opencv-python); pyproject.toml declares the dependencies it does need.
-.venv/bin/python -m pip install --quiet --no-deps 'rapidocr-onnxruntime==1.4.4'
 bash scripts/build-kms-jar.sh >/dev/null
 
 # Linters for docker/ (tests/test_docker.py): hadolint comes with the test extra; dclint from npm.
 if command -v npm >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/dclint ]; then
     mkdir -p .tools
     (cd .tools && npm install --silent --no-audit --no-fund dclint@3.1.0 >/dev/null)
+fi
+
+# Which PyTorch build --deep installed, and what it weighs (PyPI's Linux wheels carry CUDA).
+if [ "$extras" = "test,deep" ]; then
+    .venv/bin/python - <<'PY'
+import importlib.metadata as metadata
+from pathlib import Path
+
+import torch
+
+files = [f for name in ("torch", *(d.metadata["Name"] for d in metadata.distributions()
+                                   if d.metadata["Name"].startswith("nvidia-")))
+         for f in (metadata.distribution(name).files or [])]
+size = sum(p.stat().st_size for f in files if (p := Path(f.locate())).is_file())
+build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only"
+print(f"PyTorch {torch.__version__} ({build} build): {size / 2**30:.1f} GiB with its libraries")
+if torch.version.cuda and not torch.cuda.is_available():
+    print("no GPU here: the CPU-only build is enough (README: A CNN beside the classifier)")
+PY
 fi

@@ -51,14 +51,16 @@ def test_dclint_passes():
 
 def test_image_matches_pyproject():
     text = DOCKERFILE.read_text()
-    python = re.search(r"^FROM python:(\d+\.\d+)", text, re.MULTILINE)
-    assert python, "the image must start from an official python image"
+    python = re.search(r"^ARG BASE=python:(\d+\.\d+)", text, re.MULTILINE)
+    assert python, "the default base must be an official python image"
     assert (
         f"<{python.group(1).split('.')[0]}.{int(python.group(1).split('.')[1]) + 1}"
         in (PYPROJECT["project"]["requires-python"])
     ), "the image's Python must be the one pyproject.toml allows"
+    assert re.findall(r"^FROM (\S+)", text, re.MULTILINE) == ["${BASE}", "${BASE}"]
     assert "openjdk-17-jre-headless" in text, "pyspark 4 needs Java 17"
-    assert f"python{python.group(1)}/site-packages/pyspark" in text
+    assert f"/opt/venv/lib/python{python.group(1)}/site-packages/pyspark" in text
+    assert f"python{python.group(1)} -m venv /opt/venv" in text
     assert "pip install --no-cache-dir ." in text, "install from pyproject.toml, not a copy of it"
     stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, re.MULTILINE))
     for line in re.findall(r"^COPY (.+)$", text, re.MULTILINE):

@@ -7,10 +7,12 @@ header values; callers get boxes and the kinds of attribute matched.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import as_file, files
 
 import cv2
 import numpy as np
@@ -96,17 +98,43 @@ class Judgement:
     """The redacted boxes whose line is redacted with them (names, identifiers)."""
 
 
+_MODEL_FILES = contextlib.ExitStack()  # model files unpacked from a zipped package, kept open
+
+
+def _model_file(name: str) -> str:
+    """A path onnxruntime can open for one of the PP-OCR models shipped in the package (unpacked
+    to a temporary file when medspark runs from a zip, as on executors)."""
+    resource = files("medspark.imaging") / "ocr_models" / name
+    return str(_MODEL_FILES.enter_context(as_file(resource)))
+
+
 @lru_cache(maxsize=1)
 def _engine():
     try:
-        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr import RapidOCR
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise TextDetectorUnavailable(
-            "rapidocr-onnxruntime is not installed (scripts/install.sh installs it)"
+            "rapidocr is not installed (pip install medspark installs it)"
         ) from exc
     # One thread per model: Spark already runs one task per core, and fewer thread pools keep
-    # the worker inside spark.executor.pyspark.memory (an address-space limit).
-    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    # the worker inside spark.executor.pyspark.memory (an address-space limit). The PP-OCRv4
+    # models are medspark's package data (ocr_models/NOTICE.md); nothing is downloaded.
+    return RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Det.model_path": _model_file("ch_PP-OCRv4_det_infer.onnx"),
+            "Rec.model_path": _model_file("ch_PP-OCRv4_rec_infer.onnx"),
+        }
+    )
+
+
+def _set_detector_side(engine, side: float) -> None:
+    if engine.text_det is None:  # loaded on the first call
+        engine.cfg.Det.limit_side_len = side
+    else:
+        engine.text_det.limit_side_len = side
 
 
 def ocr_image(frame: np.ndarray) -> np.ndarray:
@@ -130,10 +158,12 @@ def _detect(image: np.ndarray) -> list[TextBox]:
         smaller = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=smaller)
     engine = _engine()
-    engine.text_det.limit_side_len = detector_short_side(image.shape[0], image.shape[1])
-    found, _ = engine(image, text_score=0.0, box_thresh=0.3)
+    _set_detector_side(engine, detector_short_side(image.shape[0], image.shape[1]))
+    found = engine(image, text_score=0.0, box_thresh=0.3)
+    if found.boxes is None or found.txts is None:
+        return []
     boxes = []
-    for points, text, score in found or []:
+    for points, text, score in zip(found.boxes, found.txts, found.scores, strict=True):
         corners = np.asarray(points, dtype=np.float64) / factor
         x0, y0 = np.floor(corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(corners.max(axis=0)).astype(int)

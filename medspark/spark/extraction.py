@@ -212,7 +212,9 @@ def feature_summary(
     failures: Mapping[str, int],
 ) -> dict[str, Any]:
     """The run summary's feature counts from frames by modality, instances decoded, frames
-    `examined` / `with_text` / `redacted`, and decode failures by reason."""
+    `examined` / `with_text` / `redacted`, and decode failures by reason (images held back
+    unchecked are counted as held back, not as not decodable)."""
+    held_back = failures.get("burned_in_text_unchecked", 0)
     return {
         "instances_with_features": instances,
         "feature_rows": sum(frames.values()),
@@ -220,7 +222,7 @@ def feature_summary(
         "frames_examined_for_text": int(text["examined"]),
         "frames_with_text": int(text["with_text"]),
         "frames_redacted": int(text["redacted"]),
-        "held_back_text_unchecked": failures.get("burned_in_text_unchecked", 0),
-        "decode_quarantined": sum(failures.values()),
+        "held_back_text_unchecked": held_back,
+        "decode_quarantined": sum(failures.values()) - held_back,  # not decodable
         "decode_quarantined_by_reason": dict(failures),
     }

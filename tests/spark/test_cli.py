@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
+from medspark import capabilities
 from medspark.cli import EXIT_SPARK, EXIT_USAGE, main
 from tests.conftest import pydicom_file
 
@@ -138,3 +140,31 @@ def test_etl_that_quarantined_files_exits_with_its_own_code(spark, tmp_path, mon
     argv = ["etl", str(landing), str(out), "--settle-seconds", "0"]
     assert main(argv) == EXIT_QUARANTINED
     assert main(argv) == EXIT_OK  # nothing new: nothing quarantined by this run
+
+
+def test_a_run_missing_a_capability_says_so_once_and_records_it(
+    spark, tmp_path, monkeypatch, capsys
+):
+    lacking = capabilities.Capability("burned-in text detector", False, "rapidocr not installed",
+                                      capabilities.OCR_INSTALL)  # fmt: skip
+    monkeypatch.setattr(capabilities, "text_detector", lambda: lacking)
+    monkeypatch.setenv("MEDSPARK_PSEUDONYM_KEY", "capability-test-key-0123456789")
+    images = tmp_path / "in"
+    images.mkdir()
+    (images / "ct").write_bytes(pydicom_file("CT_small.dcm").read_bytes())
+    out = tmp_path / "out"
+    assert main(["ingest", str(images), str(out)]) == 0
+    error = capsys.readouterr().err
+    lines = [line for line in error.splitlines() if "unavailable" in line]
+    assert lines == [
+        "medspark: burned-in text detector unavailable (rapidocr not installed): images at risk "
+        f"of burned-in text are held back unchecked; install: {capabilities.OCR_INSTALL}"
+    ]
+    summary = json.loads(next((out / "runs").glob("*.json")).read_text())
+    assert summary["missing_capabilities"] == [
+        {
+            "capability": "burned-in text detector",
+            "missing": "rapidocr not installed",
+            "install": capabilities.OCR_INSTALL,
+        }
+    ]
