@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
+from medspark.dicom.reasons import Reason
 from medspark.radiomics.families.local_intensity import SPHERE_RADIUS_MM
 from medspark.radiomics.options import Discretisation, RadiomicsSettings
 from medspark.radiomics.region import RegionImage
@@ -78,7 +79,9 @@ def discretise_region(
     found = np.maximum(np.floor((inside - lower) / method.bin_width).astype(np.int64) + 1, 1)
     n_levels = int(found.max())
     if n_levels > MAX_GREY_LEVELS:
-        raise RegionRejected("too_many_grey_levels", f"{n_levels} bins of width {method.bin_width}")
+        raise RegionRejected(
+            Reason.TOO_MANY_GREY_LEVELS, f"{n_levels} bins of width {method.bin_width}"
+        )
     levels[mask] = found
     return levels, n_levels
 
@@ -94,9 +97,9 @@ def prepare_region(
     `values`, `mask` and `spacing` are (slice, row, column); `settings.resample_mm` is [x, y, z].
     """
     if not mask.any():
-        raise RegionRejected("roi_empty", "the region has no voxel on the image grid")
+        raise RegionRejected(Reason.ROI_EMPTY, "the region has no voxel on the image grid")
     if int(mask.sum()) > settings.max_region_voxels:
-        raise RegionRejected("roi_too_large", f"{int(mask.sum())} voxels")
+        raise RegionRejected(Reason.ROI_TOO_LARGE, f"{int(mask.sum())} voxels")
     spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
     if settings.resample_mm is not None:
         x, y, z = settings.resample_mm
@@ -104,7 +107,7 @@ def prepare_region(
         values, mask = resample(values, mask, spacing, new_spacing, settings.interpolation)
         spacing = new_spacing
         if not mask.any():
-            raise RegionRejected("roi_empty", "no voxel left after resampling")
+            raise RegionRejected(Reason.ROI_EMPTY, "no voxel left after resampling")
     else:
         box = crop_box(mask, [math.ceil(SPHERE_RADIUS_MM / s) + 1 for s in spacing])
         values, mask = values[box], mask[box]
@@ -114,7 +117,7 @@ def prepare_region(
         low, high = settings.resegment
         intensity_mask &= (values >= low) & (values <= high)
         if not intensity_mask.any():
-            raise RegionRejected("roi_empty", "no voxel inside the re-segmentation range")
+            raise RegionRejected(Reason.ROI_EMPTY, "no voxel inside the re-segmentation range")
     lower = settings.resegment[0] if settings.resegment is not None else None
     levels, n_levels = discretise_region(values, intensity_mask, settings.discretisation, lower)
     return RegionImage(values, mask, intensity_mask, levels, n_levels, spacing)

@@ -18,7 +18,7 @@ import numpy as np
 
 from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.pixels import read_image_dataset
-from medspark.dicom.reasons import Rejection, Stage
+from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import read_verified
 from medspark.radiomics.describe import describe_region, settings_columns
 from medspark.radiomics.family import WHOLE_REGION
@@ -81,9 +81,9 @@ def load_volume(series: ImageSeries, options: RadiomicsOptions) -> tuple[Volume,
         except Rejection as exc:
             series.failure = RegionRejected(str(exc.reason), f"the series: {exc.detail}")
         except VolumeTooLarge as exc:
-            series.failure = RegionRejected("roi_series_too_large", str(exc))
+            series.failure = RegionRejected(Reason.ROI_SERIES_TOO_LARGE, str(exc))
         except NotAVolume as exc:
-            series.failure = RegionRejected("series_not_a_volume", f"the series: {exc}")
+            series.failure = RegionRejected(Reason.SERIES_NOT_A_VOLUME, f"the series: {exc}")
     if series.failure is not None:
         raise series.failure
     assert series.volume is not None and series.grid is not None
@@ -315,7 +315,7 @@ def for_each_region(
                 except RegionRejected as exc:
                     failure = failure or exc
                 except Exception as exc:
-                    failure = failure or RegionRejected("internal_error", type(exc).__name__)
+                    failure = failure or RegionRejected(Reason.INTERNAL_ERROR, type(exc).__name__)
             if failure is not None:
                 quarantined.append(
                     quarantine_row(

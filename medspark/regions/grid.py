@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from medspark.dicom.reasons import Reason
 from medspark.regions.rejected import RegionRejected
 from medspark.volume.build import Volume
 
@@ -72,7 +73,7 @@ class SeriesGrid:
         slice spacings, so a point between two distant planes is far from both."""
         if self.origin is None:
             raise RegionRejected(
-                "roi_geometry_mismatch",
+                Reason.ROI_GEOMETRY_MISMATCH,
                 "the series has no plane geometry: regions on it must reference its images",
             )
         offset = np.asarray(points, dtype=np.float64) - self.origin
@@ -100,16 +101,16 @@ class SeriesGrid:
     def check_plane(self, orientation, pixel_spacing) -> None:
         """Reject a region plane whose orientation or pixel spacing differ from the series'."""
         if orientation is None or pixel_spacing is None:
-            raise RegionRejected("roi_geometry_mismatch", "the region has no plane geometry")
+            raise RegionRejected(Reason.ROI_GEOMETRY_MISMATCH, "the region has no plane geometry")
         if not self.has_geometry:
             raise RegionRejected(
-                "roi_geometry_mismatch", "the region has plane positions, the series has none"
+                Reason.ROI_GEOMETRY_MISMATCH, "the region has plane positions, the series has none"
             )
         if float(np.abs(np.asarray(orientation, float) - self.orientation).max()) > (
             ORIENTATION_TOLERANCE
         ):
             raise RegionRejected(
-                "roi_geometry_mismatch", "the region's planes are not parallel to the series'"
+                Reason.ROI_GEOMETRY_MISMATCH, "the region's planes are not parallel to the series'"
             )
         self.check_spacing(pixel_spacing)
 
@@ -122,7 +123,7 @@ class SeriesGrid:
             expected.max()
         ):
             raise RegionRejected(
-                "roi_geometry_mismatch",
+                Reason.ROI_GEOMETRY_MISMATCH,
                 f"pixel spacing {list(pixel_spacing)} differs from the series' {list(expected)}",
             )
 
@@ -136,11 +137,11 @@ def grid_of(volume: Volume, instance_uids: list[str] | None = None) -> SeriesGri
     spacings = {p.pixel_spacing for p in order.planes}
     if len(spacings) > 1:
         raise RegionRejected(
-            "series_mixed_pixel_spacing", f"{len(spacings)} pixel spacings within the series"
+            Reason.SERIES_MIXED_PIXEL_SPACING, f"{len(spacings)} pixel spacings within the series"
         )
     geometry = first.position is not None and first.orientation is not None
     if volume.stack_reason is None and (not geometry or volume.spacing_mm is None):
-        raise RegionRejected("roi_geometry_mismatch", "the series has no usable geometry")
+        raise RegionRejected(Reason.ROI_GEOMETRY_MISMATCH, "the series has no usable geometry")
     plane_sources: list[Source | None] = [
         (instance_uids[p.instance], p.frame + 1) if instance_uids else None for p in order.planes
     ]
@@ -190,8 +191,10 @@ def nearest_index(value: float, size: int, what: str) -> int:
     index = round(value)
     if abs(value - index) > INDEX_TOLERANCE:
         raise RegionRejected(
-            "roi_geometry_mismatch", f"a region {what} falls between the series' {what}s"
+            Reason.ROI_GEOMETRY_MISMATCH, f"a region {what} falls between the series' {what}s"
         )
     if not 0 <= index < size:
-        raise RegionRejected("roi_geometry_mismatch", f"a region {what} lies outside the series")
+        raise RegionRejected(
+            Reason.ROI_GEOMETRY_MISMATCH, f"a region {what} lies outside the series"
+        )
     return int(index)

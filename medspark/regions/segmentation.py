@@ -21,6 +21,7 @@ from medspark.dicom.functional_groups import (
     functional_value,
 )
 from medspark.dicom.pixels import frame_count, iter_frames
+from medspark.dicom.reasons import Reason
 from medspark.regions.grid import INDEX_TOLERANCE, SeriesGrid, Source, nearest_index
 from medspark.regions.rejected import RegionRejected
 from medspark.volume.geometry import floats_or_none
@@ -98,7 +99,7 @@ def read_segmentation(dataset: Dataset) -> Segmentation:
     per_frame = dataset.get(PER_FRAME)
     if per_frame is not None and len(per_frame) != count:
         raise RegionRejected(
-            "roi_object_invalid", f"{len(per_frame)} per-frame groups for {count} frames"
+            Reason.ROI_OBJECT_INVALID, f"{len(per_frame)} per-frame groups for {count} frames"
         )
     series, instances = set(), set()
     for item in dataset.get("ReferencedSeriesSequence") or []:
@@ -160,7 +161,7 @@ def _segment_number(dataset: Dataset, index: int, segments: dict[int, Segment]) 
         return int(item.ReferencedSegmentNumber)
     if len(segments) == 1:
         return next(iter(segments))
-    raise RegionRejected("roi_object_invalid", f"frame {index + 1} names no segment")
+    raise RegionRejected(Reason.ROI_OBJECT_INVALID, f"frame {index + 1} names no segment")
 
 
 def place_segment(segment: Segment, segmentation: Segmentation, grid: SeriesGrid) -> np.ndarray:
@@ -177,12 +178,12 @@ def place_segment(segment: Segment, segmentation: Segmentation, grid: SeriesGrid
         k = grid.slice_of(list(frame.sources))
         if k is None:
             raise RegionRejected(
-                "roi_geometry_mismatch",
+                Reason.ROI_GEOMETRY_MISMATCH,
                 f"frame {frame.number} has no plane position and references no image of the series",
             )
         if frame.mask.shape != tuple(grid.shape[1:]):
             raise RegionRejected(
-                "roi_geometry_mismatch",
+                Reason.ROI_GEOMETRY_MISMATCH,
                 f"frame {frame.number} is {frame.mask.shape}, its source image {grid.shape[1:]}",
             )
         mask[k] |= frame.mask
@@ -195,14 +196,14 @@ def _place_by_position(mask: np.ndarray, frame: SegmentFrame, grid: SeriesGrid) 
     slice_index = nearest_index(k, grid.shape[0], "plane")
     if abs(r - round(r)) > INDEX_TOLERANCE or abs(c - round(c)) > INDEX_TOLERANCE:
         raise RegionRejected(
-            "roi_geometry_mismatch", "a frame's pixels fall between the series' pixels"
+            Reason.ROI_GEOMETRY_MISMATCH, "a frame's pixels fall between the series' pixels"
         )
     r0, c0 = round(r), round(c)
     rows, columns = frame.mask.shape
     top, left = max(r0, 0), max(c0, 0)
     bottom, right = min(r0 + rows, grid.shape[1]), min(c0 + columns, grid.shape[2])
     if bottom <= top or right <= left:
-        raise RegionRejected("roi_geometry_mismatch", "a frame lies outside the series")
+        raise RegionRejected(Reason.ROI_GEOMETRY_MISMATCH, "a frame lies outside the series")
     mask[slice_index, top:bottom, left:right] |= frame.mask[
         top - r0 : bottom - r0, left - c0 : right - c0
     ]

@@ -15,6 +15,7 @@ import shapely
 from pydicom.dataset import Dataset
 from skimage.draw import polygon
 
+from medspark.dicom.reasons import Reason
 from medspark.regions.grid import INDEX_TOLERANCE, RegionMask, SeriesGrid, nearest_index
 from medspark.regions.rejected import RegionRejected
 
@@ -89,16 +90,16 @@ def crossing_note(points_mm: np.ndarray) -> str | None:
 def _contour_slice(number: int, points: np.ndarray, grid: SeriesGrid) -> tuple[int, np.ndarray]:
     """(slice, (row, column) points) of one closed planar contour, or why it has no place."""
     if len(points) < 3:
-        raise RegionRejected("roi_contour_invalid", f"ROI {number}: fewer than 3 points")
+        raise RegionRejected(Reason.ROI_CONTOUR_INVALID, f"ROI {number}: fewer than 3 points")
     if not np.isfinite(points).all():
-        raise RegionRejected("roi_contour_invalid", f"ROI {number}: non-finite coordinates")
+        raise RegionRejected(Reason.ROI_CONTOUR_INVALID, f"ROI {number}: non-finite coordinates")
     index = grid.indices(points)
     snapped = np.round(index)
     index = np.where(np.abs(index - snapped) < 1e-4, snapped, index)  # float noise off centres
     planes = index[:, 0]
     if float(planes.max() - planes.min()) > 2 * INDEX_TOLERANCE:
         raise RegionRejected(
-            "roi_geometry_mismatch", f"ROI {number}: a contour is not in one image plane"
+            Reason.ROI_GEOMETRY_MISMATCH, f"ROI {number}: a contour is not in one image plane"
         )
     return nearest_index(float(planes.mean()), grid.shape[0], "plane"), index[:, 1:]
 
@@ -116,7 +117,7 @@ def rasterise(roi: StructureRoi, grid: SeriesGrid) -> RegionMask:
         (n, kind, points) for n, (kind, points) in enumerate(roi.contours, 1) if kind != "POINT"
     ]
     if not closed:
-        raise RegionRejected("roi_empty", f"ROI {roi.number} has no contour")
+        raise RegionRejected(Reason.ROI_EMPTY, f"ROI {roi.number} has no contour")
     problems: list[str] = []
     first_failure: RegionRejected | None = None
     placed = 0
@@ -124,12 +125,12 @@ def rasterise(roi: StructureRoi, grid: SeriesGrid) -> RegionMask:
         try:
             if kind == UNREADABLE:
                 raise RegionRejected(
-                    "roi_contour_invalid",
+                    Reason.ROI_CONTOUR_INVALID,
                     f"ROI {roi.number}: contour data are not x, y, z triplets",
                 )
             if kind != "CLOSED_PLANAR":
                 raise RegionRejected(
-                    "roi_contour_open", f"ROI {roi.number} has an {kind.lower()} contour"
+                    Reason.ROI_CONTOUR_OPEN, f"ROI {roi.number} has an {kind.lower()} contour"
                 )
             slice_index, rows_columns = _contour_slice(roi.number, points, grid)
         except RegionRejected as exc:

@@ -11,31 +11,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import medspark
 from medspark import layout
+from medspark.dicom.reasons import DESCRIPTION
 from medspark.report import figures
 from medspark.report.gather import ReportData
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.report")
 
-REASON_TEXT = {
-    "empty_file": "zero bytes",
-    "unreadable": "could not be read from storage",
-    "not_dicom": "not a DICOM file",
-    "truncated": "ends before its declared content",
-    "header_parse_error": "header cannot be parsed",
-    "missing_sop_instance_uid": "no SOP Instance UID",
-    "dicomdir": "a DICOMDIR index, not an instance",
-    "duplicate_sop_instance": "another copy of an instance already kept",
-    "archive_corrupt": "archive cannot be opened",
-    "archive_empty": "archive holds no files",
-    "archive_encrypted": "archive is password protected",
-    "archive_member_too_large": "archive member over the size limit",
-    "archive_too_deep": "archives nested too deeply",
-    "unsupported_transfer_syntax": "no decoder for its transfer syntax",
-    "pixel_data_short": "pixel data shorter than declared",
-    "decode_failed": "pixel data could not be decoded",
-    "internal_error": "medspark failed on it (a bug to report)",
-}
+REASON_TEXT = {str(reason): text for reason, text in DESCRIPTION.items()}
 
 
 def data_uri(png: bytes) -> str:
