@@ -20,13 +20,13 @@ def weighted_log_loss(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray
     return float(-(frame_weights * np.log(picked)).sum() / frame_weights.sum())
 
 
-def class_weights(training_truth: Sequence[int], classes: int) -> np.ndarray:
+def class_weights(training_truth: Sequence[int] | np.ndarray, classes: int) -> np.ndarray:
     """n / (classes x n_class) per class, as training weighs them."""
     counts = np.maximum(np.bincount(np.asarray(training_truth), minlength=classes), 1)
     return counts.sum() / (classes * counts)
 
 
-def prior_scores(training_truth: Sequence[int], classes: int, rows: int) -> np.ndarray:
+def prior_scores(training_truth: Sequence[int] | np.ndarray, classes: int, rows: int) -> np.ndarray:
     """The best constant prediction under the weighted loss: each class's weighted share."""
     counts = np.bincount(np.asarray(training_truth), minlength=classes).astype(float)
     shares = counts * class_weights(training_truth, classes)
@@ -51,9 +51,9 @@ def _auc(truth: np.ndarray, scores: np.ndarray, classes: int) -> float:
 
 
 def why_not_learned(
-    validation_truth: Sequence[int],
+    validation_truth: Sequence[int] | np.ndarray,
     validation_scores: np.ndarray,
-    training_truth: Sequence[int],
+    training_truth: Sequence[int] | np.ndarray,
     class_names: Sequence[str],
 ) -> str | None:
     """None when the model learned something on its validation frames; else the reason, one

@@ -79,7 +79,7 @@ def load_volume(series: ImageSeries, options: RadiomicsOptions) -> tuple[Volume,
         except RegionRejected as exc:
             series.failure = exc
         except Rejection as exc:
-            series.failure = RegionRejected(str(exc.reason), f"the series: {exc.detail}")
+            series.failure = RegionRejected(exc.reason, f"the series: {exc.detail}")
         except VolumeTooLarge as exc:
             series.failure = RegionRejected(Reason.ROI_SERIES_TOO_LARGE, str(exc))
         except NotAVolume as exc:
