@@ -14,6 +14,7 @@ import medspark
 from medspark.config import Settings
 
 OCR_INSTALL = "pip install 'rapidocr>=3.10,<4' onnxruntime (both come with pip install medspark)"
+OCR_MISSING_EFFECT = "images at risk of burned-in text are held back unchecked"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Capability:
     usable: bool
     detail: str
     install: str | None = None
+    effect: str | None = None  # what a run that needs it does without it
 
     def line(self) -> str:
         state = "ok" if self.usable else "missing"
@@ -40,17 +42,15 @@ def _version(package: str) -> str | None:
 
 def text_detector() -> Capability:
     """PP-OCR through rapidocr on onnxruntime, with the models medspark ships."""
-    from importlib.resources import files
+    from medspark.imaging.burned_in_text import DETECTOR_MODEL, RECOGNISER_MODEL, model_resource
 
-    models = files("medspark.imaging") / "ocr_models"
-    shipped = all((models / n).is_file() for n in ("ch_PP-OCRv4_det_infer.onnx",
-                                                   "ch_PP-OCRv4_rec_infer.onnx"))  # fmt: skip
+    shipped = all(model_resource(n).is_file() for n in (DETECTOR_MODEL, RECOGNISER_MODEL))
     missing = [p for p in ("rapidocr", "onnxruntime") if importlib.util.find_spec(p) is None]
     if not shipped:
         missing.append("medspark's PP-OCRv4 models (medspark/imaging/ocr_models)")
     if missing:
         return Capability("burned-in text detector", False, f"{', '.join(missing)} not installed",
-                          OCR_INSTALL)  # fmt: skip
+                          OCR_INSTALL, OCR_MISSING_EFFECT)  # fmt: skip
     return Capability(
         "burned-in text detector",
         True,

@@ -38,7 +38,6 @@ from medspark.storage import check_reachable, local_path, require_writable
 EXIT_SPARK = EXIT_ENVIRONMENT
 __all__ = ["EXIT_LOCKED", "EXIT_OK", "EXIT_QUARANTINED", "EXIT_SPARK", "EXIT_USAGE", "main"]
 DEMO_OUTPUT = "medspark-output"
-EFFECT = {"burned-in text detector": "images at risk of burned-in text are held back unchecked"}
 
 log = logging.getLogger("medspark")
 
@@ -193,7 +192,7 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
         check_reachable(out_uri, "OUT")
     refuse_foreign_output(command, out_uri)
     for missing in capabilities.missing_for(settings):
-        print(f"medspark: {missing.name} unavailable ({missing.detail}): {EFFECT[missing.name]}; "
+        print(f"medspark: {missing.name} unavailable ({missing.detail}): {missing.effect}; "
               f"install: {missing.install}", file=sys.stderr)  # fmt: skip
     key = _key(settings, throwaway) if command.needs_key(args, settings) else None
     require_writable(out_uri)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.abc import Traversable
 from importlib.resources import as_file, files
 
 import cv2
@@ -98,14 +99,20 @@ class Judgement:
     """The redacted boxes whose line is redacted with them (names, identifiers)."""
 
 
+DETECTOR_MODEL = "ch_PP-OCRv4_det_infer.onnx"
+RECOGNISER_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
 _MODEL_FILES = contextlib.ExitStack()  # model files unpacked from a zipped package, kept open
 
 
+def model_resource(name: str) -> Traversable:
+    """One of the PP-OCR models shipped in the package (ocr_models/NOTICE.md)."""
+    return files("medspark.imaging") / "ocr_models" / name
+
+
 def _model_file(name: str) -> str:
-    """A path onnxruntime can open for one of the PP-OCR models shipped in the package (unpacked
-    to a temporary file when medspark runs from a zip, as on executors)."""
-    resource = files("medspark.imaging") / "ocr_models" / name
-    return str(_MODEL_FILES.enter_context(as_file(resource)))
+    """A path onnxruntime can open for a shipped model (unpacked to a temporary file when
+    medspark runs from a zip, as on executors)."""
+    return str(_MODEL_FILES.enter_context(as_file(model_resource(name))))
 
 
 @lru_cache(maxsize=1)
@@ -124,8 +131,8 @@ def _engine():
             "Global.log_level": "error",
             "EngineConfig.onnxruntime.intra_op_num_threads": 1,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "Det.model_path": _model_file("ch_PP-OCRv4_det_infer.onnx"),
-            "Rec.model_path": _model_file("ch_PP-OCRv4_rec_infer.onnx"),
+            "Det.model_path": _model_file(DETECTOR_MODEL),
+            "Rec.model_path": _model_file(RECOGNISER_MODEL),
         }
     )
 

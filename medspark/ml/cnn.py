@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from medspark.ml.learning_check import class_weights
+
 INPUT_SIZE = 64
 CALIBRATION_IMAGES = 512  # training images whose batch statistics evaluation uses
 
@@ -21,18 +23,19 @@ CALIBRATION_IMAGES = 512  # training images whose batch statistics evaluation us
 @dataclass(frozen=True)
 class TrainingPlan:
     """What one training run needs: its data file, where to save, and the schedule, counted
-    in optimiser steps (one step = one global batch, however many processes share it)."""
+    in optimiser steps (one step = one global batch, however many processes share it); the
+    schedule's values come from the profile (`model.cnn`, config.CnnSettings)."""
 
     data_file: str  # .npz: train_x, train_y, validation_x, validation_y (float32, int64)
     weights_file: str
     classes: int
-    steps: int = 600
-    evaluate_every: int = 20
-    patience: int = 240  # steps without a better validation loss before stopping
-    batch_size: int = 64
-    learning_rate: float = 2e-3
+    steps: int
+    evaluate_every: int
+    patience: int  # steps without a better validation loss before stopping
+    batch_size: int
+    learning_rate: float
+    seed: int
     warmup: float = 0.05  # share of the steps over which the learning rate rises
-    seed: int = 42
     flip: bool = False  # left-right flips: not for chest radiographs (the heart is on one side)
 
 
@@ -173,8 +176,7 @@ def train_process(plan: dict[str, Any]) -> dict[str, Any]:
             torch.from_numpy(data["validation_x"]),
             torch.from_numpy(data["validation_y"]),
         )
-    counts = torch.bincount(train_y, minlength=settings.classes).clamp(min=1).float()
-    weights = counts.sum() / (settings.classes * counts)
+    weights = torch.from_numpy(class_weights(train_y.numpy(), settings.classes)).float()
     network = build_network(settings.classes)
     model = DistributedDataParallel(network) if distributed else network
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)

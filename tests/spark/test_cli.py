@@ -146,7 +146,8 @@ def test_a_run_missing_a_capability_says_so_once_and_records_it(
     spark, tmp_path, monkeypatch, capsys
 ):
     lacking = capabilities.Capability("burned-in text detector", False, "rapidocr not installed",
-                                      capabilities.OCR_INSTALL)  # fmt: skip
+                                      capabilities.OCR_INSTALL,
+                                      capabilities.OCR_MISSING_EFFECT)  # fmt: skip
     monkeypatch.setattr(capabilities, "text_detector", lambda: lacking)
     monkeypatch.setenv("MEDSPARK_PSEUDONYM_KEY", "capability-test-key-0123456789")
     images = tmp_path / "in"

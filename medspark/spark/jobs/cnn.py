@@ -121,12 +121,9 @@ def train_cnn(
         data_file, trained_weights = str(Path(scratch) / "data.npz"), str(Path(scratch) / "w.pt")
         np.savez(data_file, train_x=train_x, train_y=train_y,
                  validation_x=valid_x, validation_y=valid_y)  # fmt: skip
-        recipe = ms.cnn
         plan = cnn.TrainingPlan(
-            data_file, trained_weights, len(classes), steps=recipe.steps,
-            evaluate_every=recipe.evaluate_every, patience=recipe.patience,
-            batch_size=recipe.batch_size, learning_rate=recipe.learning_rate, seed=ms.seed,
-        )  # fmt: skip
+            data_file, trained_weights, len(classes), seed=ms.seed, **ms.cnn.model_dump()
+        )
         trained = _distribute(plan, processes)
         network = cnn.load_network(trained_weights, len(classes))
         curve = trained.get("curve", [])
