@@ -331,11 +331,18 @@ VOLUMES = TableSpec(
 
 def _roi_features() -> TableSpec:
     from medspark.radiomics.catalogue import feature_fields
+    from medspark.radiomics.filters.columns import filter_fields
 
     return TableSpec(
         "roi_features",
-        1,
-        ("segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "aggregation"),
+        2,
+        (
+            "segmentation_sop_instance_uid",
+            "series_instance_uid",
+            "roi_number",
+            "aggregation",
+            "image_filter",
+        ),
         pa.schema(
             [
                 _f("segmentation_sop_instance_uid", pa.string(), True, "the SEG or RTSTRUCT"),
@@ -347,18 +354,25 @@ def _roi_features() -> TableSpec:
                 _f("patient_id", pa.string()),
                 _f("modality", pa.string()),
                 _f("aggregation", pa.string(), False, "IBSI aggregation; 3d for families without"),
+                *filter_fields(),
                 _f("voxel_count", pa.int64(), False, "voxels of the region after resampling"),
                 _f("volume_mm3", pa.float64(), False, "voxel count x voxel volume"),
                 _f("intensity_voxel_count", pa.int64(), False, "voxels after re-segmentation"),
                 _f("grey_levels", pa.int32(), False, "number of discretised grey levels"),
                 _f("resample_mm", pa.list_(pa.float64()), True, "[x, y, z]; null: image grid"),
-                _f("interpolation", pa.string()),
+                _f("interpolation", pa.string(), True, "nearest, linear or cubic (B-spline)"),
+                _f("mask_threshold", pa.float64(), True, "partial volume a resampled voxel keeps"),
+                _f("intensities_rounded", pa.bool_(), False, "rounded to integers (CT: HU)"),
                 _f("resegment_low", pa.float64()),
                 _f("resegment_high", pa.float64()),
+                _f("resegment_outliers_sd", pa.float64(), True, "k of mean +- k SD"),
                 _f("discretisation", pa.string(), False, "fixed_bin_number or fixed_bin_width"),
                 _f("bins", pa.int32()),
                 _f("bin_width", pa.float64()),
                 _f("lower_bound", pa.float64(), True, "first bin's lower edge; null: ROI min"),
+                _f("ivh_discretisation", pa.string(), False, "texture, none, fixed_bin_*"),
+                _f("ivh_bins", pa.int32()),
+                _f("ivh_bin_width", pa.float64()),
                 _f("glcm_distance", pa.int32(), False),
                 _f("problems", pa.list_(pa.string()), True, "what the series build noted"),
                 _f("overlay_png", pa.binary(), True, "outline on the largest slice (3d row)"),

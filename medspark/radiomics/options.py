@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from medspark.options import StrictOptions
+from medspark.radiomics.filters.settings import ImageFilter
 
 RoiSource = Literal["seg", "rtstruct", "otsu"]
 Aggregation = Literal[
@@ -49,6 +50,24 @@ class Discretisation(StrictOptions):
         return self
 
 
+class IvhDiscretisation(StrictOptions):
+    """IBSI 3.5: the intensities the intensity-volume histogram counts, apart from the texture
+    discretisation: `texture` (the texture levels), `none` (the intensities as they are, one
+    bin per unit: integer-valued images such as CT in HU), `fixed_bin_width` (bins of
+    `bin_width` from the re-segmentation minimum, counted at their centres) or
+    `fixed_bin_number` (`bins` bins over the region's range)."""
+
+    method: Literal["texture", "none", "fixed_bin_width", "fixed_bin_number"] = "texture"
+    bins: int = Field(1000, ge=2, le=100_000)
+    bin_width: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _width_given(self) -> IvhDiscretisation:
+        if self.method == "fixed_bin_width" and self.bin_width is None:
+            raise ValueError("fixed_bin_width needs bin_width")
+        return self
+
+
 _DEFAULT_SOURCES: tuple[RoiSource, ...] = ("seg", "rtstruct")
 _DEFAULT_AGGREGATIONS: tuple[Aggregation, ...] = ("2d_averaged", "3d_averaged", "3d_merged")
 
@@ -59,21 +78,51 @@ class RadiomicsSettings(StrictOptions):
     roi_sources: list[RoiSource] = Field(default_factory=lambda: list(_DEFAULT_SOURCES))
     families: list[FamilyKey] = Field(default_factory=lambda: list(get_args(FamilyKey)))
     aggregation: list[Aggregation] = Field(default_factory=lambda: list(_DEFAULT_AGGREGATIONS))
-    resample_mm: tuple[float, float, float] | None = Field(
-        None, description="[x, y, z] spacing in mm; null keeps the image grid"
+    resample_mm: tuple[float | None, float | None, float | None] | None = Field(
+        None,
+        description="[x, y, z] spacing in mm; null keeps the image grid, a null axis keeps "
+        "that axis's spacing ([2, 2, null]: in-plane only)",
     )
-    interpolation: Literal["linear", "nearest"] = "linear"
+    interpolation: Literal["nearest", "linear", "cubic"] = Field(
+        "linear", description="image interpolation: nearest neighbour, linear or cubic B-spline"
+    )
+    mask_threshold: float = Field(
+        0.5, gt=0, le=1, description="partial-volume fraction a resampled mask voxel keeps"
+    )
+    intensity_rounding: Literal["auto", "on", "off"] = Field(
+        "auto", description="round resampled intensities to integers; auto: for CT"
+    )
     resegment: tuple[float, float] | None = Field(
         None, description="[low, high] in the image's units; voxels outside leave the region"
     )
+    resegment_outliers_sd: float | None = Field(
+        None,
+        gt=0,
+        description="k: voxels beyond the mean +- k SD leave the region (after the range)",
+    )
     discretisation: Discretisation = Field(default_factory=Discretisation)
+    ivh: IvhDiscretisation = Field(default_factory=IvhDiscretisation)
     glcm_distance: int = Field(1, ge=1, le=16)
+    autocorrelation_exact_voxels: int = Field(
+        20_000,
+        ge=2,
+        description="Moran's I and Geary's C are exact up to this many voxels, estimated from "
+        "random 100-voxel samples above it",
+    )
+    filters: list[ImageFilter] = Field(
+        default_factory=list, description="IBSI 2 filters: each adds rows of filtered statistics"
+    )
     max_region_voxels: int = Field(20_000_000, ge=1)
 
     @field_validator("resample_mm")
     @classmethod
     def _positive_spacing(cls, value):
-        if value is not None and min(value) <= 0:
+        if value is None:
+            return None
+        given = [v for v in value if v is not None]
+        if not given:
+            return None
+        if min(given) <= 0:
             raise ValueError("resample_mm must be positive")
         return value
 

@@ -7,8 +7,12 @@ the region as drawn; the intensity mask is that region after re-segmentation (IB
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from medspark.radiomics.intensity_volume_bins import IvhBins
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class RegionImage:
     levels: np.ndarray
     n_levels: int
     spacing: tuple[float, float, float]
+    ivh: IvhBins | None = None
+    """The intensity-volume histogram's bins; the texture levels when unset."""
 
     @property
     def voxel_volume(self) -> float:

@@ -20,11 +20,12 @@ from medspark.dicom.deid import DeidPolicy, deidentify
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import read_verified
-from medspark.radiomics.describe import describe_region, settings_columns
+from medspark.radiomics.describe import describe_filtered, describe_region, settings_columns
 from medspark.radiomics.family import WHOLE_REGION
+from medspark.radiomics.filters.columns import filter_columns
 from medspark.radiomics.options import RadiomicsSettings
 from medspark.radiomics.overlay import outline_png
-from medspark.radiomics.processing import prepare_region
+from medspark.radiomics.processing import prepare_region, rounds_intensities
 from medspark.regions.grid import RegionMask, SeriesGrid, grid_of
 from medspark.regions.rejected import RegionRejected
 from medspark.regions.segmentation import place_segment, read_segmentation
@@ -140,7 +141,7 @@ STACK_FAMILIES_LEFT_OUT = ("morphology", "local_intensity")
 STACK_AGGREGATIONS = ("2d_averaged", "2d_slice_merged")
 
 
-def stack_settings(settings: RadiomicsSettings, slice_spacing: float) -> RadiomicsSettings:
+def stack_settings(settings: RadiomicsSettings) -> RadiomicsSettings:
     """The settings for a region on a stack: per-slice aggregations only, no family that needs
     a volume, resampling in-plane only."""
     update: dict[str, Any] = {
@@ -148,7 +149,7 @@ def stack_settings(settings: RadiomicsSettings, slice_spacing: float) -> Radiomi
         "aggregation": list(STACK_AGGREGATIONS),
     }
     if settings.resample_mm is not None:
-        update["resample_mm"] = (*settings.resample_mm[:2], slice_spacing)
+        update["resample_mm"] = (*settings.resample_mm[:2], None)
     return settings.model_copy(update=update)
 
 
@@ -163,15 +164,17 @@ def _feature_rows(
     settings = options.settings
     problems = [*volume.problems, *region.problems]
     if grid.is_stack:
-        settings = stack_settings(settings, grid.spacing[0])
+        settings = stack_settings(settings)
         problems.append(
             f"not_a_volume: {grid.stack_reason}: described per slice (2D aggregations); "
             f"{', '.join(STACK_FAMILIES_LEFT_OUT)} and the 3D aggregations left empty"
         )
-    prepared = prepare_region(volume.values, region.mask, grid.spacing, settings)
+    prepared = prepare_region(
+        volume.values, region.mask, grid.spacing, settings, identity.get("modality")
+    )
     common = {
         **identity,
-        **settings_columns(settings),
+        **settings_columns(settings, rounds_intensities(settings, identity.get("modality"))),
         "voxel_count": int(prepared.morphology_mask.sum()),
         "volume_mm3": float(prepared.morphology_mask.sum()) * prepared.voxel_volume,
         "intensity_voxel_count": int(prepared.intensity_mask.sum()),
@@ -180,13 +183,15 @@ def _feature_rows(
         "run_id": options.run_id,
         "processed_at": now,
     }
+    unfiltered = filter_columns(None)
     rows = [
-        {**common, "aggregation": aggregation, **values}
+        {**common, "aggregation": aggregation, **unfiltered, **values}
         for aggregation, values in describe_region(prepared, settings).items()
     ]
     picture = outline_png(volume.values, region.mask, grid.spacing)
     for row in rows:
         row["overlay_png"] = picture if row["aggregation"] == WHOLE_REGION else None
+    rows += [{**common, **row} for row in describe_filtered(prepared, settings)]
     return rows
 
 

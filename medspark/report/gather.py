@@ -382,6 +382,8 @@ def gather(
     roi = _table(spark, out_uri, ROI_FEATURES)
     if roi is not None:
         data.table_rows["roi_features"] = roi.count()
+        if "image_filter" in roi.columns:
+            roi = roi.filter(F.col("image_filter").isNull())
         data.region_sources = {
             r["roi_source"]: int(r["count"])
             for r in roi.filter(F.col("aggregation") == "3d")

@@ -34,7 +34,11 @@ radiomics:
   aggregation: [2d_averaged, 2d_slice_merged, 2.5d_direction_merged, 2.5d_merged,
                 3d_averaged, 3d_merged]
   discretisation: {method: fixed_bin_width, bin_width: 1, lower_bound: 0.5}
+  filters:
+    - {kind: mean, size: 1}          # the identity: its statistics are the unfiltered ones
+    - {kind: log, sigma_mm: 3.0, boundary: nearest}
 """
+FILTERS = 2
 
 
 def _square(top, left, bottom, right):
@@ -102,7 +106,13 @@ def radiomics_out(spark, tmp_path_factory):
 
 
 def _rows(features, **where):
+    """The rows that match `where`; the unfiltered image's unless `image_filter` is given."""
+    where.setdefault("image_filter", None)
     return [r for r in features if all(r[k] == v for k, v in where.items())]
+
+
+def _filtered(features, **where):
+    return [r for r in features if r["image_filter"] and all(r[k] == v for k, v in where.items())]
 
 
 def test_phantom_seg_matches_every_ibsi_reference_value(radiomics_out):
@@ -171,7 +181,7 @@ def test_bad_regions_are_quarantined_with_their_reasons_and_the_rest_described(r
         ("seg_shifted", "roi_geometry_mismatch"),
     ]
     assert all(r["stage"] == "radiomics" and r["detail"] for r in quarantine)
-    described = {(r["roi_source"], r["roi_label"]) for r in features}
+    described = {(r["roi_source"], r["roi_label"]) for r in _rows(features)}
     assert described == {
         ("seg", "phantom"),
         ("seg", "tumour"),
@@ -193,7 +203,8 @@ def test_feature_columns_keep_their_ibsi_identifiers(spark, radiomics_out):
     arrow = pq.read_schema(out / "roi_features" / "_common_metadata")
     assert arrow.field("glcm_joint_max").metadata[b"ibsi_id"] == b"GYBY"
     assert arrow.field("ngldm_dependence_count_energy").metadata[b"ibsi_id"] == b"CAS9"
-    assert pq.read_table(out / "roi_features").num_rows == 8 * 7  # the sidecar is not data
+    # the sidecar is not data: 8 regions, 7 rows each and one per filter
+    assert pq.read_table(out / "roi_features").num_rows == 8 * (7 + FILTERS)
 
 
 def test_report_shows_each_region_outlined_with_a_family_summary(spark, radiomics_out):
@@ -211,3 +222,28 @@ def test_report_shows_each_region_outlined_with_a_family_summary(spark, radiomic
     page = render(data)
     assert 'id="regions"' in page and page.count('alt="seg region outline"') == 4
     assert page.count('alt="rtstruct region outline"') == 3
+
+
+def test_each_filter_adds_one_row_of_response_map_statistics_per_region(radiomics_out):
+    _, features, _, _ = radiomics_out
+    statistics = [c for c in feature_columns() if c.startswith("stat_")]
+    others = [c for c in feature_columns() if not c.startswith("stat_")]
+    assert len(statistics) == 18
+    regions = {(r["segmentation_sop_instance_uid"], r["roi_number"]) for r in _rows(features)}
+    for segmentation, number in regions:
+        where = {"segmentation_sop_instance_uid": segmentation, "roi_number": number}
+        (plain,) = _rows(features, aggregation="3d", **where)
+        filtered = {
+            r["filter_size"] or r["filter_sigma_mm"]: r for r in _filtered(features, **where)
+        }
+        assert sorted(filtered) == [1, 3.0]
+        identity, log = filtered[1], filtered[3.0]
+        assert identity["image_filter"] == "mean(boundary=mirror,dimensions=3d,size=1)"
+        assert log["image_filter"].startswith("log(boundary=nearest,dimensions=3d,sigma_mm=3.0")
+        assert (log["filter_truncate"], log["aggregation"]) == (4.0, "3d")
+        for column in statistics:
+            assert identity[column] == pytest.approx(plain[column], rel=1e-9, abs=1e-9), column
+        assert all(log[c] is None for c in others)
+        assert log["intensity_voxel_count"] == plain["intensity_voxel_count"]
+        if plain["stat_variance"]:
+            assert log["stat_mean"] != pytest.approx(plain["stat_mean"])

@@ -103,7 +103,10 @@ def _enumerated(model, prefix=()):
     return found
 
 
-COMPANIONS = {("radiomics.discretisation.method", "fixed_bin_width"): ("bin_width", "25")}
+COMPANIONS = {
+    ("radiomics.discretisation.method", "fixed_bin_width"): ("bin_width", "25"),
+    ("radiomics.ivh.method", "fixed_bin_width"): ("bin_width", "2.5"),
+}
 """Settings a value needs beside it, as (sibling key, value)."""
 
 

@@ -24,7 +24,7 @@ PINNED = {
     "predictions_patient": (2, "03a141cfdbe47050"),
     "predictions_study": (2, "7d3b25b25a480c37"),
     "quarantine": (1, "dbf4916ae3579fa5"),
-    "roi_features": (1, "45b44dd4890768b6"),
+    "roi_features": (2, "6589583e51a14f1e"),
     "seen": (1, "d93a8286f6057817"),
     "shards": (1, "20ae7ca464062153"),
     "volumes": (1, "980dd043ecabc1d0"),

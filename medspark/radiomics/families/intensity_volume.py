@@ -1,7 +1,8 @@
-"""Intensity-volume histogram (IBSI 1, 3.5) of the discretised grey levels.
+"""Intensity-volume histogram (IBSI 1, 3.5) over the bins of its own discretisation.
 
-The intensity fraction of level i is (i - min) / (max - min) over the levels present; the volume
-fraction of level i is the share of region voxels at level i or above.
+The intensity fraction of bin i is (x_i - x_first) / (x_last - x_first) over every bin of the
+range (empty ones too); the volume fraction of bin i is the share of region voxels in bin i or
+above.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from medspark.radiomics.family import WHOLE_REGION, Family, FeatureValues, features
+from medspark.radiomics.intensity_volume_bins import ivh_bins
+from medspark.radiomics.options import IvhDiscretisation
 
 FEATURES = features(
     ("volume_at_intensity_10", "BC2M", "Volume at intensity fraction 10%"),
@@ -29,10 +32,14 @@ FEATURES = features(
 
 def compute(region, aggregations: Sequence[str] = (), **_: object) -> dict[str, FeatureValues]:
     """IVH features at 10 % and 90 %."""
-    grey = region.grey_levels
-    levels = np.arange(int(grey.min()), int(grey.max()) + 1)
-    counts = np.bincount(grey - levels[0], minlength=levels.size)
-    volume = np.cumsum(counts[::-1])[::-1] / grey.size
+    bins = (
+        region.ivh
+        if region.ivh is not None
+        else ivh_bins(region.intensities, region.grey_levels, (None, None), IvhDiscretisation())
+    )
+    levels = bins.intensities
+    counts = np.bincount(bins.index, minlength=levels.size)
+    volume = np.cumsum(counts[::-1])[::-1] / bins.index.size
     span = levels[-1] - levels[0]
     fraction = (levels - levels[0]) / span if span > 0 else np.zeros(levels.size)
 
@@ -42,7 +49,7 @@ def compute(region, aggregations: Sequence[str] = (), **_: object) -> dict[str, 
 
     def intensity_at(x: float) -> float:
         below = np.flatnonzero(volume <= x)
-        return float(levels[below[0]]) if below.size else float(levels[-1] + 1)
+        return float(levels[below[0]]) if below.size else float(levels[-1] + bins.step)
 
     v10, v90 = volume_at(0.1), volume_at(0.9)
     i10, i90 = intensity_at(0.1), intensity_at(0.9)

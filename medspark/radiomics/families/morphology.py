@@ -15,6 +15,7 @@ from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import marching_cubes
 
 from medspark.radiomics.family import WHOLE_REGION, Family, FeatureValues, features
+from medspark.radiomics.spatial_autocorrelation import spatial_autocorrelation
 
 FEATURES = features(
     ("volume", "RNU0", "Volume (mesh)"),
@@ -43,7 +44,6 @@ FEATURES = features(
     ("morans_i", "N365", "Moran's I index"),
     ("gearys_c", "NPT7", "Geary's C measure"),
 )
-MAX_AUTOCORRELATION_VOXELS = 3000
 
 
 def mesh(mask: np.ndarray, spacing: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,29 +77,12 @@ def ellipsoid_area(a: float, b: float, c: float, terms: int = 20) -> float:
     return float(4.0 * np.pi * a * b * total)
 
 
-def spatial_autocorrelation(
-    positions: np.ndarray, intensities: np.ndarray, limit: int = MAX_AUTOCORRELATION_VOXELS
-) -> tuple[float | None, float | None]:
-    """Moran's I and Geary's C with inverse-distance weights."""
-    if intensities.size > limit:
-        chosen = np.random.default_rng(0).choice(intensities.size, limit, replace=False)
-        positions, intensities = positions[chosen], intensities[chosen]
-    n = intensities.size
-    deviation = intensities - intensities.mean()
-    denominator = float(np.sum(deviation**2))
-    if n < 2 or denominator == 0:
-        return None, None
-    distance = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2)
-    np.fill_diagonal(distance, np.inf)
-    weights = 1.0 / distance
-    total_weight = float(weights.sum())
-    morans = n / total_weight * float(deviation @ weights @ deviation) / denominator
-    squared = (intensities[:, None] - intensities[None, :]) ** 2
-    gearys = (n - 1) * float(np.sum(weights * squared)) / (2.0 * total_weight * denominator)
-    return morans, gearys
-
-
-def compute(region, aggregations: Sequence[str] = (), **_: object) -> dict[str, FeatureValues]:
+def compute(
+    region,
+    aggregations: Sequence[str] = (),
+    exact_autocorrelation_voxels: int = 20_000,
+    **_: object,
+) -> dict[str, FeatureValues]:
     """Every morphological feature of the region."""
     spacing = np.asarray(region.spacing, dtype=np.float64)
     mask = region.morphology_mask
@@ -140,7 +123,9 @@ def compute(region, aggregations: Sequence[str] = (), **_: object) -> dict[str, 
     semi = (major / 2.0, minor / 2.0, least / 2.0)
     ellipsoid_volume = 4.0 * np.pi * semi[0] * semi[1] * semi[2] / 3.0
     sphere = (36.0 * np.pi * volume**2) ** (1.0 / 3.0)
-    morans, gearys = spatial_autocorrelation(intensity_positions, intensities)
+    morans, gearys = spatial_autocorrelation(
+        intensity_positions, intensities, exact_autocorrelation_voxels
+    )
 
     def ratio(numerator, denominator):
         return float(numerator / denominator) if numerator is not None and denominator else None

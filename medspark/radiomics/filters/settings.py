@@ -22,8 +22,9 @@ class _Filter(StrictOptions):
     boundary: Boundary = "mirror"
 
     def parameters(self) -> dict[str, Any]:
-        """The settings that name this response map, as recorded beside its features."""
-        return self.model_dump(exclude={"kind"})
+        """The settings that name this response map, as recorded beside its features (with
+        the dimensions a filter takes from its kernels)."""
+        return {**self.model_dump(exclude={"kind"}), "dimensions": self.dimensions}  # type: ignore[attr-defined]
 
 
 class MeanFilter(_Filter):
