@@ -98,7 +98,7 @@ class RadiomicsSettings(StrictOptions):
     resegment_outliers_sd: float | None = Field(
         None,
         gt=0,
-        description="k: voxels beyond the mean +- k SD leave the region (after the range)",
+        description="k: voxels beyond the region's mean +- k SD leave it (with the range: both)",
     )
     discretisation: Discretisation = Field(default_factory=Discretisation)
     ivh: IvhDiscretisation = Field(default_factory=IvhDiscretisation)

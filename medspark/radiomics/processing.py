@@ -105,8 +105,9 @@ def rounds_intensities(settings: RadiomicsSettings, modality: str | None) -> boo
 def resegmented(
     values: np.ndarray, mask: np.ndarray, settings: RadiomicsSettings
 ) -> tuple[np.ndarray, tuple[float | None, float | None]]:
-    """The intensity mask after re-segmentation (IBSI 2.5): by range, then by outliers (the
-    mean +- k SD of the voxels the region holds), and the intensity range it kept."""
+    """The intensity mask after re-segmentation (IBSI 2.5) and the intensity range it kept:
+    the range, narrowed to the mean +- k SD of the region as drawn when outliers are filtered
+    too (MIRP's reading, which reproduces IBSI configuration E)."""
     low: float | None = None
     high: float | None = None
     if settings.resegment is not None:

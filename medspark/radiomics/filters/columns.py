@@ -8,6 +8,7 @@ import types
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
+from pydantic import BaseModel
 
 from medspark.radiomics.filters.settings import ImageFilter
 
@@ -15,7 +16,7 @@ IMAGE_FILTER = "image_filter"
 _ARROW = {bool: pa.bool_(), int: pa.int32(), float: pa.float64(), str: pa.string()}
 
 
-def _models() -> tuple[type, ...]:
+def _models() -> tuple[type[BaseModel], ...]:
     return get_args(get_args(ImageFilter)[0])
 
 

@@ -99,7 +99,7 @@ class GaborFilter(_Filter):
 
 
 class SeparableWaveletFilter(_Filter):
-    """IBSI 2 undecimated separable wavelet (stationary, a trous): `wavelet` is a PyWavelets
+    """IBSI 2 undecimated separable wavelet (25BO; stationary, a trous): `wavelet` is a PyWavelets
     name (haar, db2, coif1, ...), `configuration` the low/high-pass choice per axis in x, y[, z]
     order (`LHL`), `level` the decomposition level."""
 
@@ -133,7 +133,7 @@ class SeparableWaveletFilter(_Filter):
 
 
 class SimoncelliWaveletFilter(_Filter):
-    """IBSI 2 Simoncelli non-separable wavelet: the isotropic band-pass of decomposition
+    """IBSI 2 Simoncelli non-separable wavelet (LODD): the isotropic band-pass of decomposition
     `level`, applied in the Fourier domain (so its boundary is always periodic)."""
 
     kind: Literal["simoncelli"] = "simoncelli"
