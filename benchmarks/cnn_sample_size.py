@@ -11,7 +11,7 @@ nothing ends in exit 6 and is tabled as refused.
 
 Usage: .venv/bin/python benchmarks/cnn_sample_size.py [--sizes 300 600 1200 3882]
        [--seeds 1 2 3] [--work /tmp/medspark-cnn-bench]
-Prints one line per run and a Markdown table per size (the README's table).
+Prints one line per run and a Markdown table per size (docs/classifier.md's table).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Group the mutants that survived, for the README: `python benchmarks/mutation_survivors.py`
+"""Group the mutants that survived, for docs/testing.md: `python benchmarks/mutation_survivors.py`
 run from the folder mutmut ran in. Writes one line per survivor (group, mutant, mutated line)."""
 
 from __future__ import annotations

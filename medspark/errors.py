@@ -1,7 +1,7 @@
 """The errors a run can end with: each kind carries its exit code and a sentence for people.
 
 Every domain error derives from one of the kinds below, so the command line maps an error to
-its exit code by type. The codes are documented in the README (Ingest: Exit codes).
+its exit code by type. The codes are documented in docs/ingest.md (Exit codes).
 """
 
 from __future__ import annotations

@@ -54,6 +54,6 @@ size = sum(p.stat().st_size for f in files if (p := Path(f.locate())).is_file())
 build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "CPU only"
 print(f"PyTorch {torch.__version__} ({build} build): {size / 2**30:.1f} GiB with its libraries")
 if torch.version.cuda and not torch.cuda.is_available():
-    print("no GPU here: the CPU-only build is enough (README: A CNN beside the classifier)")
+    print("no GPU here: the CPU-only build is enough (docs/classifier.md: A CNN beside the classifier)")
 PY
 fi

@@ -72,8 +72,8 @@ def spark():
     session.stop()
 
 
-README_IDENTIFIERS = ("patient_id", "study_instance_uid", "series_instance_uid",
-                      "sop_instance_uid", "frame_of_reference_uid",
-                      "segmentation_sop_instance_uid")  # fmt: skip
-"""The identifier columns the README's "Column encryption" section promises are encrypted,
-listed here rather than read from the code under test."""
+DOCUMENTED_IDENTIFIERS = ("patient_id", "study_instance_uid", "series_instance_uid",
+                          "sop_instance_uid", "frame_of_reference_uid",
+                          "segmentation_sop_instance_uid")  # fmt: skip
+"""The identifier columns docs/deidentification.md's "Column encryption" section promises are
+encrypted, listed here rather than read from the code under test."""

@@ -53,7 +53,7 @@ def feature_columns(families: tuple[Family, ...] = FAMILIES) -> tuple[str, ...]:
 
 
 def markdown_table() -> str:
-    """The README's table of families: columns prefix, feature count, IBSI section."""
+    """docs/radiomics.md's table of families: column prefix, feature count, aggregations."""
     lines = ["| family | column prefix | features | aggregations |", "|---|---|---|---|"]
     for family in FAMILIES:
         aggregation = "all six" if family.textural else "`3d` (none)"

@@ -308,7 +308,7 @@ def check_version(spark: SparkSession, folder: str, spec: TableSpec) -> None:
                 f"{where} holds {spec.name} table version {version}; this medspark reads "
                 f"version {spec.version}",
                 hint="write a new OUT from the inputs (medspark etl or pipeline into an empty "
-                "folder); README: Tables are versioned",
+                "folder); docs/configuration.md: Tables are versioned",
             )
 
 

@@ -29,7 +29,7 @@ VOLATILE = {"run_id", "processed_at"}
 
 
 def build_pyfiles(target: Path) -> Path:
-    """The .zip that scripts/build-pyfiles.sh makes, as the README tells users to ship it."""
+    """The .zip that scripts/build-pyfiles.sh makes, as docs/cluster.md tells users to ship it."""
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "build-pyfiles.sh"), str(target)],
         check=True,

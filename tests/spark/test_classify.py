@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _wrapper():
-    """scripts/pneumoniamnist_to_dicom.py, the same script the README tells users to run."""
+    """scripts/pneumoniamnist_to_dicom.py, the same script docs/classifier.md tells users to run."""
     spec = importlib.util.spec_from_file_location(
         "pneumoniamnist_to_dicom", REPO / "scripts" / "pneumoniamnist_to_dicom.py"
     )

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from medspark.spark.kms import PACKAGED_JAR as KMS_JAR
-from tests.conftest import README_IDENTIFIERS
+from tests.conftest import DOCUMENTED_IDENTIFIERS
 
 pytestmark = pytest.mark.spark
 
@@ -147,10 +147,10 @@ EVERY_JOB = textwrap.dedent(
 MASTER_KEYS = {"footer": b"f" * 16, "identifiers": b"k" * 16}  # as _env sets them
 
 
-def test_the_readme_promises_these_identifier_columns():
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme[readme.index("**Column encryption.**") :][:800]
-    assert all(f"`{column}`" in section for column in README_IDENTIFIERS)
+def test_the_docs_promise_these_identifier_columns():
+    page = (Path(__file__).parents[2] / "docs" / "deidentification.md").read_text()
+    section = page[page.index("**Column encryption.**") :][:800]
+    assert all(f"`{column}`" in section for column in DOCUMENTED_IDENTIFIERS)
 
 
 def _decryption(known: set[str]):
@@ -257,14 +257,14 @@ def test_every_job_encrypts_every_identifier_column_it_writes(tmp_path):
             encrypted.add("/".join(parquet.relative_to(tmp_path).parts[:2]))
             opened = pq.ParquetFile(parquet, decryption_properties=footer_only)
             names = opened.schema_arrow.names
-            for column in set(names) & set(README_IDENTIFIERS):
+            for column in set(names) & set(DOCUMENTED_IDENTIFIERS):
                 assert not _reads(opened, column), (parquet, column)
                 checked += 1
-            others = [c for c in names if c not in README_IDENTIFIERS and c != "file"]
+            others = [c for c in names if c not in DOCUMENTED_IDENTIFIERS and c != "file"]
             assert any(_reads(opened, c) for c in others), parquet  # the footer key works
             continue
         readable += 1
-        assert not set(columns) & set(README_IDENTIFIERS), parquet
+        assert not set(columns) & set(DOCUMENTED_IDENTIFIERS), parquet
     assert readable > 0  # audit and etl's plan have no identifier column: left readable
     assert checked > 50  # identifier columns found encrypted, file by file
     tables = ("metadata", "features", "volumes", "predictions", "predictions_study",

@@ -1,6 +1,6 @@
 """Research exports from the command line: NIfTI checked against dcm2niix (Debian's), label
 maps against the SEG they come from, the nnU-Net layout, DICOM re-encoded losslessly, and
-training shards read back with the README's Dataset example."""
+training shards read back with the exports page's Dataset example."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.synthetic_series import sphere_volume, write_series
 pytestmark = pytest.mark.spark
 FAST = ["--set", "features.keypoints=false", "--set", "features.thumbnail=false"]
 DCM2NIIX = shutil.which("dcm2niix")
-README = Path(__file__).resolve().parents[2] / "README.md"
+EXPORTS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -181,8 +181,8 @@ def test_a_lossy_syntax_without_the_flag_is_refused(study, capsys):
 
 
 def readme_dataset_example() -> str:
-    """The Python block under the README's shards heading, as a reader would copy it."""
-    text = README.read_text()
+    """The Python block under the exports page's shards heading, as a reader would copy it."""
+    text = EXPORTS_PAGE.read_text()
     section = text[text.index("<!-- shards-dataset -->") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
@@ -200,7 +200,7 @@ def test_training_shards_read_back_with_the_readme_example(spark, tmp_path):
             "--shard-mb", "1"]  # fmt: skip
     assert main([*args, *tensors]) == 0
     namespace: dict = {}
-    exec(readme_dataset_example(), namespace)  # the README's own example, as a reader runs it
+    exec(readme_dataset_example(), namespace)  # the exports page's own example, as a reader runs it
     seen, patients = [], {}
     for split in ("train", "validation", "test"):
         dataset = namespace["MedsparkShards"](dest / "shards", split)

@@ -61,7 +61,7 @@ def test_every_re_encoded_image_decodes_back_bit_identical(syntax):
         assert decoded.shape == expected.shape and np.array_equal(decoded, expected), path
         assert result.pixel_bytes_after == len(dataset.PixelData)
     # kept: encoder limits (one-bit data; 32-bit samples; openjpeg's six resolutions need 32 px
-    # or more, and pydicom-data's DICOMDIR series are 16 x 16): README, Research exports
+    # or more, and pydicom-data's DICOMDIR series are 16 x 16): docs/exports.md
     assert re_encoded >= 0.6 * len(IMAGES), (syntax, re_encoded, kept)
 
 

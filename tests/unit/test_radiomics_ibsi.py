@@ -77,10 +77,10 @@ def test_families_without_aggregation_fill_only_the_3d_row(phantom_rows):
     assert "glcm_joint_max" not in phantom_rows["3d"]
 
 
-def test_readme_lists_the_families_as_the_catalogue_declares_them():
+def test_the_docs_list_the_families_as_the_catalogue_declares_them():
     from pathlib import Path
 
     from medspark.radiomics.catalogue import markdown_table
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert markdown_table() in readme
+    page = (Path(__file__).parents[2] / "docs" / "radiomics.md").read_text()
+    assert markdown_table() in page

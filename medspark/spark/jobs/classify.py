@@ -67,7 +67,8 @@ def feature_columns(settings: ModelSettings) -> list[str]:
 
 _NO_FEATURES_HINT = (
     "with deid.pixels: detect_and_redact (the default) images at risk of burned-in text are "
-    "examined and kept; --set deid.pixels=detect_and_redact, or see README: Burned-in text"
+    "examined and kept; --set deid.pixels=detect_and_redact, or see "
+    "docs/deidentification.md: Burned-in text"
 )
 
 
