@@ -199,7 +199,22 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     with RunLock(out_uri) if command.locks else contextlib.nullcontext():
         spark = build_session(settings, f"medspark {command.name}")
         code = command.run(Context(spark, args, settings, key))
+        if out_uri and command.kind in ("one-shot", "derived"):
+            _commit_table_logs(spark, out_uri)
     return EXIT_OK if code is None else code
+
+
+def _commit_table_logs(spark, out_uri: str) -> None:
+    """Every table the command left under OUT gets a Delta log listing its files (an etl
+    OUT's own tables commit theirs with each batch)."""
+    from medspark.spark.current import TABLES
+    from medspark.spark.delta_log import sync_tables
+    from medspark.spark.filesystem import path_exists
+
+    incremental = path_exists(spark, layout.etl_state(out_uri))
+    committed = sync_tables(spark, out_uri, [t.name for t in TABLES] if incremental else [])
+    if committed:
+        log.info("Delta logs committed: %s", ", ".join(committed))
 
 
 def _one_line(error: ValidationError) -> str:

@@ -147,6 +147,11 @@ class EtlSettings(_Strict):
     compact_rows_per_file: int = Field(
         1_000_000, ge=1, description="target rows per Parquet file when compacting"
     )
+    vacuum_retention_hours: int = Field(
+        168,
+        ge=0,
+        description="compact deletes table files no Delta version younger than this holds",
+    )
 
 
 class Settings(_Strict):

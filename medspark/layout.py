@@ -85,6 +85,17 @@ def etl_state(out_uri: str) -> str:
     return join_uri(out_uri, ETL_FOLDER)
 
 
+def etl_stored(out_uri: str, spec: TableSpec) -> str:
+    """OUT/_etl/stored/<table>: every batch's rows as processed (`etl_batch=N` partitions), the
+    history the current state is computed from."""
+    return join_uri(etl_state(out_uri), "stored", spec.place)
+
+
+def table_version(out_uri: str, spec: TableSpec, batch: int) -> str:
+    """OUT/<table>/vNNNNNN: the files of the table's current state as of one etl batch."""
+    return join_uri(table(out_uri, spec), f"v{batch:06d}")
+
+
 def batches(out_uri: str) -> str:
     """The folder holding one sub-folder per planned batch."""
     return join_uri(etl_state(out_uri), "batches")

@@ -1,10 +1,13 @@
 """The current state of an incremental output: what a from-scratch run over today's files
-would have written, computed from the append-only per-batch partitions.
+would have written.
 
-Per input file only the newest committed batch that processed it counts (a changed file is a
-new version; the old rows stay on disk as history until compaction). Duplicate SOP instances
-are resolved here, across all batches, with the same rule as the one-shot ingest: the first
-copy by path is kept, the others are quarantined naming it.
+Each batch's rows as processed stay in OUT/_etl/stored (`etl_batch=N` partitions, the history).
+From them a batch computes the current state: per input file only the newest batch that
+processed it counts (a changed file is a new version), and duplicate SOP instances are resolved
+across all batches with the same rule as the one-shot ingest (the first copy by path is kept,
+the others are quarantined naming it). That state is committed as the tables' new Delta version
+(`delta_log.commit_folder`), so every Delta reader sees it as it is; `current_tables` reads it
+back from the log with Spark alone.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 from medspark import layout
 from medspark.errors import UsageError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE, SEEN, TableSpec
+from medspark.spark.delta_log import active_files, delta_uri
+from medspark.spark.delta_log import committed_version as delta_committed
 from medspark.spark.duplicates import split_duplicates
 from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
 from medspark.spark.tables import read_table
@@ -46,8 +51,19 @@ def planned_batches(spark: SparkSession, out_uri: str) -> list[int]:
     return _batches_marked(spark, out_uri, layout.batch_plan)
 
 
+def newest_committed(out_uri: str) -> int:
+    """The newest batch every table has committed (0 for none)."""
+    return min(delta_committed(layout.table(out_uri, spec)) for spec in TABLES)
+
+
 def committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
-    """Ids of the batches whose commit marker exists, ascending."""
+    """Ids of the planned batches every table has committed, ascending."""
+    newest = newest_committed(out_uri)
+    return [batch for batch in planned_batches(spark, out_uri) if batch <= newest]
+
+
+def legacy_committed_batches(spark: SparkSession, out_uri: str) -> list[int]:
+    """Batches an output of the layout before Delta marked committed (`_COMMITTED`)."""
     return _batches_marked(spark, out_uri, layout.batch_commit)
 
 
@@ -73,10 +89,11 @@ def seen_files(spark: SparkSession, out_uri: str, committed: list[int]) -> DataF
 
 
 def _stored(spark: SparkSession, out_uri: str, spec: TableSpec, committed: list[int]) -> DataFrame:
-    if not committed or not path_exists(spark, layout.table(out_uri, spec)):
+    folder = layout.etl_stored(out_uri, spec)
+    if not committed or not path_exists(spark, folder):
         return spark.createDataFrame([], stored_schema(spec))
     extra = [*stored_extra(spec), StructField(BATCH_COLUMN, IntegerType())]
-    rows = read_table(spark, out_uri, spec, extra=extra)
+    rows = read_table(spark, out_uri, spec, at=folder, extra=extra)
     return rows.filter(F.col(BATCH_COLUMN).isin(committed))
 
 
@@ -89,10 +106,14 @@ def _newest_version(rows: DataFrame, newest: DataFrame) -> DataFrame:
     )
 
 
-def newest_stored(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
+def newest_stored(
+    spark: SparkSession, out_uri: str, committed: list[int] | None = None
+) -> dict[str, DataFrame]:
     """The stored rows (with `etl_batch`, features with their file version) of the newest
-    version of every input file: what compaction keeps."""
-    committed = committed_batches(spark, out_uri)
+    version of every input file, over the `committed` batches (default: every committed one):
+    what compaction keeps."""
+    if committed is None:
+        committed = committed_batches(spark, out_uri)
     newest = (
         seen_files(spark, out_uri, committed)
         .groupBy(F.col("path").alias("_file"))
@@ -112,9 +133,9 @@ def newest_stored(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
     }
 
 
-def current_tables(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
-    """metadata, quarantine and features as of the committed batches."""
-    stored = newest_stored(spark, out_uri)
+def stored_current(spark: SparkSession, out_uri: str, batches: list[int]) -> dict[str, DataFrame]:
+    """metadata, quarantine and features as of `batches`, computed from the stored rows."""
+    stored = newest_stored(spark, out_uri, batches)
     kept, duplicates = split_duplicates(stored[METADATA.name])
     quarantine = stored[QUARANTINE.name]
     decode = quarantine.filter(F.col("stage") == "decode").join(
@@ -142,9 +163,29 @@ def current_tables(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
     }
 
 
+def _version_folder(table_uri: str, file_uri: str) -> str:
+    root = delta_uri(table_uri).rstrip("/") + "/"
+    path = file_uri.removeprefix("file://")
+    relative = path[len(root) :] if path.startswith(root) else path
+    return table_uri.rstrip("/") + "/" + relative.split("/", 1)[0]
+
+
 def read_current(spark: SparkSession, out_uri: str, spec: TableSpec) -> DataFrame:
-    """One table of `current_tables`."""
-    return current_tables(spark, out_uri)[spec.name]
+    """One table as its Delta log holds it now, read with Spark alone (no Delta jars)."""
+    table_uri = layout.table(out_uri, spec)
+    folders = sorted({_version_folder(table_uri, f) for f in active_files(table_uri)})
+    if not folders:
+        return spark.createDataFrame([], from_arrow_schema(spec.schema))
+    frames = [read_table(spark, out_uri, spec, at=folder) for folder in folders]
+    found = frames[0]
+    for frame in frames[1:]:
+        found = found.unionByName(frame)
+    return found.select(*spec.columns)
+
+
+def current_tables(spark: SparkSession, out_uri: str) -> dict[str, DataFrame]:
+    """metadata, quarantine and features as the tables' Delta logs hold them."""
+    return {spec.name: read_current(spark, out_uri, spec) for spec in TABLES}
 
 
 def finish_compaction(spark: SparkSession, out_uri: str) -> None:
@@ -155,7 +196,7 @@ def finish_compaction(spark: SparkSession, out_uri: str) -> None:
     if not path_exists(spark, layout.compaction_ready(out_uri)):
         delete_path(spark, staging)
         return
-    targets = {spec.name: layout.table(out_uri, spec) for spec in TABLES}
+    targets = {spec.name: layout.etl_stored(out_uri, spec) for spec in TABLES}
     targets[SEEN.name] = layout.table(out_uri, SEEN)
     for name in list_names(spark, staging):
         if name in targets:

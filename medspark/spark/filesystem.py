@@ -51,3 +51,22 @@ def count_parquet_files(spark: SparkSession, uri: str) -> int:
         if str(found.next().getPath().getName()).endswith(".parquet"):
             files += 1
     return files
+
+
+def data_files(spark: SparkSession, uri: str) -> list[tuple[str, int, int]]:
+    """(path relative to `uri`, bytes, modification ms) of every Parquet file below a folder,
+    leaving out hidden ones (a path part starting with `_` or `.`)."""
+    path, filesystem = _filesystem(spark, uri)
+    if not filesystem.exists(path):
+        return []
+    root = str(filesystem.makeQualified(path).toUri().getPath()).rstrip("/") + "/"
+    found, files = filesystem.listFiles(path, True), []
+    while found.hasNext():
+        status = found.next()
+        full = str(status.getPath().toUri().getPath())
+        relative = full[len(root) :] if full.startswith(root) else status.getPath().getName()
+        if relative.endswith(".parquet") and not any(
+            part.startswith(("_", ".")) for part in relative.split("/")
+        ):
+            files.append((relative, int(status.getLen()), int(status.getModificationTime())))
+    return files

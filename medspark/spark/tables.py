@@ -320,7 +320,12 @@ def read_table(
     extra: Sequence[StructField] = (),
 ) -> DataFrame:
     """A table under OUT (or at `at`) with its declared schema (plus `extra` columns), so an
-    empty table reads as empty; its version is checked first."""
+    empty table reads as empty; its version is checked first. An incremental output's own
+    tables are read as their Delta logs hold them (`current.read_current`)."""
+    from medspark.spark.current import TABLES, read_current
+
+    if at is None and spec in TABLES and path_exists(spark, layout.etl_state(out_uri)):
+        return read_current(spark, out_uri, spec)
     folder = at or layout.table(out_uri, spec)
     schema = from_arrow_schema(spec.schema)
     for field in extra:

@@ -129,17 +129,28 @@ EVERY_JOB = textwrap.dedent(
     codes["report"] = main(["report", out, *on])
     codes["etl"] = main(["etl", landing, etl, *on])
     codes["compact"] = main(["compact", etl, *on])
+    from medspark.spark.current import current_tables
+    current = current_tables(spark, etl)  # etl's tables read through their Delta logs
     tables = {}
     for folder in (out, single, etl):
         for name in ("metadata", "quarantine", "features", "volumes", "predictions",
                      "predictions_study", "predictions_patient", "exports", "audit"):
             try:
-                tables[f"{folder}/{name}"] = spark.read.parquet(f"{folder}/{name}").count()
+                if folder == etl and name in current:
+                    tables[f"{folder}/{name}"] = current[name].count()
+                else:
+                    tables[f"{folder}/{name}"] = spark.read.parquet(f"{folder}/{name}").count()
             except Exception as exc:
                 tables[f"{folder}/{name}"] = type(exc).__name__
     patients = sorted({r[0] for r in spark.read.parquet(f"{out}/metadata")
                        .select("patient_id").collect()})
-    print("RESULT", json.dumps({"codes": codes, "tables": tables, "patients": patients}))
+    identifiers = sorted({value for name in ("metadata", "features")
+                          for row in current[name].select(
+                              "patient_id", "study_instance_uid", "series_instance_uid",
+                              "sop_instance_uid").collect()
+                          for value in row if value})
+    print("RESULT", json.dumps({"codes": codes, "tables": tables, "patients": patients,
+                                "etl_identifiers": identifiers}))
     """
 )
 
@@ -243,6 +254,13 @@ def test_every_job_encrypts_every_identifier_column_it_writes(tmp_path):
     assert counts[f"{tmp_path / 'etl'}/metadata"] == 2
     patients = found["patients"]
     assert len(patients) == 26
+    identifiers = found["etl_identifiers"]
+    assert len(identifiers) >= 6  # 2 patients, studies, series, instances: pseudonyms and UIDs
+    logs = list((tmp_path / "etl").glob("*/_delta_log/*.json"))
+    assert len(logs) >= 3
+    for entry in logs:
+        text = entry.read_bytes()
+        assert not any(value.encode() in text for value in identifiers), entry
 
     encrypted, readable, checked = set(), 0, 0
     footer_only = _decryption(known={"footer"})

@@ -1,9 +1,11 @@
 """Scheduled incremental ETL: three drops, a real SIGKILL mid-batch, a changed and a half-copied
-file; the current tables must equal a from-scratch run over the same files."""
+file; the current tables must equal a from-scratch run over the same files, as Spark reads them
+from the Delta logs and as deltalake, DuckDB and Polars do."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import random
 import shutil
@@ -13,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.dataset as ds
 import pydicom
 import pytest
 
@@ -37,6 +41,46 @@ HOURS_AGO = time.time() - 7200
 def _settings(settle: float = 0.0):
     base = make_settings()
     return base.model_copy(update={"etl": base.etl.model_copy(update={"settle_seconds": settle})})
+
+
+def _read_deltalake(table: Path) -> pa.Table:
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(table)).to_pyarrow_table()
+
+
+def _read_duckdb(table: Path) -> pa.Table:
+    import duckdb
+    import duckdb_extension_delta
+
+    extension = next(Path(duckdb_extension_delta.__file__).parent.glob("extensions/*/delta.*"))
+    connection = duckdb.connect()
+    connection.execute(f"LOAD '{extension}'")
+    return connection.execute(f"SELECT * FROM delta_scan('{table}')").to_arrow_table()
+
+
+def _read_polars(table: Path) -> pa.Table:
+    import polars
+
+    return polars.read_delta(str(table)).to_arrow()
+
+
+DELTA_READERS = {"deltalake": _read_deltalake, "duckdb": _read_duckdb, "polars": _read_polars}
+
+
+def _one_shot_arrow(out: Path, spec) -> pa.Table:
+    """A one-shot table as a plain Parquet folder, its partition folders read as columns."""
+    dataset = ds.dataset(out / spec.place, format="parquet", partitioning="hive")
+    return dataset.to_table()
+
+
+def _arrow_rows(table: pa.Table, spec) -> list[tuple]:
+    """The rows of `table` in the spec's types, run columns left out, in a fixed order."""
+    columns = [f for f in spec.schema if f.name not in RUN_COLUMNS]
+    cast = pa.table(
+        [table.column(f.name).cast(f.type) for f in columns], names=[f.name for f in columns]
+    )
+    return sorted((tuple(repr(v) for v in row.values()) for row in cast.to_pylist()), key=str)
 
 
 def _rows(df) -> list[tuple]:
@@ -103,7 +147,7 @@ def incremental(spark, tmp_path_factory):
     killed_state = {
         "committed": committed_batches(spark, str(out)),
         "plan": (out / "_etl" / "batches" / "000002" / "plan").exists(),
-        "visible": sorted(p.name for p in (out / "metadata").iterdir() if p.is_dir()),
+        "visible": sorted(p.name for p in (out / "metadata").iterdir() if p.name[0] != "_"),
     }
     recovered = _run(spark, landing, out)
 
@@ -132,7 +176,7 @@ def incremental(spark, tmp_path_factory):
 
 
 def test_the_kill_left_a_planned_uncommitted_batch_that_the_next_run_redid(incremental):
-    assert incremental["killed"] == {"committed": [1], "plan": True, "visible": ["etl_batch=1"]}
+    assert incremental["killed"] == {"committed": [1], "plan": True, "visible": ["v000001"]}
     _, recovered, _, _ = incremental["runs"]
     assert recovered.summary["counts"]["recovered_batches"] == [2]
     assert recovered.summary["counts"]["new_or_changed"] == 0
@@ -179,7 +223,8 @@ def test_changed_file_is_a_new_version_and_the_old_one_is_history(spark, increme
     current = current_tables(spark, str(out))[METADATA.name]
     changed = str(incremental["landing"] / "CT_small.dcm")
     (row,) = current.filter(current.path == changed).collect()
-    stored = spark.read.parquet(str(out / "metadata")).filter(f"path = '{changed}'")
+    stored = spark.read.parquet(str(out / "_etl" / "stored" / "metadata"))
+    stored = stored.filter(f"path = '{changed}'")
     assert stored.count() == 2  # both versions kept on disk
     assert stored.select("sha256").distinct().count() == 2
     newest = stored.orderBy("etl_batch", ascending=False).first()
@@ -200,6 +245,54 @@ def test_settled_copy_is_taken_and_still_equals_the_one_shot_jobs(spark, increme
     run_features(spark, settings, str(one_shot), key=TEST_KEY)
     for spec in (METADATA, QUARANTINE, FEATURES):
         assert _rows(current[spec.name]) == _rows(read_table(spark, str(one_shot), spec)), spec.name
+        expected = _arrow_rows(_one_shot_arrow(one_shot, spec), spec)
+        for reader, read in DELTA_READERS.items():
+            assert _arrow_rows(read(out / spec.place), spec) == expected, (reader, spec.name)
+
+
+def test_a_replaced_file_is_one_row_with_its_new_content_in_every_reader(incremental):
+    out = incremental["out"]
+    changed = incremental["landing"] / "CT_small.dcm"
+    newest = hashlib.sha256(changed.read_bytes()).hexdigest()
+    for reader, read in DELTA_READERS.items():
+        rows = [r for r in read(out / "metadata").to_pylist() if r["path"] == str(changed)]
+        assert [r["sha256"] for r in rows] == [newest], reader
+
+
+def test_no_commit_marker_and_every_batch_is_a_delta_transaction(spark, incremental):
+    from deltalake import DeltaTable
+
+    out = incremental["out"]
+    assert not list(out.rglob("_COMMITTED"))
+    newest = max(committed_batches(spark, str(out)))
+    assert newest >= 4
+    for spec in (METADATA, QUARANTINE, FEATURES):
+        table = DeltaTable(str(out / spec.place))
+        assert table.transaction_version("medspark-etl") == newest
+        assert all(f"/v{newest:06d}/" in f for f in table.file_uris())
+
+
+def test_an_output_of_the_layout_before_delta_is_converted_once(spark, tmp_path):
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    files = sorted(p for p in PYDICOM_TEST_FILES.glob("*.dcm"))[:12]
+    _drop(files[:6], landing)
+    _run(spark, landing, out)
+    _drop(files[6:], landing)
+    _run(spark, landing, out)
+    expected = {k: _rows(v) for k, v in current_tables(spark, str(out)).items()}
+    for spec in (METADATA, QUARANTINE, FEATURES):  # back to per-batch partitions under OUT
+        shutil.rmtree(out / spec.place)
+        (out / "_etl" / "stored" / spec.place).rename(out / spec.place)
+    for batch in (1, 2):
+        (out / "_etl" / "batches" / f"{batch:06d}" / "_COMMITTED").write_text("{}\n")
+    result = _run(spark, landing, out)
+    assert result.summary["counts"]["new_or_changed"] == 0
+    assert committed_batches(spark, str(out)) == [1, 2]
+    assert not list(out.rglob("_COMMITTED"))
+    assert {k: _rows(v) for k, v in current_tables(spark, str(out)).items()} == expected
+    assert _arrow_rows(DELTA_READERS["deltalake"](out / "metadata"), METADATA) == _arrow_rows(
+        DELTA_READERS["polars"](out / "metadata"), METADATA
+    )
 
 
 def test_compaction_shrinks_files_and_changes_no_row(spark, incremental):
@@ -263,8 +356,8 @@ def test_a_crash_between_table_renames_is_undone_and_redone(spark, tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         _run(spark, landing, out)
     monkeypatch.setattr(etl, "rename_path", real_rename)
-    assert renamed[1].endswith("metadata/etl_batch=2")
-    assert (out / "metadata" / "etl_batch=2").is_dir()  # a crash left it in place
+    assert renamed[1].endswith("_etl/stored/metadata/etl_batch=2")
+    assert (out / "_etl" / "stored" / "metadata" / "etl_batch=2").is_dir()  # left in place
     assert committed_batches(spark, str(out)) == [1]
     _assert_redone_and_equal(spark, landing, out, tmp_path / "scratch")
 

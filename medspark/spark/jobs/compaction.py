@@ -1,9 +1,12 @@
-"""Compaction of the incremental tables: many small per-batch files into a few large ones.
+"""Compaction of an incremental output: the stored history's many small per-batch files into a
+few large ones, and the tables' superseded Delta versions vacuumed.
 
-The current rows of every table (see `read_current`) are rewritten as one partition, that of
-the newest committed batch, sized by `etl.compact_rows_per_file`; superseded versions are
+The stored rows of the newest version of every input file are rewritten as one partition, that
+of the newest committed batch, sized by `etl.compact_rows_per_file`; superseded versions are
 dropped. Staged under OUT/_etl/compact, marked ready, then swapped in; a run that finds a ready
-compaction finishes the swap first, and one that finds an unready one discards it.
+compaction finishes the swap first, and one that finds an unready one discards it. Each table's
+files that no Delta version younger than `etl.vacuum_retention_hours` holds are deleted
+(Delta's vacuum); the current version is written compact by every batch.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from medspark.spark.current import (
     seen_files,
     stored_extra,
 )
+from medspark.spark.delta_log import vacuum
 from medspark.spark.filesystem import (
     count_parquet_files,
 )
@@ -60,7 +64,7 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
         )
         report["tables"][spec.name] = {
             "rows": rows,
-            "files_before": count_parquet_files(spark, layout.table(out_uri, spec)),
+            "files_before": count_parquet_files(spark, layout.etl_stored(out_uri, spec)),
         }
     seen_files_before = count_parquet_files(spark, layout.table(out_uri, SEEN))
     latest = stored[SEEN.name].withColumnRenamed(BATCH_COLUMN, "batch")
@@ -76,10 +80,16 @@ def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, 
     report["tables"][SEEN.name] = {"rows": seen.count(), "files_before": seen_files_before}
     write_text(layout.compaction_ready(out_uri), "")
     finish_compaction(spark, out_uri)
-    for spec in (*TABLES, SEEN):
+    for spec in TABLES:
         report["tables"][spec.name]["files_after"] = count_parquet_files(
-            spark, layout.table(out_uri, spec)
+            spark, layout.etl_stored(out_uri, spec)
         )
+        report["tables"][spec.name]["vacuumed"] = len(
+            vacuum(layout.table(out_uri, spec), settings.etl.vacuum_retention_hours)
+        )
+    report["tables"][SEEN.name]["files_after"] = count_parquet_files(
+        spark, layout.table(out_uri, SEEN)
+    )
     report["seconds"] = round(time.monotonic() - began, 2)
     log.info("compacted into batch %d in %.1f s", newest, report["seconds"])
     return report

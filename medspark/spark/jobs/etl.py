@@ -1,17 +1,21 @@
 """Scheduled incremental ETL: each run processes only new or changed files, exactly once.
 
-State lives under OUT/_etl: `seen/batch=N` (every file a committed batch processed, with its
-size and modification time), `batches/N/plan.parquet` (the files batch N will process, written
-before any output) and `batches/N/_COMMITTED`. A batch writes each table into
-`batches/N/staging/<table>` and renames it whole into `OUT/<table>/etl_batch=N`, so readers never
-see half-written Parquet. A run that finds a planned but uncommitted batch (the last run was
-killed) removes whatever that batch had put in place and runs the same plan again.
+State lives under OUT/_etl: `seen/batch=N` (every file a batch processed, with its size and
+modification time), `batches/N/plan` (the files batch N will process, written before any
+output) and `stored/<table>/etl_batch=N` (the batch's rows as processed). A batch writes each
+table into `batches/N/staging/<table>` and renames it whole into the stored history, then
+computes the tables' current state from the history and commits it to each table
+(`OUT/<table>/vNNNNNN` plus one Delta transaction that replaces the previous version's files
+and records the batch as the application transaction `medspark-etl` = N). A batch is committed
+when every table's transaction says so; a run that finds a planned batch no table committed
+(the last run was killed) removes what that batch had put in place and runs the same plan
+again, and one that finds it committed by some tables commits it to the rest.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,16 +37,18 @@ from medspark.spark.current import (
     IncompatibleOutputError,
     committed_batches,
     finish_compaction,
+    legacy_committed_batches,
     planned_batches,
     read_current,
     seen_files,
+    stored_current,
     stored_extra,
 )
+from medspark.spark.delta_log import commit_folder, committed_version, is_delta_table
 from medspark.spark.filesystem import delete_path, path_exists, rename_path
 from medspark.spark.progress import StageProgress
 from medspark.spark.single_pass import single_pass_records, split_pass
 from medspark.spark.tables import read_table, write_table
-from medspark.storage import write_text
 
 log = logging.getLogger("medspark.etl")
 
@@ -57,11 +63,51 @@ class EtlResult(JobResult):
 
 
 def _undo(spark: SparkSession, out_uri: str, batch: int) -> None:
-    """Remove everything an uncommitted batch may have put in place."""
+    """Remove everything a batch no table committed may have put in place."""
     for spec in TABLES:
-        delete_path(spark, layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch))
+        stored = layout.etl_stored(out_uri, spec)
+        delete_path(spark, layout.partition(stored, BATCH_COLUMN, batch))
+        delete_path(spark, layout.table_version(out_uri, spec, batch))
     delete_path(spark, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
     delete_path(spark, layout.batch_staging(out_uri, batch))
+
+
+def _commit(
+    spark: SparkSession, settings: Settings, out_uri: str, batch: int, stored: list[int]
+) -> None:
+    """Commit the current state as of the `stored` batches (the newest is `batch`) to every
+    table that has not committed `batch` yet: its files, then its Delta transaction."""
+    current = stored_current(spark, out_uri, stored)
+    for spec in TABLES:
+        table = layout.table(out_uri, spec)
+        if committed_version(table) >= batch:
+            continue
+        folder = layout.table_version(out_uri, spec, batch)
+        delete_path(spark, folder)
+        rows = current[spec.name].persist(StorageLevel.MEMORY_AND_DISK)
+        files = max(1, math.ceil(rows.count() / settings.etl.compact_rows_per_file))
+        write_table(rows, out_uri, spec, settings.deid.encryption, to=folder, files=files)
+        rows.unpersist()
+        commit_folder(spark, table, folder, spec, batch)
+
+
+def _migrate(spark: SparkSession, settings: Settings, out_uri: str) -> None:
+    """Convert an output of the layout before Delta (tables of `etl_batch=N` partitions, commit
+    markers): its partitions become the stored history and its current state the tables' first
+    Delta version; an interrupted batch of it is redone as any other."""
+    if is_delta_table(layout.table(out_uri, METADATA)):
+        return
+    committed = legacy_committed_batches(spark, out_uri)
+    if not committed:
+        return
+    log.warning("converting %s to Delta tables (batches %s)", out_uri, committed)
+    for spec in TABLES:
+        legacy, stored = layout.table(out_uri, spec), layout.etl_stored(out_uri, spec)
+        if path_exists(spark, legacy) and not path_exists(spark, stored):
+            rename_path(spark, legacy, stored)
+    _commit(spark, settings, out_uri, max(committed), committed)
+    for batch in committed:
+        delete_path(spark, layout.batch_commit(out_uri, batch))
 
 
 def _process(
@@ -106,13 +152,13 @@ def _process(
         "feature_rows": read_table(spark, out_uri, FEATURES, at=staging(FEATURES)).count(),
     }
     for spec in TABLES:
-        target = layout.partition(layout.table(out_uri, spec), BATCH_COLUMN, batch)
+        target = layout.partition(layout.etl_stored(out_uri, spec), BATCH_COLUMN, batch)
         rename_path(spark, staging(spec), target)
     seen_staging = layout.batch_staging(out_uri, batch, SEEN.name)
     write_table(plan, out_uri, PLAN, encryption, to=seen_staging, files=1)
     rename_path(spark, seen_staging, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
-    write_text(layout.batch_commit(out_uri, batch), json.dumps({"run_id": run_id, **counts}) + "\n")
     delete_path(spark, layout.batch_staging(out_uri, batch))
+    _commit(spark, settings, out_uri, batch, list(range(1, batch + 1)))
     records.unpersist()
     plan.unpersist()
     return counts
@@ -157,14 +203,19 @@ def run_etl(
         )
     catalog.require_input(input_uri)
     finish_compaction(spark, out_uri)
+    _migrate(spark, settings, out_uri)
     committed = committed_batches(spark, out_uri)
     totals: dict[str, Any] = {"batches": [], "recovered_batches": [], "quarantined": 0}
 
     began = time.monotonic()
     for batch in sorted(set(planned_batches(spark, out_uri)) - set(committed)):
-        log.warning("batch %d was planned but never committed: redoing it", batch)
-        _undo(spark, out_uri, batch)
-        _process(spark, settings, out_uri, batch, key, run_id)
+        if any(committed_version(layout.table(out_uri, spec)) >= batch for spec in TABLES):
+            log.warning("batch %d was committed to some tables only: committing the rest", batch)
+            _commit(spark, settings, out_uri, batch, list(range(1, batch + 1)))
+        else:
+            log.warning("batch %d was planned but never committed: redoing it", batch)
+            _undo(spark, out_uri, batch)
+            _process(spark, settings, out_uri, batch, key, run_id)
         totals["recovered_batches"].append(batch)
         committed.append(batch)
     summary.stage("recover", began, batches=len(totals["recovered_batches"]))
