@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from medspark.schemas import IDENTIFIER_COLUMNS, TableSpec
 from medspark.spark.filesystem import data_files
+from medspark.spark.tables import read_files
 from medspark.storage import local_path
 
 APP_ID = "medspark-etl"
@@ -70,9 +71,7 @@ def stats_columns(spec: TableSpec) -> list[str]:
 
 def _row_counts(spark: SparkSession, folder: str) -> dict[str, int]:
     """Rows per file name, read by Spark (which decrypts encrypted tables with the keys)."""
-    counted = (
-        spark.read.parquet(folder).groupBy(F.input_file_name().alias("file")).count().collect()
-    )
+    counted = read_files(spark, folder).groupBy(F.input_file_name().alias("file")).count().collect()
     return {unquote(str(row["file"])).rsplit("/", 1)[-1]: int(row["count"]) for row in counted}
 
 
@@ -161,7 +160,7 @@ def _written_schema(spark: SparkSession, folder: str, spec: TableSpec) -> pa.Sch
     table's declared columns plus any its data names (predictions' `probability_<class>`)."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    written = to_arrow_schema(spark.read.parquet(folder).schema, timezone="UTC")
+    written = to_arrow_schema(read_files(spark, folder).schema, timezone="UTC")
     declared = set(spec_names := spec.schema.names)
     return pa.schema(
         [

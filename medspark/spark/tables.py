@@ -312,6 +312,12 @@ def check_version(spark: SparkSession, folder: str, spec: TableSpec) -> None:
             )
 
 
+def read_files(spark: SparkSession, folder: str) -> DataFrame:
+    """The Parquet files under a folder as Spark finds them (their own schema, partition
+    folders as columns), for looking at what was written rather than reading a table."""
+    return spark.read.parquet(folder)
+
+
 def read_table(
     spark: SparkSession,
     out_uri: str,
