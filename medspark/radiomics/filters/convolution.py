@@ -29,11 +29,18 @@ PAD_MODE: dict[str, str] = {
 }
 IN_PLANE_AXES = (1, 2)
 ALL_AXES = (0, 1, 2)
+X_Y_Z_AXES = (2, 1, 0)
+"""The volume axes of a kernel name's x, y and z parts (`E5L5S5`, `LHL`)."""
 
 
 def filter_axes(dimensions: Dimensions) -> tuple[int, ...]:
     """The axes a filter of these dimensions convolves."""
     return IN_PLANE_AXES if dimensions == "2d" else ALL_AXES
+
+
+def window_support(half: int, dimensions: Dimensions) -> list[int]:
+    """Voxels per (z, y, x) axis a window of `half` voxels either side reads (none in z in 2d)."""
+    return [0 if dimensions == "2d" else half, half, half]
 
 
 def odd_length(kernel: np.ndarray) -> np.ndarray:

@@ -9,8 +9,10 @@ from scipy import ndimage
 
 from medspark.radiomics.filters.convolution import (
     NDIMAGE_MODE,
+    X_Y_Z_AXES,
     convolve_separable,
     pooled_over_rotations,
+    window_support,
 )
 from medspark.radiomics.filters.settings import LawsFilter
 
@@ -24,7 +26,6 @@ KERNELS: dict[str, tuple[float, ...]] = {
     "W5": (-1, 2, 0, -2, 1),
     "R5": (1, -4, 6, -4, 1),
 }
-X_Y_Z_AXES = (2, 1, 0)
 
 
 def laws_kernel(name: str) -> np.ndarray:
@@ -56,4 +57,4 @@ def laws_support(spacing: Sequence[float], spec: LawsFilter) -> list[int]:
     """Voxels per axis the response at one voxel reads on either side."""
     half = max(len(KERNELS[spec.kernels[i : i + 2]]) for i in range(0, len(spec.kernels), 2)) // 2
     half += spec.energy_delta or 0
-    return [0 if spec.dimensions == "2d" else half, half, half]
+    return window_support(half, spec.dimensions)

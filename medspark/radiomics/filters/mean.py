@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from medspark.radiomics.filters.convolution import NDIMAGE_MODE
+from medspark.radiomics.filters.convolution import NDIMAGE_MODE, window_support
 from medspark.radiomics.filters.settings import MeanFilter
 
 
@@ -21,5 +21,4 @@ def mean_response(volume: np.ndarray, spacing: Sequence[float], spec: MeanFilter
 
 def mean_support(spacing: Sequence[float], spec: MeanFilter) -> list[int]:
     """Voxels per axis the response at one voxel reads on either side."""
-    half = spec.size // 2
-    return [0 if spec.dimensions == "2d" else half, half, half]
+    return window_support(spec.size // 2, spec.dimensions)

@@ -10,13 +10,13 @@ import pywt
 from scipy import fft
 
 from medspark.radiomics.filters.convolution import (
+    X_Y_Z_AXES,
     convolve_separable,
     odd_length,
     pooled_over_rotations,
+    window_support,
 )
 from medspark.radiomics.filters.settings import SeparableWaveletFilter, SimoncelliWaveletFilter
-
-X_Y_Z_AXES = (2, 1, 0)
 
 
 def _dilated(kernel: np.ndarray, times: int) -> np.ndarray:
@@ -56,7 +56,7 @@ def separable_wavelet_support(spacing: Sequence[float], spec: SeparableWaveletFi
     """Voxels per axis the response at one voxel reads on either side."""
     width = len(odd_length(np.asarray(pywt.Wavelet(spec.wavelet).dec_lo)))
     half = sum(len(_dilated(np.ones(width), level)) // 2 for level in range(spec.level))
-    return [0 if spec.dimensions == "2d" else half, half, half]
+    return window_support(half, spec.dimensions)
 
 
 def simoncelli_band(shape: Sequence[int], level: int) -> np.ndarray:
