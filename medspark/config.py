@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from medspark.errors import ConfigurationError
+from medspark.imaging.feature_groups import feature_prefixes
 from medspark.imaging.options import FeatureSettings
 from medspark.options import StrictOptions
 from medspark.radiomics.options import RadiomicsSettings
@@ -77,7 +78,8 @@ class ModelSettings(_Strict):
     seed: int = 42
     class_weights: bool = True
     feature_prefixes: list[str] = Field(
-        default_factory=lambda: ["fo_", "glcm_", "shape_", "edge_", "kp_", "hu_"]
+        default_factory=feature_prefixes,
+        description="columns the classifier uses, by prefix; default: every feature group's",
     )
     grid: dict[str, list[float | int]] = Field(
         default_factory=dict, description="override the parameter grid, e.g. {regParam: [0.1]}"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from medspark.imaging.feature_groups import Kind, columns_of_kind, group
+
 IDENTIFIER_COLUMNS = (
     "patient_id",
     "study_instance_uid",
@@ -169,29 +171,14 @@ INSPECTION = pa.schema(
     ]
 )
 
-FIRST_ORDER_COLUMNS = (
-    "fo_mean", "fo_variance", "fo_skewness", "fo_kurtosis", "fo_median", "fo_minimum",
-    "fo_p10", "fo_p90", "fo_maximum", "fo_iqr", "fo_range", "fo_mad", "fo_rmad", "fo_medad",
-    "fo_cov", "fo_qcod", "fo_energy", "fo_rms", "fo_entropy", "fo_uniformity",
-)  # fmt: skip
-GLCM_COLUMNS = tuple(
-    f"glcm_{name}"
-    for name in (
-        "joint_max", "joint_average", "joint_variance", "joint_entropy", "difference_average",
-        "difference_variance", "difference_entropy", "sum_average", "sum_variance",
-        "sum_entropy", "angular_second_moment", "contrast", "dissimilarity",
-        "inverse_difference", "inverse_difference_normalised", "inverse_difference_moment",
-        "inverse_difference_moment_normalised", "inverse_variance", "correlation",
-        "autocorrelation", "cluster_tendency", "cluster_shade", "cluster_prominence",
-        "information_correlation_1", "information_correlation_2",
-    )
-)  # fmt: skip
-SHAPE_COLUMNS = (
-    "shape_foreground_fraction", "shape_area_px", "shape_area_mm2", "shape_perimeter_px",
-    "shape_perimeter_mm", "shape_eccentricity", "shape_solidity",
-)  # fmt: skip
-STRUCTURE_COLUMNS = ("edge_density", *(f"hu_{n}" for n in range(1, 8)))
-COUNT_COLUMNS = ("shape_components", "shape_watershed_regions", "kp_orb_count")
+FIRST_ORDER_COLUMNS = tuple(c.name for c in group("first_order").columns)
+_TYPES = {"measure": pa.float64(), "count": pa.int32(), "bytes": pa.binary()}
+
+
+def _group_fields(kind: Kind) -> list[pa.Field]:
+    """The feature groups' columns of one kind, typed."""
+    return [_f(c.name, _TYPES[kind], True, c.description) for c in columns_of_kind(kind)]
+
 
 FEATURES = TableSpec(
     "features",
@@ -212,11 +199,8 @@ FEATURES = TableSpec(
             _f("height", pa.int32()),
             _f("width", pa.int32()),
             _f("pixel_spacing_mm", pa.list_(pa.float64()), True, "after preprocessing"),
-            *(_f(name, pa.float64()) for name in FIRST_ORDER_COLUMNS),
-            *(_f(name, pa.float64()) for name in GLCM_COLUMNS),
-            *(_f(name, pa.float64()) for name in SHAPE_COLUMNS),
-            *(_f(name, pa.float64()) for name in STRUCTURE_COLUMNS),
-            *(_f(name, pa.int32()) for name in COUNT_COLUMNS),
+            *_group_fields("measure"),
+            *_group_fields("count"),
             _f("pixels_examined", pa.bool_(), True, "searched for burned-in text"),
             _f("pixel_text_boxes", pa.int32(), True, "regions read as text"),
             _f(
@@ -234,8 +218,7 @@ FEATURES = TableSpec(
                 True,
                 "[x0, y0, x1, y1] boxes filled, in stored-pixel coordinates",
             ),
-            _f("thumbnail_png", pa.binary(), True, "windowed 8-bit PNG, when configured"),
-            _f("tensor_npz", pa.binary(), True, "preprocessed values as .npz, when configured"),
+            *_group_fields("bytes"),
             *_RUN_FIELDS,
         ]
     ),

@@ -27,14 +27,11 @@ from medspark.dicom.pixels import (
 from medspark.dicom.reasons import Reason, Rejection, Stage
 from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.imaging.burned_in_text import TEXT_CONFIDENCE, clean_frame, header_values
-from medspark.imaging.first_order import first_order
+from medspark.imaging.feature_groups import FrameView, compute_groups
 from medspark.imaging.intensity import intensities
 from medspark.imaging.options import FeatureSettings
 from medspark.imaging.preprocess import Frame, apply_steps, describe
-from medspark.imaging.render import npz_tensor, png_thumbnail
-from medspark.imaging.shape import foreground_mask, shape_features, to_uint8, watershed_regions
-from medspark.imaging.structure import edge_features, hu_moment_features, keypoint_features
-from medspark.imaging.texture import glcm_features
+from medspark.imaging.shape import foreground_mask, to_uint8
 
 Record = dict[str, Any]
 _IDENTITY_COLUMNS = (
@@ -77,7 +74,7 @@ def pixel_spacing(dataset: Dataset, frame_index: int) -> tuple[float, float] | N
 
 
 def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
-    """Every configured feature of one preprocessed frame."""
+    """Every enabled feature group's values of one preprocessed frame."""
     display8 = to_uint8(frame.display)
     mask = foreground_mask(display8) if settings.mask == "otsu" else None
     mask_name = (
@@ -86,38 +83,14 @@ def describe_frame(frame: Frame, settings: FeatureSettings) -> Record:
         else ("whole" if settings.mask == "whole" else "whole (no foreground found)")
     )
     region = mask if mask is not None else np.ones(frame.values.shape, dtype=bool)
-    record: Record = {
+    view = FrameView(frame.values, display8, mask, region, frame.spacing)
+    return {
         "mask": mask_name,
         "height": int(frame.values.shape[0]),
         "width": int(frame.values.shape[1]),
         "pixel_spacing_mm": list(frame.spacing) if frame.spacing else None,
-        **first_order(
-            frame.values, region, settings.bins, settings.bin_width, settings.bin_lower_bound
-        ),
-        **shape_features(mask, frame.spacing),
-        **edge_features(display8),
-        **hu_moment_features(display8),
+        **compute_groups(view, settings),
     }
-    if settings.texture:
-        record.update(
-            glcm_features(
-                frame.values,
-                region,
-                settings.bins,
-                settings.glcm_distance,
-                settings.bin_width,
-                settings.bin_lower_bound,
-            )
-        )
-    if settings.keypoints:
-        record.update(keypoint_features(display8))
-    if settings.watershed:
-        record["shape_watershed_regions"] = watershed_regions(display8, mask)
-    if settings.thumbnail:
-        record["thumbnail_png"] = png_thumbnail(display8, settings.thumbnail_size)
-    if settings.tensor:
-        record["tensor_npz"] = npz_tensor(frame.values)
-    return record
 
 
 def _decode_quarantine(row: Record, rejection: Rejection, frame: int | None) -> Record:
