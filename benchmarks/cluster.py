@@ -4,7 +4,7 @@
 
 Generates (or reuses) N synthetic 512x512 CT slices, starts a standalone master and two workers
 (one core, 2 GiB each) on 127.0.0.1 from the pip-installed pyspark, and runs the same
-`spark-submit jobs/pipeline.py INPUT OUT --profile cluster` twice: with `--master` the cluster,
+`spark-submit jobs/run.py pipeline INPUT OUT --profile cluster` twice: with `--master` the cluster,
 and with `--master local[2]`. Times come from each run summary (listing, the single pass and
 its tables, the counts), so JVM start-up and the report are left out; it prints files/s per
 core for both, the ratio cluster / local, and whether the two runs' tables hold the same rows.
@@ -39,7 +39,7 @@ def submit(master: str, inputs: Path, out: Path, env: dict[str, str]) -> dict:
          "--conf", f"spark.pyspark.driver.python={sys.executable}",
          "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
          "--executor-memory", "2g", "--total-executor-cores", "2",
-         str(REPO / "jobs" / "pipeline.py"), str(inputs), str(out), "--profile", "cluster"],
+         str(REPO / "jobs" / "run.py"), "pipeline", str(inputs), str(out), "--profile", "cluster"],
         env=env, capture_output=True, text=True, timeout=3600,
     )  # fmt: skip
     if result.returncode != 0:

@@ -92,10 +92,11 @@ def loop_over_disk(folder: Path) -> tuple[int, float]:
 def ingest(spark, settings, source: str, out: Path) -> tuple[int, float]:
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.ingest import run_ingest
+    from medspark.spark.run import Run
 
     shutil.rmtree(out, ignore_errors=True)
     began = time.perf_counter()
-    result = run_ingest(spark, settings, source, str(out), load_key())
+    result = run_ingest(Run(spark, settings, str(out), source, load_key()))
     seconds = time.perf_counter() - began
     counts = result.summary["counts"]
     assert counts["accounted_files"] == counts["listed_files"], counts

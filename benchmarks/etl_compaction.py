@@ -25,6 +25,7 @@ from medspark.dicom.write import array_to_dicom
 from medspark.spark.current import current_tables
 from medspark.spark.jobs.compaction import compact
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.run import Run
 from medspark.spark.session import build_session
 
 KEY = PseudonymKey(b"medspark-benchmark-key-0123456789", "benchmark")
@@ -64,12 +65,12 @@ def main() -> None:
                 patient_id=f"P{run:03d}",
                 rescale=(1.0, -1024.0),
             )
-        run_etl(spark, settings, str(landing), out, KEY)
+        run_etl(Run(spark, settings, out, str(landing), KEY))
     print(f"{args.runs} runs of {args.files_per_run} files in {time.perf_counter() - began:.1f} s")
     for attempt in ("cold", "warm"):
         seconds, rows = _read_all(spark, out)
         print(f"before compaction ({attempt}): read {rows} current rows in {seconds:.2f} s")
-    report = compact(spark, settings, out)
+    report = compact(Run(spark, settings, out))
     for name, table in report["tables"].items():
         before, after = table["files_before"], table["files_after"]
         print(f"{name}: {table['rows']} rows, {before} -> {after} files")

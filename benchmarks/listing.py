@@ -84,6 +84,7 @@ def run(count: int, work: Path, spark, settings) -> None:
 
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.ingest import run_ingest
+    from medspark.spark.run import Run
 
     tree, out = work / f"tree-{count}", work / f"out-{count}"
     began = time.perf_counter()
@@ -91,7 +92,7 @@ def run(count: int, work: Path, spark, settings) -> None:
     print(f"{count} files ready in {time.perf_counter() - began:.1f} s under {tree}")
     with PeakMemory() as memory:
         began = time.perf_counter()
-        result = run_ingest(spark, settings, str(tree), str(out), load_key())
+        result = run_ingest(Run(spark, settings, str(out), str(tree), load_key()))
         seconds = time.perf_counter() - began
     listed = result.summary["counts"]["listed_files"]
     print(f"ingest {count}: {listed} files in {seconds:.1f} s = {listed / seconds:.0f} files/s")

@@ -246,14 +246,15 @@ def features_stage(
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.features import run_features
     from medspark.spark.jobs.ingest import run_ingest
+    from medspark.spark.run import Run
 
     out = str(work / f"out-features-{files}")
     began = time.perf_counter()
-    ingest = run_ingest(spark, settings, str(inputs), out, load_key())
+    ingest = run_ingest(Run(spark, settings, out, str(inputs), load_key()))
     seconds = time.perf_counter() - began
     listed = ingest.summary["counts"]["listed_files"]
     print(f"ingest (spark {master}): {listed} files in {seconds:.1f} s = {listed / seconds:.0f}/s")
-    run_features(spark, settings, out)  # warm: Python workers started, imports done
+    run_features(Run(spark, settings, out))  # warm: Python workers started, imports done
     loop_rates, spark_rates = [], []
     for _ in range(repeat):
         images, frames, seconds, peak = _run_loop("--plain-features-loop", out)
@@ -262,7 +263,7 @@ def features_stage(
               f"= {loop_rates[-1]:.1f} images/s; peak RSS {_mib(peak)} MiB")  # fmt: skip
         with PeakMemory() as memory:
             began = time.perf_counter()
-            result = run_features(spark, settings, out)
+            result = run_features(Run(spark, settings, out))
             spark_seconds = time.perf_counter() - began
         frames = result.summary["counts"]["feature_rows"]
         spark_rates.append(frames / spark_seconds)
@@ -275,11 +276,12 @@ def features_stage(
 def _single_pass(spark, settings, inputs: Path, out: Path) -> tuple[dict, float, dict]:
     from medspark.dicom.keys import load_key
     from medspark.spark.jobs.pipeline import run_single_pass
+    from medspark.spark.run import Run
 
     shutil.rmtree(out, ignore_errors=True)
     with PeakMemory() as memory:
         began = time.perf_counter()
-        result = run_single_pass(spark, settings, str(inputs), str(out), load_key())
+        result = run_single_pass(Run(spark, settings, str(out), str(inputs), load_key()))
         seconds = time.perf_counter() - began
     return result.summary["counts"], seconds, memory.peaks
 

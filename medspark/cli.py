@@ -1,4 +1,4 @@
-"""The `medspark` command line; jobs/*.py call the same functions under spark-submit."""
+"""The `medspark` command line; `spark-submit jobs/run.py COMMAND …` runs the same."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 import medspark
-from medspark import capabilities, layout, pacs_commands
+from medspark import capabilities, layout, sources
+from medspark import command_arguments as arguments
 from medspark.commands import BY_NAME, COMMANDS, Command, Context
-from medspark.config import PROFILE_NAMES, Settings, load_settings, with_assignments, with_overrides
+from medspark.config import Settings, load_settings, with_assignments, with_overrides
 from medspark.dicom.keys import PseudonymKey, load_key
-from medspark.dicomweb import locations as dicomweb
 from medspark.errors import (
     EXIT_ENVIRONMENT,
     EXIT_LOCKED,
@@ -31,33 +31,13 @@ from medspark.exports.senders import sender_for
 from medspark.logs import setup_logging
 from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
-from medspark.spark.catalog import InputNotFoundError
 from medspark.spark.current import IncompatibleOutputError
 from medspark.storage import check_reachable, local_path, require_writable
 
 EXIT_SPARK = EXIT_ENVIRONMENT
 __all__ = ["EXIT_LOCKED", "EXIT_OK", "EXIT_QUARANTINED", "EXIT_SPARK", "EXIT_USAGE", "main"]
-DEMO_OUTPUT = "medspark-output"
 
 log = logging.getLogger("medspark")
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=PROFILE_NAMES, default="local")
-    parser.add_argument("--conf", help="a YAML settings file (instead of a named profile)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="assignments",
-        help="change one setting of the profile, e.g. features.tensor=true (repeatable)",
-    )
-    parser.add_argument(
-        "--throwaway-key",
-        action="store_true",
-        help="pseudonymise with a random key that is not kept: pseudonyms cannot be linked later",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,15 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         sub = commands.add_parser(command.name, help=command.help)
         command.arguments(sub)
-        _common(sub)
-    demo = commands.add_parser(
-        "demo", help="run the pipeline on the DICOM files pydicom ships (no arguments)"
-    )
-    demo.add_argument("--out", default=DEMO_OUTPUT)
-    commands.add_parser(
-        "doctor", help="print what is installed and usable: Java, Spark, decoders, OCR, KMS jar…"
-    )
-    pacs_commands.add_parsers(commands)
+        if command.spark and command.implied is None:
+            arguments.options(sub)
     return parser
 
 
@@ -95,15 +68,6 @@ def _key(settings: Settings, throwaway: bool) -> PseudonymKey | None:
             settings.deid.key_env,
         )
     return key
-
-
-def _check_local_input(uri: str) -> None:
-    if dicomweb.is_dicomweb(uri):
-        dicomweb.parse(uri)
-        return
-    path = local_path(uri)
-    if path is not None and not Path(path).exists():
-        raise InputNotFoundError(f"input does not exist: {uri}")
 
 
 def _normalised(uri: str) -> str:
@@ -186,8 +150,7 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     input_uri = getattr(args, "input", None)
     check_locations(args)
     if input_uri is not None:
-        check_reachable(input_uri, "INPUT")
-        _check_local_input(input_uri)
+        sources.check(input_uri, "INPUT")
     if out_uri:
         check_reachable(out_uri, "OUT")
     refuse_foreign_output(command, out_uri)
@@ -226,29 +189,17 @@ def _one_line(error: ValidationError) -> str:
     )
 
 
-def demo_input() -> str:
-    """The folder of real DICOM test files that pydicom installs (with its deliberate junk)."""
-    import pydicom
-
-    return str(Path(pydicom.__file__).parent / "data" / "test_files")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `medspark`; returns the exit code."""
     args = build_parser().parse_args(argv)
     setup_logging()
+    command = BY_NAME[args.command]
     try:
-        if args.command == "demo":
-            settings = load_settings("local")
-            log.info("demo: the pipeline over pydicom's test files in %s", demo_input())
-            args.command, args.input, args.labels = "pipeline", demo_input(), None
-            return run_command(args, settings, throwaway=True)
-        if args.command == "doctor":
-            for capability in capabilities.report():
-                print(capability.line())
-            return EXIT_OK
-        if args.command in pacs_commands.NAMES:
-            return pacs_commands.run(args)
+        if not command.spark:
+            code = command.run(Context(None, args, load_settings("local"), None))
+            return EXIT_OK if code is None else code
+        if command.implied is not None:
+            command.implied(args)
         settings = _settings(args)
         if args.command == "etl":
             settings = with_overrides(

@@ -1,28 +1,37 @@
-"""The command table: for each `medspark` command its arguments, whether it needs the pseudonym
-key, whether it takes OUT's lock, the stages it runs and what it prints."""
+"""The command table, read by the `medspark` command line and by `spark-submit jobs/run.py`
+alike: for each command its arguments, whether it runs Spark, whether it needs the pseudonym key,
+whether it takes OUT's lock, the stages it runs and what it prints."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from medspark import command_arguments as arguments
 from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import EXIT_OK, EXIT_QUARANTINED
-from medspark.exports.compression import SYNTAX_NAMES
+from medspark.spark.run import Run
 
 
 @dataclass
 class Context:
     """What a command's stages get: the session, the parsed arguments, settings and key."""
 
-    spark: Any
+    spark: Any  # None for a command that runs without Spark
     args: argparse.Namespace
     settings: Settings
     key: PseudonymKey | None
+
+    def run(self) -> Run:
+        """The run a job of this command is given: OUT, INPUT if the command has one."""
+        return Run(
+            self.spark, self.settings, self.args.out, getattr(self.args, "input", None), self.key
+        )
 
 
 @dataclass(frozen=True)
@@ -33,24 +42,19 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[Context], int | None]  # None: done, exit 0
-    needs_key: Callable[[argparse.Namespace, Settings], bool]
+    needs_key: Callable[[argparse.Namespace, Settings], bool] = lambda args, settings: False
     locks: bool = True
     # one-shot: writes the base tables (refuses an etl OUT); incremental: etl and compact
-    # (refuse a one-shot OUT); derived: adds tables to either kind; reader: writes no table
+    # (refuse a one-shot OUT); derived: adds tables to either kind; reader: writes no table;
+    # service: runs without Spark and without OUT (doctor, the DICOM network commands)
     kind: str = "derived"
+    # fills in what the command implies before it runs (the demo: INPUT, profile, key)
+    implied: Callable[[argparse.Namespace], None] | None = None
 
-
-def _out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", help="output root for the Parquet tables and run summaries")
-
-
-def _input_out(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="input root: a local folder or any Hadoop filesystem URI")
-    _out(parser)
-
-
-def _never(args: argparse.Namespace, settings: Settings) -> bool:
-    return False
+    @property
+    def spark(self) -> bool:
+        """Whether the command starts Spark (and takes the settings options)."""
+        return self.kind != "service"
 
 
 def _always(args: argparse.Namespace, settings: Settings) -> bool:
@@ -74,8 +78,8 @@ def ingest_stage(context: Context) -> None:
     from medspark.spark.jobs.ingest import run_ingest
 
     out = context.args.out
-    result = run_ingest(context.spark, context.settings, context.args.input, out, context.key)
-    counts = result.summary["counts"]
+    result = run_ingest(context.run())
+    counts = result.counts
     _print_result(
         result,
         f"ingest {result.run_id}: {counts['listed_files']} files -> "
@@ -89,8 +93,8 @@ def features_stage(context: Context) -> None:
     from medspark.spark.jobs.features import run_features
 
     out = context.args.out
-    result = run_features(context.spark, context.settings, out, key=context.key)
-    counts = result.summary["counts"]
+    result = run_features(context.run())
+    counts = result.counts
     _print_result(
         result,
         f"features {result.run_id}: {counts['image_instances']} images -> "
@@ -108,8 +112,8 @@ def single_pass_stage(context: Context) -> None:
     from medspark.spark.jobs.pipeline import run_single_pass
 
     args = context.args
-    result = run_single_pass(context.spark, context.settings, args.input, args.out, context.key)
-    counts = result.summary["counts"]
+    result = run_single_pass(context.run())
+    counts = result.counts
     decode = counts["decode_quarantined"]
     held_back = counts["held_back_text_unchecked"]
     _print_result(
@@ -133,8 +137,8 @@ def radiomics_stage(context: Context, only_if_regions: bool = False) -> None:
     out = context.args.out
     if only_if_regions and not holds_regions(context.spark, out):
         return
-    result = run_radiomics(context.spark, context.settings, out, context.key)
-    counts = result.summary["counts"]
+    result = run_radiomics(context.run())
+    counts = result.counts
     _print_result(
         result,
         f"radiomics {result.run_id}: {counts['regions']} regions described, "
@@ -148,9 +152,7 @@ def train_stage(context: Context, model_dir: str) -> None:
     from medspark.spark.jobs.classify import train_and_evaluate
 
     args, settings = context.args, context.settings
-    result = train_and_evaluate(
-        context.spark, settings, args.out, args.labels, model_dir, context.key
-    )
+    result = train_and_evaluate(context.run(), args.labels, model_dir)
     print(f"model {result.model_id} ({settings.model.classifier}) saved to {model_dir}")
     print(result.table)
     print(f"evaluation: {layout.metrics(args.out)}")
@@ -159,8 +161,7 @@ def train_stage(context: Context, model_dir: str) -> None:
 def predict_stage(context: Context, model_dir: str, levels: tuple[str, ...]) -> None:
     from medspark.spark.jobs.classify import predict
 
-    encryption = context.settings.deid.encryption
-    written = predict(context.spark, context.args.out, model_dir, levels, encryption)
+    written = predict(context.run(), model_dir, levels)
     print("predictions: " + ", ".join(f"{k} {v} rows" for k, v in written.items()))
 
 
@@ -194,10 +195,7 @@ def cnn_stage(context: Context, model_dir: str) -> None:
     from medspark.spark.jobs.cnn import train_cnn
 
     args = context.args
-    result = train_cnn(
-        context.spark, context.settings, args.out, args.labels, model_dir, context.key,
-        processes=args.processes,
-    )  # fmt: skip
+    result = train_cnn(context.run(), args.labels, model_dir, processes=args.processes)
     print(f"model {result['model_id']} (cnn, {result['seconds']} s) saved to {model_dir}")
     print(result["table"])
     auc = result["model"].get("roc_auc")
@@ -220,23 +218,25 @@ def _run_export(context: Context) -> int | None:
     if args.to:
         from medspark.spark.jobs.export import run_pacs_export
 
-        counts = run_pacs_export(context.spark, context.settings, args.out, args.to, context.key,
-                                 args.transfer_syntax, args.lossy, args.ae_title)  # fmt: skip
+        counts = run_pacs_export(
+            context.run(), args.to, args.transfer_syntax, args.lossy, args.ae_title
+        ).counts
         print(f"export to {args.to}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return EXIT_QUARANTINED if counts.get("failed_instances") else EXIT_OK
-    common = (context.spark, context.settings, args.out, args.destination, context.key)
+    run, destination = context.run(), args.destination
     if args.format == "nifti":
         from medspark.spark.jobs.nifti_export import run_nifti_export
 
-        counts = run_nifti_export(*common, layout=args.layout)
+        result = run_nifti_export(run, destination, layout=args.layout)
     elif args.format == "shards":
         from medspark.spark.jobs.shard_export import run_shard_export
 
-        counts = run_shard_export(*common, labels=args.labels, shard_mb=args.shard_mb)
+        result = run_shard_export(run, destination, labels=args.labels, shard_mb=args.shard_mb)
     else:
         from medspark.spark.jobs.export import run_export
 
-        counts = run_export(*common, syntax=args.transfer_syntax, lossy=args.lossy)
+        result = run_export(run, destination, syntax=args.transfer_syntax, lossy=args.lossy)
+    counts = result.counts
     print(f"export to {args.destination}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return None
 
@@ -245,8 +245,8 @@ def _run_volumes(context: Context) -> None:
     from medspark.spark.jobs.volumes import run_volumes
 
     out = context.args.out
-    result = run_volumes(context.spark, context.settings, out, context.key)
-    statuses = result.summary["counts"]["by_status"]
+    result = run_volumes(context.run())
+    statuses = result.counts["by_status"]
     _print_result(
         result,
         f"volumes {result.run_id}: " + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())),
@@ -258,9 +258,7 @@ def _run_register(context: Context) -> None:
     from medspark.spark.jobs.registration import run_registration
 
     args = context.args
-    written = run_registration(
-        context.spark, context.settings, args.out, args.fixed, args.moving, context.key
-    )
+    written = run_registration(context.run(), args.fixed, args.moving)
     print(written.describe())
 
 
@@ -271,9 +269,8 @@ def _run_report(context: Context) -> None:
 def _run_etl(context: Context) -> int:
     from medspark.spark.jobs.etl import run_etl
 
-    args = context.args
-    result = run_etl(context.spark, context.settings, args.input, args.out, context.key)
-    counts = result.summary["counts"]
+    result = run_etl(context.run())
+    counts = result.counts
     batches = counts["batches"] + [{"batch": b} for b in counts["recovered_batches"]]
     print(
         f"etl {result.run_id}: {counts['new_or_changed']} new or changed files, "
@@ -282,13 +279,13 @@ def _run_etl(context: Context) -> int:
         + (f" (recovered {counts['recovered_batches']})" if counts["recovered_batches"] else "")
         + f"\nsummary: {result.summary_uri}"
     )
-    return EXIT_QUARANTINED if result.quarantined else EXIT_OK
+    return EXIT_QUARANTINED if counts["quarantined"] else EXIT_OK
 
 
 def _run_compact(context: Context) -> None:
     from medspark.spark.jobs.compaction import compact
 
-    report = compact(context.spark, context.settings, context.args.out)
+    report = compact(context.run())
     for name, table in report["tables"].items():
         print(
             f"{name}: {table['rows']} rows, {table['files_before']} -> "
@@ -296,102 +293,43 @@ def _run_compact(context: Context) -> None:
         )
 
 
-def _train_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
-    parser.add_argument("--labels", required=True, help="CSV or Parquet: a key column and label")
-    parser.add_argument("--model", required=True, help="folder for the saved model")
-    parser.add_argument(
-        "--kind",
-        choices=("mllib", "cnn"),
-        default="mllib",
-        help="the MLlib classifier on the feature columns (default), or a CNN on the "
-        "preprocessed arrays (PyTorch, TorchDistributor; needs features.tensor)",
-    )
-    parser.add_argument(
-        "--processes", type=int, default=2, help="cnn: TorchDistributor processes (local mode)"
-    )
+def _run_doctor(context: Context) -> None:
+    from medspark import capabilities
+
+    for capability in capabilities.report():
+        print(capability.line())
 
 
-def _predict_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
-    parser.add_argument("--model", required=True)
-    parser.add_argument(
-        "--aggregate", default="", help="also per study and/or patient: study,patient"
-    )
+def _run_receive(context: Context) -> int:
+    from medspark.pacs_commands import receive
+
+    return receive(context.args)
 
 
-def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
-    parser.add_argument(
-        "destination", nargs="?", help="a local or mounted folder all workers can write"
-    )
-    parser.add_argument(
-        "--to",
-        help="send to a PACS instead of DEST: dicomweb+http(s)://host/root (STOW-RS) or "
-        "dimse://AE@host:port (C-STORE); DICOM format only",
-    )
-    parser.add_argument("--ae-title", default="MEDSPARK", help="--to dimse: this end's AE title")
-    parser.add_argument(
-        "--format",
-        choices=("dicom", "nifti", "shards"),
-        default="dicom",
-        help="de-identified DICOM files (default), NIfTI volumes with label maps, or Parquet "
-        "training shards of the preprocessed arrays",
-    )
-    parser.add_argument(
-        "--transfer-syntax",
-        choices=SYNTAX_NAMES,
-        help="DICOM: re-encode the pixel data (each frame decoded again and compared first)",
-    )
-    parser.add_argument("--lossy", action="store_true", help="allow the lossy syntaxes")
-    parser.add_argument(
-        "--layout", choices=("folders", "nnunet"), default="folders", help="NIfTI: file layout"
-    )
-    parser.add_argument("--labels", help="shards: a labels file (as for train)")
-    parser.add_argument("--shard-mb", type=int, default=256, help="shards: target shard size")
+def _run_pull(context: Context) -> int:
+    from medspark.pacs_commands import pull
+
+    return pull(context.args)
 
 
-def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    _input_out(parser)
-    parser.add_argument("--labels", help="train, evaluate and predict with these labels")
-    parser.add_argument("--model", help="model folder (default OUT/model)")
+def demo_input() -> str:
+    """The folder of real DICOM test files that pydicom installs (with its deliberate junk)."""
+    import pydicom
+
+    return str(Path(pydicom.__file__).parent / "data" / "test_files")
 
 
-def _etl_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="the landing folder PACS exports into")
-    _out(parser)
-    parser.add_argument(
-        "--settle-seconds",
-        type=float,
-        help="leave files modified more recently than this for the next run (etl.settle_seconds)",
-    )
-    parser.add_argument(
-        "--max-files",
-        type=int,
-        help="take at most this many (oldest first) per run, e.g. to back-fill in steps",
-    )
-
-
-def _register_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
-    parser.add_argument("--fixed", required=True, help="series or SOP instance UID (as stored)")
-    parser.add_argument("--moving", required=True, help="series or SOP instance UID (as stored)")
-
-
-def _report_arguments(parser: argparse.ArgumentParser) -> None:
-    _out(parser)
-    parser.add_argument(
-        "--show-paths",
-        action="store_true",
-        help="name quarantined files by path and detail (operator's eyes only), not by hash",
-    )
+def _demo_implies(args: argparse.Namespace) -> None:
+    """The pipeline over pydicom's test files, local profile, a throwaway key."""
+    args.input, args.labels, args.model = demo_input(), None, None
+    args.profile, args.conf, args.assignments, args.throwaway_key = "local", None, [], True
 
 
 COMMANDS = (
     Command(
         "ingest",
         "DICOM tree -> metadata and quarantine tables",
-        _input_out,
+        arguments.input_out,
         ingest_stage,
         _always,
         kind="one-shot",
@@ -399,7 +337,7 @@ COMMANDS = (
     Command(
         "features",
         "OUT/metadata -> OUT/features",
-        _out,
+        arguments.out_only,
         features_stage,
         _to_unseal_paths,
         kind="one-shot",
@@ -407,24 +345,27 @@ COMMANDS = (
     Command(
         "train",
         "fit and evaluate a classifier on OUT/features",
-        _train_arguments,
+        arguments.train,
         _run_train,
         _always,
     ),
     Command(
-        "predict", "apply a saved model: OUT/predictions", _predict_arguments, _run_predict, _never
+        "predict",
+        "apply a saved model: OUT/predictions",
+        arguments.predict,
+        _run_predict,
     ),
     Command(
         "export",
         "de-identified DICOM files for sharing, from OUT/metadata",
-        _export_arguments,
+        arguments.export,
         _run_export,
         _always,
     ),
     Command(
         "pipeline",
         "ingest, features and (with --labels) train and predict, one Spark app",
-        _pipeline_arguments,
+        arguments.pipeline,
         _run_pipeline,
         _always,
         kind="one-shot",
@@ -432,7 +373,7 @@ COMMANDS = (
     Command(
         "etl",
         "scheduled incremental run: only new or changed files, exactly once",
-        _etl_arguments,
+        arguments.etl,
         _run_etl,
         _always,
         kind="incremental",
@@ -440,36 +381,68 @@ COMMANDS = (
     Command(
         "compact",
         "rewrite an etl output's many small files into few (superseded rows go)",
-        _out,
+        arguments.out_only,
         _run_compact,
-        _never,
         kind="incremental",
     ),
     Command(
-        "volumes", "OUT/metadata series -> OUT/volumes (3D)", _out, _run_volumes, _to_unseal_paths
+        "volumes",
+        "OUT/metadata series -> OUT/volumes (3D)",
+        arguments.out_only,
+        _run_volumes,
+        _to_unseal_paths,
     ),
     Command(
         "radiomics",
         "IBSI features of the SEG / RTSTRUCT regions in OUT/metadata -> OUT/roi_features",
-        _out,
+        arguments.out_only,
         radiomics_stage,
         _radiomics_key,
     ),
     Command(
         "register",
         "rigidly align two series (or two instances) and write a fusion PNG",
-        _register_arguments,
+        arguments.register,
         _run_register,
         _to_unseal_paths,
     ),
     Command(
         "report",
         "OUT/report/index.html: one self-contained page",
-        _report_arguments,
+        arguments.report,
         _run_report,
-        _never,
         locks=False,  # reads only: it may run beside a job that holds the lock
         kind="reader",
+    ),
+    Command(
+        "demo",
+        "run the pipeline on the DICOM files pydicom ships (no arguments)",
+        arguments.demo,
+        _run_pipeline,
+        _always,
+        kind="one-shot",
+        implied=_demo_implies,
+    ),
+    Command(
+        "doctor",
+        "print what is installed and usable: Java, Spark, decoders, OCR, KMS jar…",
+        arguments.nothing,
+        _run_doctor,
+        kind="service",
+    ),
+    Command(
+        "receive",
+        "a C-STORE SCP that lands what it is sent in LANDING, for `etl`",
+        arguments.receive,
+        _run_receive,
+        kind="service",
+    ),
+    Command(
+        "pull",
+        "C-FIND studies on a PACS and retrieve them (C-GET or C-MOVE) into LANDING",
+        arguments.pull,
+        _run_pull,
+        kind="service",
     ),
 )
 BY_NAME = {command.name: command for command in COMMANDS}

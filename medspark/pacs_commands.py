@@ -15,34 +15,10 @@ from medspark.dimse.retrieve import find_studies, get_studies, move_studies
 from medspark.errors import EXIT_OK, EXIT_QUARANTINED, EnvironmentProblem, UsageError
 
 log = logging.getLogger("medspark.pacs")
-NAMES = ("receive", "pull")
-DEFAULT_AE_TITLE = "MEDSPARK"
 
 
 class PortUnavailableError(EnvironmentProblem):
     """The port to listen on is taken or not allowed."""
-
-
-def add_parsers(commands) -> None:
-    """The `receive` and `pull` subcommands."""
-    receive = commands.add_parser(
-        "receive", help="a C-STORE SCP that lands what it is sent in LANDING, for `etl`"
-    )
-    receive.add_argument("landing", help="the landing folder `medspark etl` reads")
-    receive.add_argument("--port", type=int, default=11112)
-    receive.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    receive.add_argument("--ae-title", default=DEFAULT_AE_TITLE)
-    pull = commands.add_parser(
-        "pull", help="C-FIND studies on a PACS and retrieve them (C-GET or C-MOVE) into LANDING"
-    )
-    pull.add_argument("source", help="the PACS, as dimse://AE@host:port")
-    pull.add_argument("landing", help="the landing folder `medspark etl` reads")
-    pull.add_argument("--study-date", help="YYYYMMDD, or a range YYYYMMDD-YYYYMMDD")
-    pull.add_argument("--modality", help="only studies with this modality (e.g. CT)")
-    pull.add_argument("--method", choices=("get", "move"), default="get")
-    pull.add_argument("--ae-title", default=DEFAULT_AE_TITLE, help="this end's AE title")
-    pull.add_argument("--port", type=int, default=11113, help="move: where to receive")
-    pull.add_argument("--host", default="127.0.0.1", help="move: address to receive on")
 
 
 def _landing(folder: str) -> Landing:
@@ -93,7 +69,3 @@ def pull(args: argparse.Namespace) -> int:
     for failure in result.study_failures:
         log.warning("study not retrieved in full: %s", failure)
     return EXIT_QUARANTINED if result.failed or result.study_failures else EXIT_OK
-
-
-def run(args: argparse.Namespace) -> int:
-    return receive(args) if args.command == "receive" else pull(args)

@@ -1,4 +1,4 @@
-"""The JSON run summary each job writes to OUT/runs/<run_id>.json."""
+"""The JSON run summary each job writes to OUT/runs/<run_id>.json, and the audit row it makes."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicomweb.locations import public_location
-from medspark.schemas import AUDIT
-from medspark.spark.tables import append_rows
 from medspark.storage import write_text
 
 
@@ -32,6 +30,11 @@ class JobResult:
     run_id: str
     summary: dict[str, Any]
     summary_uri: str
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """The summary's counts."""
+        return self.summary["counts"]
 
 
 def new_run_id() -> str:
@@ -132,19 +135,11 @@ class RunSummary:
         }
 
     def finish(self, spark_version: str) -> str:
-        """Stamp the end, write the summary and its audit row, and return the summary's URI."""
+        """Stamp the end, write the summary and return its URI."""
         self.finished_at = dt.datetime.now(dt.UTC)
         self.spark_version = spark_version
-        summary = self.as_dict()
         uri = layout.run_summary(self.out_uri, self.run_id)
-        write_text(uri, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        append_rows(
-            self.out_uri,
-            AUDIT,
-            [self.audit_row(summary)],
-            f"run-{self.run_id}.parquet",
-            self.settings.deid.encryption,
-        )
+        write_text(uri, json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
         return uri
 
     def audit_row(self, summary: dict[str, Any]) -> dict[str, Any]:

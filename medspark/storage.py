@@ -1,8 +1,8 @@
-"""Where bytes live: local paths or any filesystem pyarrow reaches (HDFS, S3, GCS, Azure)."""
+"""Where OUT lives: local paths or any filesystem pyarrow reaches (HDFS, S3, GCS, Azure); small
+files written atomically, OUT checked writable and reachable before a run."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ProbeTimeout
@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-from medspark.dicomweb import locations
-from medspark.dicomweb.client import client
-from medspark.dicomweb.prefetch import prefetched
 from medspark.errors import EnvironmentProblem, UsageError
 
 
@@ -31,16 +28,11 @@ def local_path(uri: str) -> str | None:
 
 
 def open_uri(uri: str) -> BinaryIO:
-    """Open a file for reading: local paths directly, DICOMweb instances by WADO-RS, other
-    schemes through pyarrow."""
+    """Open a file under OUT for reading: local paths directly, other schemes through pyarrow
+    (input files open through `medspark.sources`)."""
     path = local_path(uri)
     if path is not None:
         return open(path, "rb")
-    if locations.is_dicomweb(uri):
-        body = prefetched(uri)
-        if body is None:
-            body = client().retrieve_instance(locations.parse(uri).url)
-        return io.BytesIO(body)
     from pyarrow import fs
 
     filesystem, inner = fs.FileSystem.from_uri(uri)
@@ -113,7 +105,7 @@ def check_reachable(uri: str, name: str, seconds: float = REACH_SECONDS) -> None
     """Ask the filesystem of a location that is neither local nor DICOMweb whether it exists,
     before anything starts; a client that cannot load, credentials refused, a host that does
     not resolve or a service that does not answer in time ends the run with one line."""
-    if local_path(uri) is not None or locations.is_dicomweb(uri):
+    if local_path(uri) is not None:
         return
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medspark-reach")
     try:

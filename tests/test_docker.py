@@ -88,7 +88,7 @@ def test_compose_runs_the_image_and_the_pipeline_job():
         assert service["image"] == f"medspark:{version}", name
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
     job = services["job"]["command"]
-    assert "/opt/medspark/jobs/pipeline.py" in job and "spark://master:7077" in job
-    assert (REPO / "jobs" / "pipeline.py").is_file()
+    assert "/opt/medspark/jobs/run.py" in job and "pipeline" in job and "spark://master:7077" in job
+    assert (REPO / "jobs" / "run.py").is_file()
     assert any(v.endswith(":/data/landing:ro") for v in services["job"]["volumes"])
     assert all(p.startswith("127.0.0.1:") for p in services["master"].get("ports", []))

@@ -28,7 +28,7 @@ from medspark.dicom.sources import (
     archive_members,
     hash_stream,
 )
-from medspark.storage import open_uri
+from medspark.sources import open_input
 
 Record = dict[str, Any]
 
@@ -90,7 +90,7 @@ def inspect_file_bytes(
         )
     else:
         location = input_keys.unescape(key)
-        records = _inspect_source(Source(key, size, lambda: open_uri(location)), options)
+        records = _inspect_source(Source(key, size, lambda: open_input(location)), options)
     for record, data in records:
         record["run_id"] = options.run_id
         record["processed_at"] = now

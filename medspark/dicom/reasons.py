@@ -46,6 +46,7 @@ class Reason(StrEnum):
     DECODED_SIZE_OVER_LIMIT = "decoded_size_over_limit"
     INVALID_PIXEL_ATTRIBUTE = "invalid_pixel_attribute"
     BURNED_IN_TEXT_UNCHECKED = "burned_in_text_unchecked"
+    ROI_REFERENCE_MISSING = "roi_reference_missing"
     ROI_GEOMETRY_MISMATCH = "roi_geometry_mismatch"
     ROI_CONTOUR_INVALID = "roi_contour_invalid"
     ROI_CONTOUR_OPEN = "roi_contour_open"
@@ -86,6 +87,7 @@ DESCRIPTION: dict[Reason, str] = {
     Reason.DECODED_SIZE_OVER_LIMIT: "decoded pixels would exceed the size limit",
     Reason.INVALID_PIXEL_ATTRIBUTE: "a pixel attribute outside what its type can hold",
     Reason.BURNED_IN_TEXT_UNCHECKED: "held back: burned-in text could not be checked",
+    Reason.ROI_REFERENCE_MISSING: "the series a region was drawn on is not in the metadata",
     Reason.ROI_GEOMETRY_MISMATCH: "region and images disagree on geometry",
     Reason.ROI_CONTOUR_INVALID: "a contour that cannot be drawn",
     Reason.ROI_CONTOUR_OPEN: "an open contour",

@@ -318,10 +318,10 @@ def _zip_member_bytes(data: bytes, member: input_keys.MemberRef, limit: int) -> 
 
 def read_bytes(key: str, limits: ArchiveLimits) -> bytes:
     """The bytes of the listed file or archive member a key names."""
-    from medspark.storage import open_uri
+    from medspark.sources import open_input
 
     location, members = input_keys.parse(key)
-    with open_uri(location) as handle:
+    with open_input(location) as handle:
         data = handle.read()
     for member in members:
         if data[:2] == b"\x1f\x8b":

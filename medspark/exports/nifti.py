@@ -23,14 +23,14 @@ import nibabel as nib
 import numpy as np
 
 from medspark.exports.dicom import series_folder
-from medspark.radiomics.study import (
+from medspark.regions.grid import SeriesGrid
+from medspark.regions.placement import (
     SERIES_COLUMNS,
     PlacedRegion,
-    RadiomicsOptions,
+    PlacementOptions,
     for_each_region,
     load_volume,
 )
-from medspark.regions.grid import SeriesGrid
 from medspark.regions.rejected import RegionRejected
 from medspark.storage import write_bytes
 from medspark.volume.series import plane_count
@@ -45,7 +45,7 @@ class NiftiOptions:
 
     destination: str
     layout: Layout
-    regions: RadiomicsOptions
+    regions: PlacementOptions
 
 
 def ras_affine(grid: SeriesGrid) -> np.ndarray:

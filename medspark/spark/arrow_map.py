@@ -12,7 +12,7 @@ import pyarrow as pa
 from pyspark import Accumulator
 
 from medspark.dicom.reasons import Reason, Stage
-from medspark.dicomweb.prefetch import prefetching
+from medspark.sources import reading_ahead
 
 OUTPUT_BATCH_ROWS = 256
 Row = dict[str, Any]
@@ -67,9 +67,9 @@ def record_batches(
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         prepare_worker()
         pending: list[tuple[Row, Row]] = []
-        with prefetching() as prefetcher:
+        with reading_ahead() as ahead:
             for batch in batches:
-                for row in prefetcher.ahead(batch.to_pylist()):
+                for row in ahead(batch.to_pylist()):
                     pending += [(row, out) for out in _safe(per_row, row, fallback)]
                     if progress is not None:
                         progress.add(1)

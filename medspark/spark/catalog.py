@@ -10,8 +10,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from medspark import listing
-from medspark.errors import UsageError
+from medspark import sources
 from medspark.spark.session import forward_source_environment
 
 LISTING_SCHEMA = pa.schema(
@@ -27,18 +26,8 @@ LISTING_DDL = "path string, length bigint, modificationTime bigint, problem stri
 _DIRECTORIES_PER_CORE = 4
 
 
-class InputNotFoundError(UsageError):
-    """The input root does not exist or cannot be listed."""
-
-
-def require_input(uri: str) -> None:
-    """Fail with a clear message when the input root is missing."""
-    if not listing.exists(uri):
-        raise InputNotFoundError(f"input does not exist: {uri}")
-
-
 def _rows(
-    files: list[listing.ListedFile],
+    files: list[sources.ListedFile],
 ) -> list[tuple[str, int, int | None, str | None, str | None]]:
     return [(f.path, f.length, f.modification_time_ms, f.problem, f.detail) for f in files]
 
@@ -48,7 +37,7 @@ def _walker(root_key: str):
         chunk: list = []
         for batch in batches:
             for directory in batch.column("directory").to_pylist():
-                for entry in listing.walk(directory, root_key):
+                for entry in sources.walk(directory, root_key):
                     chunk.append(entry)
                     if len(chunk) >= 4096:
                         yield _listing_batch(chunk)
@@ -68,11 +57,11 @@ def _listing_batch(entries: list) -> pa.RecordBatch:
 
 
 def list_files(spark: SparkSession, root_key: str) -> DataFrame:
-    """One row per entry under the root (a key from `listing.root_path`), at any depth,
+    """One row per entry under the root (a key from `sources.root_key`), at any depth,
     whatever its name or size; entries that are not readable files carry a `problem`."""
     forward_source_environment(spark)
     parallelism = spark.sparkContext.defaultParallelism
-    near_root, directories = listing.list_top(root_key, _DIRECTORIES_PER_CORE * parallelism)
+    near_root, directories = sources.list_top(root_key, _DIRECTORIES_PER_CORE * parallelism)
     shallow = spark.createDataFrame(_rows(near_root), LISTING_DDL)
     if not directories:
         return shallow
@@ -96,8 +85,8 @@ class ListedInput:
 
 def list_input(spark: SparkSession, input_uri: str) -> ListedInput:
     """List an existing input root and count what was found; the caller unpersists `files`."""
-    require_input(input_uri)
-    root = listing.root_path(input_uri)
+    sources.require(input_uri)
+    root = sources.root_key(input_uri)
     files = list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
     totals = files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
     return ListedInput(root, files, int(totals["n"]), int(totals["bytes"] or 0))

@@ -16,8 +16,8 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from medspark.config import Settings
 from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.radiomics.options import RadiomicsSettings
-from medspark.radiomics.study import INPUT_COLUMNS, REGION_MODALITIES, RadiomicsOptions
+from medspark.radiomics.study import RadiomicsOptions
+from medspark.regions.placement import INPUT_COLUMNS, REGION_MODALITIES, PlacementOptions
 from medspark.spark.arrow_map import prepare_worker
 from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels
@@ -26,16 +26,19 @@ from medspark.volume.series import VolumeOptions
 Row = dict[str, Any]
 
 
-def region_options(
-    settings: Settings,
-    run_id: str,
-    key: PseudonymKey | None,
-    radiomics: RadiomicsSettings | None = None,
-) -> RadiomicsOptions:
-    """How the per-study core reads, de-identifies and places a study's regions."""
+def placement_options(
+    settings: Settings, run_id: str, key: PseudonymKey | None, roi_sources: tuple[str, ...]
+) -> PlacementOptions:
+    """How a study's region objects are read, de-identified and placed."""
     deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
     volume = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
-    return RadiomicsOptions(run_id, radiomics or settings.radiomics, volume, deid)
+    return PlacementOptions(run_id, roi_sources, volume, deid)
+
+
+def region_options(settings: Settings, run_id: str, key: PseudonymKey | None) -> RadiomicsOptions:
+    """How the radiomics core places and describes a study's regions."""
+    placed = placement_options(settings, run_id, key, tuple(settings.radiomics.roi_sources))
+    return RadiomicsOptions(run_id, settings.radiomics, placed.volume, placed.deid)
 
 
 def map_studies(

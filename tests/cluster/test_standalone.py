@@ -1,4 +1,4 @@
-"""spark-submit of jobs/pipeline.py to a real standalone cluster, with the package as a wheel.
+"""spark-submit of `jobs/run.py pipeline` to a real standalone cluster, with the package as a wheel.
 
 The workers and the driver run a Python without medspark installed and in working directories
 of their own: only the wheel passed with --py-files can make the job work. The output tables
@@ -18,6 +18,7 @@ import pytest
 from medspark.dicom.keys import PseudonymKey
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from tests.cluster.standalone import SPARK_HOME, StandaloneCluster, dependencies_only_python
 from tests.conftest import pydicom_file
 from tests.spark_settings import make_settings
@@ -88,7 +89,8 @@ def test_pipeline_on_standalone_cluster_matches_local_mode(cluster, spark, tmp_p
             "--conf", "spark.ui.enabled=false",
             "--executor-memory", "1g",
             "--total-executor-cores", "2",
-            str(REPO / "jobs" / "pipeline.py"),
+            str(REPO / "jobs" / "run.py"),
+            "pipeline",
             str(landing), str(cluster_out), "--profile", "cluster",
         ],
         cwd=driver_dir,
@@ -103,8 +105,8 @@ def test_pipeline_on_standalone_cluster_matches_local_mode(cluster, spark, tmp_p
     local_out = tmp_path / "local-out"
     settings = make_settings()
     key = PseudonymKey(KEY.encode(), "test")
-    run_ingest(spark, settings, str(landing), str(local_out), key)
-    run_features(spark, settings, str(local_out))
+    run_ingest(Run(spark, settings, str(local_out), str(landing), key))
+    run_features(Run(spark, settings, str(local_out)))
 
     for name, key_columns in (
         ("metadata", ("sop_instance_uid",)),

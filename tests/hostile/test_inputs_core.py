@@ -11,7 +11,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from medspark import listing
+from medspark import sources
 from medspark.dicom.deid import DeidPolicy
 from medspark.dicom.input_keys import escape, member_key, parse, unescape
 from medspark.dicom.inspect import InspectOptions, inspect_file
@@ -26,10 +26,10 @@ LIMITS = ArchiveLimits(1 << 30, 3, 64 << 20)
 def inspect_tree(root: Path, **options) -> list[dict]:
     """Every record the core makes for every entry the listing finds under `root`."""
     settings = InspectOptions(run_id="hostile", archive_max_depth=3, **options)
-    top, folders = listing.list_top(listing.root_path(str(root)), min_directories=1)
+    top, folders = sources.list_top(sources.root_key(str(root)), min_directories=1)
     entries = list(top)
     for folder in folders:
-        entries += listing.walk(folder, listing.root_path(str(root)))
+        entries += sources.walk(folder, sources.root_key(str(root)))
     records = []
     for entry in entries:
         records += inspect_file(entry.path, entry.length, settings, entry.problem, entry.detail)

@@ -16,6 +16,7 @@ from medspark.dicomweb.catalog import instances_in, series_to_walk
 from medspark.dicomweb.locations import parse
 from medspark.errors import EXIT_ENVIRONMENT, EXIT_USAGE
 from medspark.spark.jobs.pipeline import run_single_pass
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.conftest import store_all
 from tests.pacs.orthanc import Orthanc
@@ -40,9 +41,9 @@ def both(spark, orthanc, pydicom_instances, tmp_path_factory):
     root = tmp_path_factory.mktemp("dicomweb")
     stored = store_all(orthanc, pydicom_instances, root / "folder")
     settings = make_settings()
-    from_web = run_single_pass(spark, settings, orthanc.dicomweb, str(root / "web"), TEST_KEY)
+    from_web = run_single_pass(Run(spark, settings, str(root / "web"), orthanc.dicomweb, TEST_KEY))
     from_folder = run_single_pass(
-        spark, settings, str(root / "folder"), str(root / "disk"), TEST_KEY
+        Run(spark, settings, str(root / "disk"), str(root / "folder"), TEST_KEY)
     )
     return root, stored, from_web, from_folder
 
@@ -159,7 +160,9 @@ def test_a_patient_named_in_the_query_is_in_no_log_or_summary(
     patient = str(pydicom.dcmread(pydicom_file("CT_small.dcm")).PatientID)
     source = f"{orthanc.dicomweb}?PatientID={patient}"
     with caplog.at_level(logging.INFO, logger="medspark"):
-        result = run_single_pass(spark, make_settings(), source, str(tmp_path / "out"), TEST_KEY)
+        result = run_single_pass(
+            Run(spark, make_settings(), str(tmp_path / "out"), source, TEST_KEY)
+        )
     assert result.summary["counts"]["metadata"] >= 1
     summary = (tmp_path / "out" / "runs").glob("*.json")
     assert all(patient not in path.read_text() for path in summary)

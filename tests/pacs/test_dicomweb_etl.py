@@ -11,6 +11,7 @@ import pytest
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark.current import committed_batches, current_tables
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY
 from tests.pacs.conftest import store_all
 from tests.spark.test_etl import _kill_during_batch, _rows, _settings
@@ -34,14 +35,14 @@ def pulls(spark, orthanc, pydicom_instances, tmp_path_factory):
     random.Random(5).shuffle(files)
     drops = [files[:30], files[30:90], files[90:]]
     stored = [store_all(orthanc, drops[0], root / "stored")]
-    first = run_etl(spark, _settings(), orthanc.dicomweb, str(out), TEST_KEY)
+    first = run_etl(Run(spark, _settings(), str(out), orthanc.dicomweb, TEST_KEY))
     stored.append(store_all(orthanc, drops[1], root / "stored"))
     killed = _kill_while_retrieving(orthanc.dicomweb, out, batch=2)
     killed["committed"] = committed_batches(spark, str(out))
-    recovered = run_etl(spark, _settings(), orthanc.dicomweb, str(out), TEST_KEY)
+    recovered = run_etl(Run(spark, _settings(), str(out), orthanc.dicomweb, TEST_KEY))
     stored.append(store_all(orthanc, drops[2], root / "stored"))
-    third = run_etl(spark, _settings(), orthanc.dicomweb, str(out), TEST_KEY)
-    again = run_etl(spark, _settings(), orthanc.dicomweb, str(out), TEST_KEY)
+    third = run_etl(Run(spark, _settings(), str(out), orthanc.dicomweb, TEST_KEY))
+    again = run_etl(Run(spark, _settings(), str(out), orthanc.dicomweb, TEST_KEY))
     return {"root": root, "out": out, "stored": stored, "killed": killed,
             "runs": [first, recovered, third, again]}  # fmt: skip
 
@@ -62,7 +63,7 @@ def test_each_run_took_only_the_instances_stored_since(pulls):
 def test_the_tables_equal_one_run_over_everything(spark, orthanc, pulls):
     current = current_tables(spark, str(pulls["out"]))
     scratch = pulls["root"] / "scratch"
-    run_etl(spark, _settings(), orthanc.dicomweb, str(scratch), TEST_KEY)
+    run_etl(Run(spark, _settings(), str(scratch), orthanc.dicomweb, TEST_KEY))
     fresh = current_tables(spark, str(scratch))
     for name in (METADATA.name, QUARANTINE.name, FEATURES.name):
         assert _rows(current[name]) == _rows(fresh[name]), name

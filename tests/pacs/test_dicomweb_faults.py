@@ -11,6 +11,7 @@ from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicomweb.catalog import instances_in, series_to_walk
 from medspark.dicomweb.locations import parse
 from medspark.spark.jobs.pipeline import run_single_pass
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.conftest import store_all
 from tests.pacs.faulty_proxy import FaultyProxy
@@ -33,7 +34,9 @@ def test_failing_instances_are_quarantined_with_the_servers_answer(
     upstream = orthanc.dicomweb.removeprefix("dicomweb+")
     with FaultyProxy(upstream.removesuffix("/dicom-web"), chosen) as proxy:
         source = f"dicomweb+{proxy.url}/dicom-web"
-        result = run_single_pass(spark, make_settings(), source, str(tmp_path / "out"), TEST_KEY)
+        result = run_single_pass(
+            Run(spark, make_settings(), str(tmp_path / "out"), source, TEST_KEY)
+        )
         hits = dict(proxy.hits)
     counts = result.summary["counts"]
     assert counts["listed_files"] == counts["accounted_files"] == len(stored)

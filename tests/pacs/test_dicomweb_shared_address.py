@@ -11,6 +11,7 @@ import pydicom
 import pytest
 
 from medspark.spark.jobs.pipeline import run_single_pass
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
 
@@ -29,7 +30,7 @@ def test_an_instance_sharing_its_wado_address_is_accounted_not_lost(spark, ortha
     for patient in ("SHARED-A", "SHARED-B"):
         assert orthanc.store(_as_patient(patient))
     assert len(orthanc.get("/instances")) == 2  # Orthanc keeps both (its ids hash the patient)
-    ran = run_single_pass(spark, make_settings(), orthanc.dicomweb, str(tmp_path), TEST_KEY)
+    ran = run_single_pass(Run(spark, make_settings(), str(tmp_path), orthanc.dicomweb, TEST_KEY))
     counts = ran.summary["counts"]
     assert counts["listed_files"] == counts["accounted_files"] == 2
     quarantine = pads.dataset(tmp_path / "quarantine", partitioning="hive").to_table().to_pylist()

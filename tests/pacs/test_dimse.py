@@ -18,6 +18,7 @@ from medspark.cli import main
 from medspark.errors import EXIT_ENVIRONMENT, EXIT_OK
 from medspark.schemas import QUARANTINE
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.conftest import store_all
@@ -101,7 +102,7 @@ def received(spark, network):
     finally:
         said = _stop(process)
     out = root / "etl-out"
-    result = run_etl(spark, _settings(), str(landing), str(out), TEST_KEY)
+    result = run_etl(Run(spark, _settings(), str(out), str(landing), TEST_KEY))
     return {"landing": landing, "said": said, "ids": ids, "status": status, "out": out,
             "result": result}  # fmt: skip
 

@@ -11,6 +11,7 @@ from medspark.cli import main
 from medspark.errors import EXIT_ENVIRONMENT, EXIT_OK
 from medspark.schemas import EXPORTS
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.orthanc import Orthanc
@@ -36,7 +37,7 @@ def ingested(spark, orthanc, tmp_path_factory):
     for name in PLAIN:
         shutil.copyfile(pydicom_file(name), folder / name)
     out = root / "out"
-    run_ingest(spark, make_settings(), str(folder), str(out), TEST_KEY)
+    run_ingest(Run(spark, make_settings(), str(out), str(folder), TEST_KEY))
     return root, out, secrets
 
 

@@ -14,6 +14,7 @@ from medspark.config import FeatureSettings
 from medspark.spark.jobs.classify import load_model, predict, train_and_evaluate
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from tests.conftest import SHARED_DATA, TEST_KEY, needs
 from tests.spark_settings import make_settings
 
@@ -50,10 +51,10 @@ def trained(spark, tmp_path_factory):
         }
     )
     out, model_dir = root / "out", root / "model"
-    run_ingest(spark, settings, str(inputs), str(out), TEST_KEY)
-    run_features(spark, settings, str(out))
+    run_ingest(Run(spark, settings, str(out), str(inputs), TEST_KEY))
+    run_features(Run(spark, settings, str(out)))
     result = train_and_evaluate(
-        spark, settings, str(out), str(labels_file), str(model_dir), TEST_KEY
+        Run(spark, settings, str(out), key=TEST_KEY), str(labels_file), str(model_dir)
     )
     return result, out, model_dir, settings
 
@@ -162,8 +163,10 @@ def test_metrics_and_sidecar_are_written(trained):
 
 
 def test_saved_model_reloads_and_predicts_the_same(spark, trained):
-    result, out, model_dir, _ = trained
-    written = predict(spark, str(out), str(model_dir), aggregate=("study", "patient"))
+    result, out, model_dir, settings = trained
+    written = predict(
+        Run(spark, settings, str(out)), str(model_dir), aggregate=("study", "patient")
+    )
     assert written["predictions"] == 2 * PER_CLASS
     assert written["predictions_patient"] == 2 * PER_CLASS
     first = pads.dataset(out / "predictions").to_table().to_pylist()
@@ -187,7 +190,7 @@ def test_saved_model_reloads_and_predicts_the_same(spark, trained):
     for row in patients:
         assert row["probability_normal"] + row["probability_pneumonia"] == pytest.approx(1.0)
         assert row["confidence"] == max(row["probability_normal"], row["probability_pneumonia"])
-    predict(spark, str(out), str(model_dir))
+    predict(Run(spark, settings, str(out)), str(model_dir))
     again = {
         r["sop_instance_uid"]: r["confidence"]
         for r in pads.dataset(out / "predictions").to_table().to_pylist()

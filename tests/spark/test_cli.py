@@ -14,6 +14,7 @@ import pytest
 
 from medspark import capabilities
 from medspark.cli import EXIT_SPARK, EXIT_USAGE, main
+from medspark.commands import COMMANDS
 from tests.conftest import pydicom_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +101,18 @@ def test_a_bad_local_master_is_one_line_without_a_java_stack_trace(tmp_path):
     assert first_cause(Exception(java)) == "org.apache.spark.SparkException: bad"
 
 
+def test_one_entry_point_serves_every_command_of_the_table(capsys):
+    assert sorted(p.name for p in (REPO / "jobs").iterdir() if p.suffix == ".py") == ["run.py"]
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as shown:
+            main([command.name, "--help"])
+        assert shown.value.code == 0, command.name
+        assert capsys.readouterr().out.startswith(f"usage: medspark {command.name} ")
+    spark_commands = {c.name for c in COMMANDS if c.spark}
+    assert {"pipeline", "ingest", "etl", "demo"} <= spark_commands
+    assert {"doctor", "receive", "pull"} == {c.name for c in COMMANDS} - spark_commands
+
+
 @pytest.mark.spark
 def test_spark_submit_runs_the_ingest_job(tmp_path):
     out = tmp_path / "out"
@@ -110,7 +123,8 @@ def test_spark_submit_runs_the_ingest_job(tmp_path):
             "local[2]",
             "--conf",
             "spark.ui.enabled=false",
-            str(REPO / "jobs" / "ingest.py"),
+            str(REPO / "jobs" / "run.py"),
+            "ingest",
             str(small_input(tmp_path)),
             str(out),
         ],

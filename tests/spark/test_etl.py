@@ -28,6 +28,7 @@ from medspark.spark.jobs.compaction import compact
 from medspark.spark.jobs.etl import run_etl
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table
 from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY
 from tests.spark.test_cli import child_env
@@ -97,7 +98,7 @@ def _drop(files: list[Path], landing: Path) -> None:
 
 
 def _run(spark, landing: Path, out: Path, settle: float = 0.0):
-    return run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
+    return run_etl(Run(spark, _settings(settle), str(out), str(landing), TEST_KEY))
 
 
 def _start_etl(landing: Path | str, out: Path) -> subprocess.Popen:
@@ -194,7 +195,7 @@ def test_each_run_took_only_what_was_new(incremental):
 
 
 def _from_scratch(spark, landing: Path, out: Path, settle: float):
-    run_etl(spark, _settings(settle), str(landing), str(out), TEST_KEY)
+    run_etl(Run(spark, _settings(settle), str(out), str(landing), TEST_KEY))
     return current_tables(spark, str(out))
 
 
@@ -241,8 +242,8 @@ def test_settled_copy_is_taken_and_still_equals_the_one_shot_jobs(spark, increme
     current = current_tables(spark, str(out))
     one_shot = root / "one-shot"
     settings = make_settings()
-    run_ingest(spark, settings, str(landing), str(one_shot), TEST_KEY)
-    run_features(spark, settings, str(one_shot), key=TEST_KEY)
+    run_ingest(Run(spark, settings, str(one_shot), str(landing), TEST_KEY))
+    run_features(Run(spark, settings, str(one_shot), key=TEST_KEY))
     for spec in (METADATA, QUARANTINE, FEATURES):
         assert _rows(current[spec.name]) == _rows(read_table(spark, str(one_shot), spec)), spec.name
         expected = _arrow_rows(_one_shot_arrow(one_shot, spec), spec)
@@ -298,7 +299,7 @@ def test_an_output_of_the_layout_before_delta_is_converted_once(spark, tmp_path)
 def test_compaction_shrinks_files_and_changes_no_row(spark, incremental):
     out = str(incremental["out"])
     before = {k: _rows(v) for k, v in current_tables(spark, out).items()}
-    report = compact(spark, _settings(), out)
+    report = compact(Run(spark, _settings(), out))
     assert (
         report["tables"]["metadata"]["files_after"] < report["tables"]["metadata"]["files_before"]
     )
@@ -372,7 +373,7 @@ def test_backfill_in_steps_takes_the_oldest_first(spark, tmp_path):
     limited = base.model_copy(update={"etl": base.etl.model_copy(update={"max_files_per_run": 3})})
     taken = []
     for _ in range(4):
-        result = run_etl(spark, limited, str(landing), str(out), TEST_KEY)
+        result = run_etl(Run(spark, limited, str(out), str(landing), TEST_KEY))
         taken.append(result.summary["counts"]["new_or_changed"])
     assert taken == [3, 3, 1, 0]
     first_batch = spark.read.parquet(str(out / "_etl" / "seen" / "batch=1")).collect()

@@ -16,6 +16,7 @@ from pydicom.pixels import apply_modality_lut
 from medspark.config import FeatureSettings
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
 
@@ -60,9 +61,9 @@ def pipeline(spark, tmp_path_factory):
     unheld = settings.model_copy(
         update={"deid": settings.deid.model_copy(update={"pixels": "off"})}
     )
-    run_ingest(spark, settings, str(build_input(root)), str(out), TEST_KEY)
-    without_hold_back = run_features(spark, unheld, str(out))
-    result = run_features(spark, settings, str(out))
+    run_ingest(Run(spark, settings, str(out), str(build_input(root)), TEST_KEY))
+    without_hold_back = run_features(Run(spark, unheld, str(out)))
+    result = run_features(Run(spark, settings, str(out)))
     return out, result, settings, without_hold_back
 
 
@@ -114,7 +115,7 @@ def test_undecodable_images_are_quarantined_at_the_decode_stage(pipeline):
 def test_rerun_replaces_rather_than_duplicates(spark, pipeline):
     out, _, settings, _ = pipeline
     before = (len(read(out, "features")), len(read(out, "quarantine")))
-    run_features(spark, settings, str(out))
+    run_features(Run(spark, settings, str(out)))
     assert (len(read(out, "features")), len(read(out, "quarantine"))) == before
 
 
@@ -136,11 +137,11 @@ def test_hashed_paths_need_the_key_and_then_work(spark, tmp_path):
         }
     )
     out = tmp_path / "out"
-    run_ingest(spark, settings, str(build_input(tmp_path)), str(out), TEST_KEY)
+    run_ingest(Run(spark, settings, str(out), str(build_input(tmp_path)), TEST_KEY))
     assert all(r["path"].startswith("hmac:") for r in read(out, "metadata"))
     with pytest.raises(HashedPathsError):
-        run_features(spark, settings, str(out))
-    result = run_features(spark, settings, str(out), key=TEST_KEY)
+        run_features(Run(spark, settings, str(out)))
+    result = run_features(Run(spark, settings, str(out), key=TEST_KEY))
     assert result.summary["counts"]["feature_rows"] == 3
     decode = [r for r in read(out, "quarantine") if r["stage"] == "decode"]
     assert decode and all(r["path"].startswith("hmac:") for r in decode)

@@ -12,6 +12,7 @@ import pytest
 
 from medspark.dicom.keys import PseudonymKey
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from medspark.storage import local_path
 from tests.conftest import TEST_KEY
 from tests.spark.export_tree import build_export
@@ -34,7 +35,7 @@ def ingested(spark, tmp_path_factory):
     tree = build_export(root / "export")
     out = root / "out"
     settings = make_settings(files_per_task=40)
-    first = run_ingest(spark, settings, str(tree.root), str(out), TEST_KEY)
+    first = run_ingest(Run(spark, settings, str(out), str(tree.root), TEST_KEY))
     return tree, out, first, settings
 
 
@@ -168,7 +169,7 @@ def test_rerun_into_the_same_output_does_not_duplicate(spark, ingested):
         name: sorted(r["path"] for r in read_table(out, name))
         for name in ("metadata", "quarantine")
     }
-    second = run_ingest(spark, settings, str(tree.root), str(out), TEST_KEY)
+    second = run_ingest(Run(spark, settings, str(out), str(tree.root), TEST_KEY))
     after = {
         name: sorted(r["path"] for r in read_table(out, name))
         for name in ("metadata", "quarantine")
@@ -182,7 +183,7 @@ def test_other_key_gives_other_pseudonyms_same_accounting(spark, ingested, tmp_p
     tree, out, _, settings = ingested
     other_out = tmp_path / "other"
     other_key = PseudonymKey(b"a-completely-different-key-000000", "other")
-    run_ingest(spark, settings, str(tree.root), str(other_out), other_key)
+    run_ingest(Run(spark, settings, str(other_out), str(tree.root), other_key))
     mine = {r["path"]: r["sop_instance_uid"] for r in read_table(out, "metadata")}
     theirs = {r["path"]: r["sop_instance_uid"] for r in read_table(other_out, "metadata")}
     assert mine.keys() == theirs.keys()

@@ -16,6 +16,7 @@ from pydicom.sequence import Sequence
 
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.run import Run
 from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
 
@@ -92,8 +93,8 @@ def outputs(spark, tmp_path_factory):
     try:
         settings = make_settings()
         out = root / "out"
-        run_ingest(spark, settings, str(export), str(out), TEST_KEY)
-        run_features(spark, settings, str(out))
+        run_ingest(Run(spark, settings, str(out), str(export), TEST_KEY))
+        run_features(Run(spark, settings, str(out)))
     finally:
         logger.removeHandler(handler)
     return out, uids, log_stream.getvalue()
@@ -149,7 +150,9 @@ def exported(spark, outputs, tmp_path_factory):
 
     out, _, _ = outputs
     destination = tmp_path_factory.mktemp("shared-dicom")
-    counts = run_export(spark, make_settings(), str(out), str(destination), TEST_KEY)
+    counts = run_export(
+        Run(spark, make_settings(), str(out), key=TEST_KEY), str(destination)
+    ).counts
     return out, destination, counts
 
 

@@ -15,6 +15,7 @@ from medspark.config import FeatureSettings
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
 from medspark.spark.jobs.pipeline import run_single_pass
+from medspark.spark.run import Run
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark.test_features import build_input
 from tests.spark_settings import make_settings
@@ -60,9 +61,9 @@ def both(spark, tmp_path_factory):
     add_awkward_inputs(images)
     settings = pass_settings()
     separate, single = root / "separate", root / "single"
-    run_ingest(spark, settings, str(images), str(separate), TEST_KEY)
-    run_features(spark, settings, str(separate))
-    result = run_single_pass(spark, settings, str(images), str(single), TEST_KEY)
+    run_ingest(Run(spark, settings, str(separate), str(images), TEST_KEY))
+    run_features(Run(spark, settings, str(separate)))
+    result = run_single_pass(Run(spark, settings, str(single), str(images), TEST_KEY))
     return separate, single, result
 
 

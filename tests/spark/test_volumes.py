@@ -16,6 +16,7 @@ from pydicom.data import get_testdata_file
 from medspark.cli import main
 from medspark.spark.jobs.ingest import run_ingest
 from medspark.spark.jobs.volumes import run_volumes
+from medspark.spark.run import Run
 from tests import synthetic_series as synth
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.spark_settings import make_settings
@@ -35,8 +36,8 @@ def volumes_out(spark, tmp_path_factory):
     shutil.copy(pydicom_file("CT_small.dcm"), inputs / "single")
     settings = make_settings()
     out = root / "out"
-    run_ingest(spark, settings, str(inputs), str(out), TEST_KEY)
-    result = run_volumes(spark, settings, str(out), TEST_KEY)
+    run_ingest(Run(spark, settings, str(out), str(inputs), TEST_KEY))
+    result = run_volumes(Run(spark, settings, str(out), key=TEST_KEY))
     table = pq.read_table(out / "volumes").to_pylist()
     return out, result, table, fixed, moving
 

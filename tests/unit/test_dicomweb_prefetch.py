@@ -1,4 +1,4 @@
-"""The prefetcher fetches a bounded window ahead, hands each body to `open_uri` once, and passes
+"""The prefetcher fetches a bounded window ahead, hands each body to `open_input` once, and passes
 a retrieval's error on to the row that needed it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from medspark.dicomweb import prefetch
 from medspark.dicomweb.client import RemoteReadError
-from medspark.storage import open_uri
+from medspark.sources import open_input
 
 BASE = "dicomweb+http://pacs.invalid/dicom-web/studies/1/series/2/instances/"
 
@@ -50,7 +50,7 @@ def test_rows_come_in_order_with_at_most_a_window_fetched_ahead(counting):
             seen.append(row["path"])
             assert len(prefetcher.pending) <= prefetcher.window == 4
             if row["path"].startswith("dicomweb"):
-                with open_uri(row["path"]) as handle:
+                with open_input(row["path"]) as handle:
                     assert handle.read() == row["path"].removeprefix("dicomweb+").encode()
     assert seen == [row["path"] for row in rows]
     assert sorted(fake.calls) == sorted(
@@ -65,9 +65,9 @@ def test_a_failed_retrieval_reaches_the_row_that_needs_it(counting):
         for row in prefetcher.ahead(rows):
             if row["path"].endswith("/3"):
                 with pytest.raises(RemoteReadError, match="500"):
-                    open_uri(row["path"])
+                    open_input(row["path"])
             else:
-                open_uri(row["path"]).close()
+                open_input(row["path"]).close()
 
 
 def test_nothing_is_held_after_the_task(counting):

@@ -11,7 +11,17 @@ import sys
 
 import medspark
 
-CORE_PACKAGES = ("dicom", "dicomweb", "imaging", "volume", "regions", "radiomics", "exports", "ml")
+CORE_PACKAGES = (
+    "dicom",
+    "dicomweb",
+    "sources",
+    "imaging",
+    "volume",
+    "regions",
+    "radiomics",
+    "exports",
+    "ml",
+)
 FORBIDDEN = ("pyspark", "medspark.config", "medspark.spark")
 
 

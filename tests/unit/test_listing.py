@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from medspark import listing
+from medspark import sources
+from medspark.sources.filesystems import ArrowFilesystemSource
+from medspark.sources.local import LocalWalk
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -31,10 +33,10 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def every_entry(root_key: str, min_directories: int = 1, max_depth: int = 3):
-    top, folders = listing.list_top(root_key, min_directories, max_depth)
+    top, folders = sources.list_top(root_key, min_directories, max_depth)
     entries = list(top)
     for folder in folders:
-        entries += listing.walk(folder, root_key)
+        entries += sources.walk(folder, root_key)
     return top, folders, entries
 
 
@@ -43,9 +45,9 @@ def test_every_file_once_with_its_size_time_and_escaped_key(tmp_path, monkeypatc
     files = tree(tmp_path)
     uri = str(tmp_path)
     if remote:  # the branch for hdfs://, s3://, ...: pyarrow's own filesystem, here file://
-        monkeypatch.setattr(listing, "local_path", lambda uri: None)
+        monkeypatch.setattr(sources, "SOURCES", (ArrowFilesystemSource(),))
         uri = f"file://{tmp_path}"
-    root_key = listing.root_path(uri)
+    root_key = sources.root_key(uri)
     assert root_key == (uri if remote else str(tmp_path))
     _, _, entries = every_entry(root_key)
     prefix = "file://" if remote else ""
@@ -56,12 +58,12 @@ def test_every_file_once_with_its_size_time_and_escaped_key(tmp_path, monkeypatc
     assert {e.path: e.length for e in entries} == expected
     assert {e.modification_time_ms for e in entries} == {1_700_000_000_123}
     assert all(e.problem is None and e.detail is None for e in entries)
-    assert listing.exists(uri) and not listing.exists(uri + "/nope")
+    assert sources.exists(uri) and not sources.exists(uri + "/nope")
 
 
 def test_list_top_goes_down_until_there_are_enough_folders_to_share(tmp_path):
     tree(tmp_path)
-    root_key = listing.root_path(str(tmp_path))
+    root_key = sources.root_key(str(tmp_path))
     top, folders, _ = every_entry(root_key, min_directories=2, max_depth=3)
     assert sorted(Path(e.path).name for e in top) == ["_SUCCESS", "top.dcm"]
     assert sorted(Path(f).name for f in folders) == ["a", "e"]
@@ -78,7 +80,7 @@ def test_list_top_goes_down_until_there_are_enough_folders_to_share(tmp_path):
 def test_a_single_file_root_is_listed_alone(tmp_path):
     path = tmp_path / "one!file"
     path.write_bytes(b"x" * 7)
-    top, folders = listing.list_top(listing.root_path(str(path)), 4)
+    top, folders = sources.list_top(sources.root_key(str(path)), 4)
     assert folders == []
     assert [(e.path, e.length) for e in top] == [(str(tmp_path / "one%21file"), 7)]
 
@@ -104,7 +106,7 @@ def special(tmp_path: Path) -> Path:
 
 def test_each_odd_entry_says_what_it_is(tmp_path):
     folder = special(tmp_path)
-    _, _, entries = every_entry(listing.root_path(str(folder)))
+    _, _, entries = every_entry(sources.root_key(str(folder)))
     found = {Path(e.path).name: (e.problem, e.detail, e.length) for e in entries}
     assert found == {
         "fifo": ("not_a_regular_file", "a named pipe (FIFO): not read.", 0),
@@ -131,7 +133,7 @@ def test_each_odd_entry_says_what_it_is(tmp_path):
 
 
 def test_a_folder_reached_twice_is_walked_once(tmp_path):
-    walker = listing._LocalWalk(str(tmp_path))
+    walker = LocalWalk(str(tmp_path))
     st = os.stat(tmp_path)
     assert walker.enter(str(tmp_path), st) is None
     again = walker.enter(str(tmp_path / "bind"), st)
@@ -144,10 +146,10 @@ def test_a_folder_reached_twice_is_walked_once(tmp_path):
 def test_a_walk_never_re_enters_the_folders_above_it(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "f").write_bytes(b"f")
-    walker = listing._local_walker(str(tmp_path / "a" / "b"), str(tmp_path))
+    walker = LocalWalk.below(str(tmp_path / "a" / "b"), str(tmp_path))
     ids = {(os.stat(p).st_dev, os.stat(p).st_ino) for p in (tmp_path, tmp_path / "a")}
     assert ids <= walker.visited
-    assert [Path(e.path).name for e in listing.walk(str(tmp_path / "a" / "b"), str(tmp_path))] == [
+    assert [Path(e.path).name for e in sources.walk(str(tmp_path / "a" / "b"), str(tmp_path))] == [
         "f"
     ]
 
@@ -157,7 +159,7 @@ def test_an_entry_that_cannot_be_examined_is_one_unreadable_row(tmp_path, monkey
     (tmp_path / "bad").write_bytes(b"2")
     real = os.DirEntry.stat if hasattr(os.DirEntry, "stat") else None
     assert real is not None
-    walker = listing._LocalWalk(str(tmp_path))
+    walker = LocalWalk(str(tmp_path))
 
     class Entry:
         def __init__(self, entry):

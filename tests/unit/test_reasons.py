@@ -24,10 +24,24 @@ def test_every_reason_is_documented():
 
 
 def test_no_reason_is_raised_as_a_string_literal():
-    literal = re.compile(r"(RegionRejected|Rejection)\(\s*(Stage\.\w+,\s*)?\"")
+    literal = re.compile(
+        r"(RegionRejected|Rejection)\(\s*(Stage\.\w+,\s*)?\"|quarantine_row\([^,()]+,\s*\""
+    )
     found = [
         str(path.relative_to(REPO))
         for path in (REPO / "medspark").rglob("*.py")
         if literal.search(path.read_text())
     ]
     assert found == []
+
+
+def test_every_reason_written_as_a_literal_is_a_member():
+    written = re.compile(r"\"reason\":\s*\"([a-z_]+)\"")
+    members = {r.value for r in Reason}
+    found = {
+        (str(path.relative_to(REPO)), value)
+        for path in (REPO / "medspark").rglob("*.py")
+        for value in written.findall(path.read_text())
+        if value not in members
+    }
+    assert found == set()

@@ -29,14 +29,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medspark import layout
-from medspark.config import EncryptionSettings, ModelSettings, Settings
-from medspark.dicom.keys import PseudonymKey
+from medspark.config import ModelSettings
 from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
 from medspark.spark.labels import labelled_frames, training_fingerprint
 from medspark.spark.patient_split import GROUP, split_by_patient
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path, write_text
 
@@ -135,15 +135,9 @@ def _scores_column(predictions: DataFrame) -> str:
     return "probability" if "probability" in predictions.columns else "rawPrediction"
 
 
-def train_and_evaluate(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    labels_path: str,
-    model_dir: str,
-    key: PseudonymKey | None,
-) -> TrainResult:
+def train_and_evaluate(run: Run, labels_path: str, model_dir: str) -> TrainResult:
     """Fit on training patients (CV grouped by patient), evaluate on held-out patients, save."""
+    spark, settings, out_uri, key = run.spark, run.settings, run.out_uri, run.key
     ms = settings.model
     features = read_table(spark, out_uri, FEATURES)
     if features.limit(1).count() == 0:
@@ -326,16 +320,11 @@ def _with_class_probabilities(rows: DataFrame, classes: list[str]) -> DataFrame:
     return rows.select("*", *[F.col("class_scores")[k].alias(name) for k, name in enumerate(names)])
 
 
-def predict(
-    spark: SparkSession,
-    out_uri: str,
-    model_dir: str,
-    aggregate: tuple[str, ...] = (),
-    encryption: EncryptionSettings | None = None,
-) -> dict[str, int]:
+def predict(run: Run, model_dir: str, aggregate: tuple[str, ...] = ()) -> dict[str, int]:
     """OUT/predictions (per frame) and, when asked, per study and per patient: the predicted
     class, its `confidence`, and one `probability_<class>` column per class; identifier
     columns encrypted as the profile says."""
+    spark, out_uri, encryption = run.spark, run.out_uri, run.settings.deid.encryption
     sidecar = read_sidecar(model_dir)
     classes = sidecar["classes"]
     scored = _scored(read_table(spark, out_uri, FEATURES), model_dir, sidecar)

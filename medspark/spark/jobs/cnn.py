@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from medspark import layout
-from medspark.config import Settings
-from medspark.dicom.keys import PseudonymKey
 from medspark.errors import ConfigurationError, DataError
 from medspark.ml import cnn
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
@@ -31,6 +29,7 @@ from medspark.schemas import FEATURES
 from medspark.spark.labels import labelled_frames, training_fingerprint
 from medspark.spark.network_scoring import network_inputs
 from medspark.spark.patient_split import GROUP, split_name
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table
 from medspark.storage import local_path, write_text
 
@@ -75,17 +74,10 @@ def _distribute(plan: cnn.TrainingPlan, processes: int) -> dict[str, Any]:
     return result or {}
 
 
-def train_cnn(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    labels_path: str,
-    model_dir: str,
-    key: PseudonymKey | None,
-    processes: int = 2,
-) -> dict[str, Any]:
+def train_cnn(run: Run, labels_path: str, model_dir: str, processes: int = 2) -> dict[str, Any]:
     """Train, evaluate on the held-out patients, save weights + ONNX + sidecar; returns the
     evaluation (and the MLlib model's AUC on the same patients when OUT has one)."""
+    spark, settings, out_uri, key = run.spark, run.settings, run.out_uri, run.key
     if not cnn.torch_available():
         raise ConfigurationError("--kind cnn needs PyTorch, which is not installed", DEEP_HINT)
     folder = local_path(model_dir)

@@ -16,10 +16,7 @@ import math
 import time
 from typing import Any
 
-from pyspark.sql import SparkSession
-
 from medspark import layout
-from medspark.config import Settings
 from medspark.schemas import PLAN, SEEN
 from medspark.spark.current import (
     BATCH_COLUMN,
@@ -34,14 +31,16 @@ from medspark.spark.delta_log import vacuum
 from medspark.spark.filesystem import (
     count_parquet_files,
 )
+from medspark.spark.run import Run
 from medspark.spark.tables import write_table
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.compaction")
 
 
-def compact(spark: SparkSession, settings: Settings, out_uri: str) -> dict[str, Any]:
+def compact(run: Run) -> dict[str, Any]:
     """Rewrite every table's current rows into few files; returns files before and after."""
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
     finish_compaction(spark, out_uri)
     committed = committed_batches(spark, out_uri)
     if not committed:

@@ -17,17 +17,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from medspark import layout, listing
+from medspark import layout, sources
 from medspark.config import Settings
-from medspark.dicom.keys import PseudonymKey
-from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, SEEN, TableSpec
 from medspark.spark import catalog
 from medspark.spark.current import (
@@ -47,19 +45,11 @@ from medspark.spark.current import (
 from medspark.spark.delta_log import commit_folder, committed_version, is_delta_table
 from medspark.spark.filesystem import delete_path, path_exists, rename_path
 from medspark.spark.progress import StageProgress
+from medspark.spark.run import Run
 from medspark.spark.single_pass import single_pass_records, split_pass
 from medspark.spark.tables import read_table, write_table
 
 log = logging.getLogger("medspark.etl")
-
-
-@dataclass(frozen=True)
-class EtlResult(JobResult):
-    """What one scheduled run did."""
-
-    @property
-    def quarantined(self) -> int:
-        return int(self.summary["counts"].get("quarantined", 0))
 
 
 def _undo(spark: SparkSession, out_uri: str, batch: int) -> None:
@@ -110,19 +100,13 @@ def _migrate(spark: SparkSession, settings: Settings, out_uri: str) -> None:
         delete_path(spark, layout.batch_commit(out_uri, batch))
 
 
-def _process(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    batch: int,
-    key: PseudonymKey | None,
-    run_id: str,
-) -> dict[str, int]:
+def _process(run: Run, batch: int) -> dict[str, int]:
     """Run one planned batch to its commit; returns its counts.
 
     Every instance is stored (duplicates are resolved in `current_tables`), and features
     keep the sha256 of the file version they came from.
     """
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
     encryption = settings.deid.encryption
 
     def staging(spec: TableSpec) -> str:
@@ -133,7 +117,7 @@ def _process(
     )
     files = plan.count()
     progress = StageProgress(spark, "etl", files)
-    records = single_pass_records(plan, files, settings, key, run_id, progress.counter)
+    records = single_pass_records(plan, files, settings, run.key, run.id, progress.counter)
     tables = split_pass(records, resolve_duplicates=False)
     with progress:
         write_table(tables.metadata, out_uri, METADATA, encryption, to=staging(METADATA))
@@ -185,76 +169,65 @@ def _refuse_one_shot_output(spark: SparkSession, out_uri: str) -> None:
         )
 
 
-def run_etl(
-    spark: SparkSession,
-    settings: Settings,
-    input_uri: str,
-    out_uri: str,
-    key: PseudonymKey | None,
-    run_id: str | None = None,
-) -> EtlResult:
+def run_etl(run: Run) -> JobResult:
     """Finish an interrupted batch if there is one, then process what is new under INPUT."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("etl", run_id, input_uri, out_uri, settings, key)
+    run = run.begin("etl")
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
     _refuse_one_shot_output(spark, out_uri)
     if settings.deid.hash_paths:
         raise IncompatibleOutputError(
             "medspark etl tracks files by path: it cannot run with deid.hash_paths: true"
         )
-    catalog.require_input(input_uri)
+    sources.require(run.input)
     finish_compaction(spark, out_uri)
     _migrate(spark, settings, out_uri)
     committed = committed_batches(spark, out_uri)
     totals: dict[str, Any] = {"batches": [], "recovered_batches": [], "quarantined": 0}
 
-    began = time.monotonic()
-    for batch in sorted(set(planned_batches(spark, out_uri)) - set(committed)):
-        if any(committed_version(layout.table(out_uri, spec)) >= batch for spec in TABLES):
-            log.warning("batch %d was committed to some tables only: committing the rest", batch)
-            _commit(spark, settings, out_uri, batch, list(range(1, batch + 1)))
-        else:
-            log.warning("batch %d was planned but never committed: redoing it", batch)
-            _undo(spark, out_uri, batch)
-            _process(spark, settings, out_uri, batch, key, run_id)
-        totals["recovered_batches"].append(batch)
-        committed.append(batch)
-    summary.stage("recover", began, batches=len(totals["recovered_batches"]))
+    with run.stage("recover") as stage:
+        for batch in sorted(set(planned_batches(spark, out_uri)) - set(committed)):
+            if any(committed_version(layout.table(out_uri, spec)) >= batch for spec in TABLES):
+                log.warning(
+                    "batch %d was committed to some tables only: committing the rest", batch
+                )
+                _commit(spark, settings, out_uri, batch, list(range(1, batch + 1)))
+            else:
+                log.warning("batch %d was planned but never committed: redoing it", batch)
+                _undo(spark, out_uri, batch)
+                _process(run, batch)
+            totals["recovered_batches"].append(batch)
+            committed.append(batch)
+        stage.update(batches=len(totals["recovered_batches"]))
 
-    began = time.monotonic()
-    root = listing.root_path(input_uri)
-    listed = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
-    seen = seen_files(spark, out_uri, committed).select(*listed.columns)
-    new = listed.join(seen, ["path", "length", "modificationTime"], "left_anti")
-    settle_ms = int(settings.etl.settle_seconds * 1000)
-    cutoff = int(time.time() * 1000) - settle_ms
-    settled = F.coalesce(F.col("modificationTime"), F.lit(0)) <= cutoff
-    counts = new.groupBy(settled.alias("settled")).count().collect()
-    by_state = {bool(r["settled"]): int(r["count"]) for r in counts}
-    ready, deferred = by_state.get(True, 0), by_state.get(False, 0)
-    chosen = new.filter(settled)
-    limit = settings.etl.max_files_per_run
-    if limit and ready > limit:
-        chosen = chosen.orderBy("modificationTime", "path").limit(limit)
-        deferred, ready = deferred + ready - limit, limit
-    summary.stage("plan", began, listed=listed.count(), new_or_changed=ready, deferred=deferred)
-    log.info(
-        "plan: %d new or changed files; %d left for the next run (settling, or over the limit)",
-        ready,
-        deferred,
-    )
+    with run.stage("plan") as stage:
+        root = sources.root_key(run.input)
+        listed = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
+        seen = seen_files(spark, out_uri, committed).select(*listed.columns)
+        new = listed.join(seen, ["path", "length", "modificationTime"], "left_anti")
+        settle_ms = int(settings.etl.settle_seconds * 1000)
+        cutoff = int(time.time() * 1000) - settle_ms
+        settled = F.coalesce(F.col("modificationTime"), F.lit(0)) <= cutoff
+        counts = new.groupBy(settled.alias("settled")).count().collect()
+        by_state = {bool(r["settled"]): int(r["count"]) for r in counts}
+        ready, deferred = by_state.get(True, 0), by_state.get(False, 0)
+        chosen = new.filter(settled)
+        limit = settings.etl.max_files_per_run
+        if limit and ready > limit:
+            chosen = chosen.orderBy("modificationTime", "path").limit(limit)
+            deferred, ready = deferred + ready - limit, limit
+        stage.update(listed=listed.count(), new_or_changed=ready, deferred=deferred)
 
     if ready:
-        began = time.monotonic()
         batch = max(committed, default=0) + 1
-        unfinished = layout.batch_plan(out_uri, batch, final=False)
-        write_table(chosen, out_uri, PLAN, settings.deid.encryption, to=unfinished, files=1)
-        rename_path(spark, unfinished, layout.batch_plan(out_uri, batch))
-        processed = _process(spark, settings, out_uri, batch, key, run_id)
-        totals["batches"].append({"batch": batch, **processed})
-        summary.stage("batch", began, batch=batch, **processed)
+        with run.stage("batch", batch=batch) as stage:
+            unfinished = layout.batch_plan(out_uri, batch, final=False)
+            write_table(chosen, out_uri, PLAN, settings.deid.encryption, to=unfinished, files=1)
+            rename_path(spark, unfinished, layout.batch_plan(out_uri, batch))
+            processed = _process(run, batch)
+            totals["batches"].append({"batch": batch, **processed})
+            stage.update(processed)
     done = totals["recovered_batches"] + [b["batch"] for b in totals["batches"]]
     totals["quarantined"] = _quarantined_in(spark, out_uri, done)
     listed.unpersist()
-    summary.counts(new_or_changed=ready, deferred=deferred, **totals)
-    summary_uri = summary.finish(spark.version)
-    return EtlResult(run_id, summary.as_dict(), summary_uri)
+    run.count(new_or_changed=ready, deferred=deferred, **totals)
+    return run.finish()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from medspark.errors import ConfigurationError, UsageError
 from medspark.exports.compression import LOSSY
 from medspark.exports.dicom import PreparedInstance, export_instance, prepare_instance
 from medspark.exports.senders import sender_for
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import placement
 from medspark.spark.arrow_map import (
@@ -34,6 +33,7 @@ from medspark.spark.arrow_map import (
 )
 from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder
 
@@ -122,21 +122,15 @@ def _check_lossy(syntax: str | None, lossy: bool) -> None:
 
 
 def run_export(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    destination: str,
-    key: PseudonymKey | None,
-    syntax: str | None = None,
-    lossy: bool = False,
-) -> dict[str, Any]:
+    run: Run, destination: str, syntax: str | None = None, lossy: bool = False
+) -> JobResult:
     """Export every instance in OUT/metadata (held-back images excepted) to `destination`,
     pixel data re-encoded as `syntax` when one is given (checked frame by frame)."""
     folder = shared_folder(destination)
     _check_lossy(syntax, lossy)
 
     def per_partition(policy: DeidPolicy, run_id: str):
-        return _export_rows(policy, folder, archive_limits(settings), run_id, syntax, lossy)
+        return _export_rows(policy, folder, archive_limits(run.settings), run_id, syntax, lossy)
 
     def counts(written: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:
         _write_shared_manifest(written, Path(folder) / SHARED_MANIFEST)
@@ -145,36 +139,32 @@ def run_export(
             **(_compression_counts(written) if syntax else {}),
         }
 
-    return _run(spark, settings, out_uri, destination, key, per_partition, counts)
+    return _run(run, destination, per_partition, counts)
 
 
 def _run(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
+    run: Run,
     destination: str,
-    key: PseudonymKey | None,
     per_partition: Callable[[DeidPolicy, str], Callable],
     counts: Callable[[DataFrame, dict[str, int]], dict[str, Any]],
-) -> dict[str, Any]:
+) -> JobResult:
     """The export job around one per-partition function: the exportable rows in, the exports
     table out, and the run summary with `counts` of what was written."""
-    run_id = new_run_id()
-    summary = RunSummary.start("export", run_id, out_uri, out_uri, settings, key)
-    began = time.monotonic()
-    rows, count, held_count = _exportable(spark, settings, out_uri)
-    manifest = placement.balanced(rows, count, settings.features.files_per_task).mapInArrow(
-        per_partition(_policy(settings, key), run_id), from_arrow_schema(EXPORTS.schema)
-    )
-    write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
-    written = read_table(spark, out_uri, EXPORTS)
-    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
-    summary.stage("export", began, instances=count)
-    summary.counts(
-        destination=destination, held_back_burned_in=held_count, **counts(written, by_status)
-    )
-    summary.finish(spark.version)
-    return summary.as_dict()["counts"]
+    run = run.begin("export")
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
+    with run.stage("export") as stage:
+        rows, count, held_count = _exportable(spark, settings, out_uri)
+        stage.update(instances=count)
+        manifest = placement.balanced(rows, count, settings.features.files_per_task).mapInArrow(
+            per_partition(_policy(settings, run.key), run.id), from_arrow_schema(EXPORTS.schema)
+        )
+        write_table(manifest, out_uri, EXPORTS, settings.deid.encryption)
+        written = read_table(spark, out_uri, EXPORTS)
+        by_status = {
+            r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()
+        }
+    run.count(destination=destination, held_back_burned_in=held_count, **counts(written, by_status))
+    return run.finish()
 
 
 def _sent_rows(
@@ -247,15 +237,12 @@ def _fallback(run_id: str):
 
 
 def run_pacs_export(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
+    run: Run,
     destination: str,
-    key: PseudonymKey | None,
     syntax: str | None = None,
     lossy: bool = False,
     ae_title: str = "MEDSPARK",
-) -> dict[str, Any]:
+) -> JobResult:
     """Send every exportable instance, de-identified, to a PACS: STOW-RS for
     `dicomweb+http(s)://…`, C-STORE for `dimse://AE@host:port`; the exports table records each
     instance with the destination's answer."""
@@ -263,10 +250,10 @@ def run_pacs_export(
     sender_for(destination, ae_title).check()
 
     def per_partition(policy: DeidPolicy, run_id: str):
-        limits = archive_limits(settings)
+        limits = archive_limits(run.settings)
         return _sent_rows(policy, limits, run_id, syntax, lossy, destination, ae_title)
 
     def counts(_: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:
         return {f"{k}_instances": v for k, v in by_status.items()}
 
-    return _run(spark, settings, out_uri, destination, key, per_partition, counts)
+    return _run(run, destination, per_partition, counts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from pyspark import StorageLevel
@@ -11,19 +10,17 @@ from pyspark.sql import DataFrame, SparkSession
 
 from medspark import layout
 from medspark.config import EncryptionSettings, Settings
-from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
-from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark.extraction import FeatureWork, feature_counts, feature_work, skipped_counts
 from medspark.spark.pass_counts import PassTally, TallyParam, pass_counts, settled
 from medspark.spark.progress import StageProgress
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table, write_table
 from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.features")
-
-FeaturesResult = JobResult
 
 
 def _spark_written(
@@ -82,31 +79,23 @@ def _write_decode_quarantine(
     )
 
 
-def run_features(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    run_id: str | None = None,
-    key: PseudonymKey | None = None,
-) -> FeaturesResult:
+def run_features(run: Run) -> JobResult:
     """Decode every image in OUT/metadata and write OUT/features and decode quarantine rows."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("features", run_id, out_uri, out_uri, settings, None)
-    began = time.monotonic()
-    metadata = read_table(spark, out_uri, METADATA)
-    progress = StageProgress(spark, "features")
-    work = feature_work(settings, metadata, run_id, key, progress.counter)
-    progress.total = work.count
-    if settings.deid.encryption.enabled:
-        records = _spark_written(work, settings, out_uri, progress)
-        counts = feature_counts(
-            records.filter("outcome = 'features'"), records.filter("outcome = 'quarantine'")
-        )
-        records.unpersist()
-    else:
-        counts = _task_written(spark, work, settings, out_uri, run_id, progress)
-    summary.stage("decode_and_write", began, images=work.count)
-    log.info("decode and write: %d images in %.1f s", work.count, time.monotonic() - began)
-    summary.counts(**skipped_counts(work.count, work.skipped), **counts)
-    summary_uri = summary.finish(spark.version)
-    return FeaturesResult(run_id, summary.as_dict(), summary_uri)
+    run = run.begin("features")
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
+    with run.stage("decode_and_write") as stage:
+        metadata = read_table(spark, out_uri, METADATA)
+        progress = StageProgress(spark, "features")
+        work = feature_work(settings, metadata, run.id, run.key, progress.counter)
+        progress.total = work.count
+        stage.update(images=work.count)
+        if settings.deid.encryption.enabled:
+            records = _spark_written(work, settings, out_uri, progress)
+            counts = feature_counts(
+                records.filter("outcome = 'features'"), records.filter("outcome = 'quarantine'")
+            )
+            records.unpersist()
+        else:
+            counts = _task_written(spark, work, settings, out_uri, run.id, progress)
+    run.count(**skipped_counts(work.count, work.skipped), **counts)
+    return run.finish()

@@ -5,22 +5,18 @@ plans and, for the nnU-Net layout, writes dataset.json."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from medspark.config import Settings
-from medspark.dicom.keys import PseudonymKey
 from medspark.exports.nifti import Layout, NiftiOptions, export_study
-from medspark.radiomics.options import RadiomicsSettings
-from medspark.run_summary import RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, NIFTI_EXPORTS
 from medspark.spark.pixel_clearance import with_pixel_clearance
-from medspark.spark.studies import map_studies, region_options
+from medspark.spark.run import Run
+from medspark.spark.studies import map_studies, placement_options
 from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder, write_text
 
@@ -41,46 +37,45 @@ def _dataset_json(manifest, modality: str | None) -> dict[str, Any]:
     }
 
 
-def run_nifti_export(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    destination: str,
-    key: PseudonymKey | None,
-    layout: Layout = "folders",
-) -> dict[str, Any]:
+def run_nifti_export(run: Run, destination: str, layout: Layout = "folders") -> JobResult:
     """Write OUT/metadata's series as NIfTI under DEST and the manifest as OUT/exports_nifti."""
     folder = shared_folder(destination)
-    run_id = new_run_id()
-    summary = RunSummary.start("export_nifti", run_id, out_uri, out_uri, settings, key)
-    began = time.monotonic()
-    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
-    regions = RadiomicsSettings(roi_sources=["seg", "rtstruct"])
-    options = NiftiOptions(folder, layout, region_options(settings, run_id, key, regions))
+    run = run.begin("export_nifti")
+    spark, settings, out_uri, run_id = run.spark, run.settings, run.out_uri, run.id
+    with run.stage("export_nifti") as stage:
+        metadata = with_pixel_clearance(
+            spark, settings, out_uri, read_table(spark, out_uri, METADATA)
+        )
+        options = NiftiOptions(
+            folder, layout, placement_options(settings, run_id, run.key, ("seg", "rtstruct"))
+        )
 
-    def failed(records: list[dict], exc: Exception) -> list[dict]:
-        return [
-            {"series_instance_uid": uid, "kind": "image", "status": "skipped",
-             "reason": "internal_error", "detail": type(exc).__name__, "run_id": run_id,
-             "exported_at": pd.Timestamp.now(tz="UTC")}
-            for uid in sorted({r["series_instance_uid"] for r in records})
-        ]  # fmt: skip
+        def failed(records: list[dict], exc: Exception) -> list[dict]:
+            return [
+                {"series_instance_uid": uid, "kind": "image", "status": "skipped",
+                 "reason": "internal_error", "detail": type(exc).__name__, "run_id": run_id,
+                 "exported_at": pd.Timestamp.now(tz="UTC")}
+                for uid in sorted({r["series_instance_uid"] for r in records})
+            ]  # fmt: skip
 
-    manifest = map_studies(
-        metadata, settings, lambda rows: export_study(rows, options), failed, NIFTI_EXPORTS.schema
-    )
-    write_table(manifest, out_uri, NIFTI_EXPORTS, settings.deid.encryption)
-    written = read_table(spark, out_uri, NIFTI_EXPORTS)
-    by_kind = {
-        f"{r['kind']}_{r['status']}": int(r["count"])
-        for r in written.groupBy("kind", "status").count().collect()
-    }
-    if layout == "nnunet":
-        rows = written.filter(F.col("status") == "exported").collect()
-        modalities = sorted({r["modality"] for r in rows if r["modality"]})
-        document = _dataset_json(rows, "+".join(modalities) or None)
-        write_text(str(Path(folder) / NNUNET_DATASET), json.dumps(document, indent=2) + "\n")
-    summary.stage("export_nifti", began, **by_kind)
-    summary.counts(destination=destination, layout=layout, **by_kind)
-    summary.finish(spark.version)
-    return summary.as_dict()["counts"]
+        manifest = map_studies(
+            metadata,
+            settings,
+            lambda rows: export_study(rows, options),
+            failed,
+            NIFTI_EXPORTS.schema,
+        )
+        write_table(manifest, out_uri, NIFTI_EXPORTS, settings.deid.encryption)
+        written = read_table(spark, out_uri, NIFTI_EXPORTS)
+        by_kind = {
+            f"{r['kind']}_{r['status']}": int(r["count"])
+            for r in written.groupBy("kind", "status").count().collect()
+        }
+        if layout == "nnunet":
+            rows = written.filter(F.col("status") == "exported").collect()
+            modalities = sorted({r["modality"] for r in rows if r["modality"]})
+            document = _dataset_json(rows, "+".join(modalities) or None)
+            write_text(str(Path(folder) / NNUNET_DATASET), json.dumps(document, indent=2) + "\n")
+        stage.update(by_kind)
+    run.count(destination=destination, layout=layout, **by_kind)
+    return run.finish()

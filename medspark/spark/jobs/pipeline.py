@@ -4,7 +4,6 @@ reading each file once (`ingest` alone stays header-only; `features` alone re-re
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
-from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark import catalog
 from medspark.spark.concurrent_jobs import together
@@ -30,6 +29,7 @@ from medspark.spark.pass_counts import (
     tally_ledger,
 )
 from medspark.spark.progress import StageProgress
+from medspark.spark.run import Run
 from medspark.spark.single_pass import (
     PassTables,
     single_pass_options,
@@ -43,39 +43,28 @@ from medspark.spark.task_tables import written_pass
 log = logging.getLogger("medspark.pipeline")
 
 
-def run_single_pass(
-    spark: SparkSession,
-    settings: Settings,
-    input_uri: str,
-    out_uri: str,
-    key: PseudonymKey | None,
-    run_id: str | None = None,
-) -> JobResult:
+def run_single_pass(run: Run) -> JobResult:
     """List INPUT; in workers read, hash, parse, de-identify, decode and describe every file once;
     write OUT/metadata, OUT/quarantine and OUT/features once each, and a run summary."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("pipeline", run_id, input_uri, out_uri, settings, key)
-    began = time.monotonic()
-    listed = catalog.list_input(spark, input_uri)
-    listed_files = listed.files
-    file_count, byte_count = listed.file_count, listed.byte_count
-    summary.stage("catalog", began, files=file_count, bytes=byte_count)
-    log.info("catalog: %d files, %d bytes under %s", file_count, byte_count, summary.input_uri)
+    run = run.begin("pipeline")
+    spark, settings = run.spark, run.settings
+    with run.stage("catalog") as stage:
+        listed = catalog.list_input(spark, run.input)
+        stage.update(files=listed.file_count, bytes=listed.byte_count)
 
-    began = time.monotonic()
-    progress = StageProgress(spark, "pipeline", file_count)
-    single_pass = _Pass(listed_files, file_count, settings, key, run_id, out_uri, progress)
-    if settings.deid.encryption.enabled:
-        counts = single_pass.spark_written()
-    else:
-        counts = single_pass.task_written(spark)
-    summary.stage("read_decode_write_and_count", began, files=file_count)
-    log.info("read, decode and write: %d files in %.1f s", file_count, time.monotonic() - began)
+    with run.stage("read_decode_write_and_count", files=listed.file_count):
+        progress = StageProgress(spark, "pipeline", listed.file_count)
+        single_pass = _Pass(
+            listed.files, listed.file_count, settings, run.key, run.id, run.out_uri, progress
+        )
+        if settings.deid.encryption.enabled:
+            counts = single_pass.spark_written()
+        else:
+            counts = single_pass.task_written(spark)
 
-    summary.counts(listed_files=file_count, listed_bytes=byte_count, **counts)
-    listed_files.unpersist()
-    summary_uri = summary.finish(spark.version)
-    return JobResult(run_id, summary.as_dict(), summary_uri)
+    run.count(listed_files=listed.file_count, listed_bytes=listed.byte_count, **counts)
+    listed.files.unpersist()
+    return run.finish()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ One task describes one study: its image series and the SEG / RTSTRUCT objects dr
 from __future__ import annotations
 
 import logging
-import time
 
 import pandas as pd
 import pyarrow as pa
@@ -16,16 +15,14 @@ from pyspark.sql import functions as F
 from medspark import layout
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicom.reasons import Stage
-from medspark.radiomics.study import (
-    REGION_MODALITIES,
-    describe_study,
-    quarantine_row,
-)
-from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.dicom.reasons import Reason, Stage
+from medspark.radiomics.study import describe_study
+from medspark.regions.placement import REGION_MODALITIES, quarantine_row
+from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES, TableSpec
 from medspark.spark.filesystem import delete_path
 from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.run import Run
 from medspark.spark.studies import map_studies, region_options
 from medspark.spark.tables import read_table, write_table
 
@@ -57,7 +54,7 @@ def radiomics_records(
     def failed(records: list[dict], exc: Exception) -> list[dict]:
         now = pd.Timestamp.now(tz="UTC")
         return [
-            {**quarantine_row(r, "internal_error", type(exc).__name__, run_id, now),
+            {**quarantine_row(r, Reason.INTERNAL_ERROR, type(exc).__name__, run_id, now),
              "outcome": "quarantine"}
             for r in records
             if r.get("modality") in REGION_MODALITIES
@@ -72,60 +69,51 @@ def holds_regions(spark: SparkSession, out_uri: str) -> bool:
     return bool(metadata.filter(F.col("modality").isin(*REGION_MODALITIES)).limit(1).count())
 
 
-def run_radiomics(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    key: PseudonymKey | None = None,
-    run_id: str | None = None,
-) -> JobResult:
+def run_radiomics(run: Run) -> JobResult:
     """Describe every region in OUT/metadata; write OUT/roi_features and quarantine rows."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("radiomics", run_id, out_uri, out_uri, settings, None)
-    began = time.monotonic()
-    if settings.deid.enabled and key is None:
+    run = run.begin("radiomics")
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
+    if settings.deid.enabled and run.key is None:
         raise ValueError("de-identification is enabled but no pseudonym key was given")
-    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
-    records = radiomics_records(metadata, settings, run_id, key)
-    encryption = settings.deid.encryption
-    staging = layout.staging(out_uri, "radiomics", run_id)
-    write_table(records, out_uri, RECORD_SPEC, encryption, to=staging)
-    staged = read_table(spark, out_uri, RECORD_SPEC, at=staging)
-    write_table(staged.filter("outcome = 'roi_features'"), out_uri, ROI_FEATURES, encryption)
-    write_table(
-        staged.filter("outcome = 'quarantine'"),
-        out_uri,
-        QUARANTINE,
-        encryption,
-        replace_partition=Stage.RADIOMICS,
-        files=1,
-    )
-    by_source = {
-        (r["roi_source"] or "unknown"): int(r["count"])
-        for r in staged.filter("outcome = 'roi_features'")
-        .select("segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "roi_source")
-        .distinct()
-        .groupBy("roi_source")
-        .count()
-        .collect()
-    }
-    by_reason = {
-        r["reason"]: int(r["count"])
-        for r in staged.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
-    }
-    delete_path(spark, staging)
-    summary.stage("describe_and_write", began, regions=sum(by_source.values()))
-    summary.counts(
+    with run.stage("describe_and_write") as stage:
+        metadata = with_pixel_clearance(
+            spark, settings, out_uri, read_table(spark, out_uri, METADATA)
+        )
+        records = radiomics_records(metadata, settings, run.id, run.key)
+        encryption = settings.deid.encryption
+        staging = layout.staging(out_uri, "radiomics", run.id)
+        write_table(records, out_uri, RECORD_SPEC, encryption, to=staging)
+        staged = read_table(spark, out_uri, RECORD_SPEC, at=staging)
+        write_table(staged.filter("outcome = 'roi_features'"), out_uri, ROI_FEATURES, encryption)
+        write_table(
+            staged.filter("outcome = 'quarantine'"),
+            out_uri,
+            QUARANTINE,
+            encryption,
+            replace_partition=Stage.RADIOMICS,
+            files=1,
+        )
+        by_source = {
+            (r["roi_source"] or "unknown"): int(r["count"])
+            for r in staged.filter("outcome = 'roi_features'")
+            .select(
+                "segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "roi_source"
+            )
+            .distinct()
+            .groupBy("roi_source")
+            .count()
+            .collect()
+        }
+        by_reason = {
+            r["reason"]: int(r["count"])
+            for r in staged.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
+        }
+        delete_path(spark, staging)
+        stage.update(regions=sum(by_source.values()), set_aside=sum(by_reason.values()))
+    run.count(
         regions=sum(by_source.values()),
         regions_by_source=by_source,
         quarantined=sum(by_reason.values()),
         quarantined_by_reason=by_reason,
     )
-    log.info(
-        "radiomics: %d regions described, %d set aside, in %.1f s",
-        sum(by_source.values()),
-        sum(by_reason.values()),
-        time.monotonic() - began,
-    )
-    summary_uri = summary.finish(spark.version)
-    return JobResult(run_id, summary.as_dict(), summary_uri)
+    return run.finish()

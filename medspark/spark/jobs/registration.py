@@ -14,11 +14,11 @@ from pyspark.sql import functions as F
 
 from medspark import layout
 from medspark.config import Settings
-from medspark.dicom.keys import PseudonymKey
 from medspark.errors import UsageError
 from medspark.schemas import METADATA
 from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table
 from medspark.storage import write_bytes, write_text
 from medspark.volume.build import Volume
@@ -70,15 +70,9 @@ def _volume(spark: SparkSession, settings: Settings, out_uri: str, uid: str, key
     raise UnknownImageError(f"no series or instance with pixel data has the UID {uid}")
 
 
-def run_registration(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    fixed_uid: str,
-    moving_uid: str,
-    key: PseudonymKey | None = None,
-) -> RegistrationResult:
+def run_registration(run: Run, fixed_uid: str, moving_uid: str) -> RegistrationResult:
     """Rigidly align MOVING to FIXED; write OUT/registrations/<id>.json and <id>.png."""
+    spark, settings, out_uri, key = run.spark, run.settings, run.out_uri, run.key
     fixed = _volume(spark, settings, out_uri, fixed_uid, key)
     moving = _volume(spark, settings, out_uri, moving_uid, key)
     if fixed.values.shape[0] > 1 and moving.values.shape[0] > 1:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
-from medspark.run_summary import JobResult, RunSummary, new_run_id
+from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.arrow_map import prepare_worker
 from medspark.spark.extraction import archive_limits
 from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.run import Run
 from medspark.spark.tables import read_table, write_table
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
 
 log = logging.getLogger("medspark.volumes")
-
-
-VolumesResult = JobResult
 
 
 def _per_series(options: VolumeOptions):
@@ -59,29 +56,21 @@ def series_volumes(
     )
 
 
-def run_volumes(
-    spark: SparkSession,
-    settings: Settings,
-    out_uri: str,
-    key: PseudonymKey | None = None,
-    run_id: str | None = None,
-) -> VolumesResult:
+def run_volumes(run: Run) -> JobResult:
     """Build every series in OUT/metadata into a volume and write OUT/volumes."""
-    run_id = run_id or new_run_id()
-    summary = RunSummary.start("volumes", run_id, out_uri, out_uri, settings, None)
-    began = time.monotonic()
-    metadata = with_pixel_clearance(spark, settings, out_uri, read_table(spark, out_uri, METADATA))
-    volumes = series_volumes(metadata, settings, run_id, key)
-    write_table(volumes, out_uri, VOLUMES, settings.deid.encryption)
-    written = read_table(spark, out_uri, VOLUMES)
-    by_status = {r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()}
-    with_gaps = written.filter(F.col("missing_slices") > 0).count()
-    summary.stage("build_and_write", began, series=sum(by_status.values()))
-    summary.counts(series=sum(by_status.values()), by_status=by_status, series_with_gaps=with_gaps)
-    log.info(
-        "volumes: %s in %.1f s",
-        ", ".join(f"{k}={v}" for k, v in sorted(by_status.items())),
-        time.monotonic() - began,
-    )
-    summary_uri = summary.finish(spark.version)
-    return VolumesResult(run_id, summary.as_dict(), summary_uri)
+    run = run.begin("volumes")
+    spark, settings, out_uri = run.spark, run.settings, run.out_uri
+    with run.stage("build_and_write") as stage:
+        metadata = with_pixel_clearance(
+            spark, settings, out_uri, read_table(spark, out_uri, METADATA)
+        )
+        volumes = series_volumes(metadata, settings, run.id, run.key)
+        write_table(volumes, out_uri, VOLUMES, settings.deid.encryption)
+        written = read_table(spark, out_uri, VOLUMES)
+        by_status = {
+            r["status"]: int(r["count"]) for r in written.groupBy("status").count().collect()
+        }
+        with_gaps = written.filter(F.col("missing_slices") > 0).count()
+        stage.update(series=sum(by_status.values()))
+    run.count(series=sum(by_status.values()), by_status=by_status, series_with_gaps=with_gaps)
+    return run.finish()
