@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from medspark import sources
+from medspark.spark.run import Run
 from medspark.spark.session import forward_source_environment
 
 LISTING_SCHEMA = pa.schema(
@@ -81,6 +82,14 @@ class ListedInput:
     files: DataFrame
     file_count: int
     byte_count: int
+
+
+def list_run_input(run: Run) -> ListedInput:
+    """List the run's INPUT as its `catalog` stage."""
+    with run.stage("catalog") as stage:
+        listed = list_input(run.spark, run.input)
+        stage.update(files=listed.file_count, bytes=listed.byte_count)
+    return listed
 
 
 def list_input(spark: SparkSession, input_uri: str) -> ListedInput:

@@ -19,9 +19,7 @@ def run_ingest(run: Run) -> JobResult:
     """List INPUT, inspect every file in workers, write OUT/metadata, OUT/quarantine, a summary."""
     run = run.begin("ingest")
     spark, settings, out_uri = run.spark, run.settings, run.out_uri
-    with run.stage("catalog") as stage:
-        listed = catalog.list_input(spark, run.input)
-        stage.update(files=listed.file_count, bytes=listed.byte_count)
+    listed = catalog.list_run_input(run)
 
     with run.stage("inspect_and_write", files=listed.file_count):
         progress = StageProgress(spark, "ingest", listed.file_count)

@@ -48,9 +48,7 @@ def run_single_pass(run: Run) -> JobResult:
     write OUT/metadata, OUT/quarantine and OUT/features once each, and a run summary."""
     run = run.begin("pipeline")
     spark, settings = run.spark, run.settings
-    with run.stage("catalog") as stage:
-        listed = catalog.list_input(spark, run.input)
-        stage.update(files=listed.file_count, bytes=listed.byte_count)
+    listed = catalog.list_run_input(run)
 
     with run.stage("read_decode_write_and_count", files=listed.file_count):
         progress = StageProgress(spark, "pipeline", listed.file_count)
