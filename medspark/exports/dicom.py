@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from medspark.dicom.deid import DeidPolicy, deidentify
-from medspark.dicom.pixel_redaction import apply_redactions, boxes_by_frame
 from medspark.dicom.pixels import read_image_dataset
 from medspark.dicom.reasons import Reason, Rejection, Stage
+from medspark.dicom.redaction_boxes import boxes_by_frame
 from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.exports.compression import Reencoded, file_bytes, reencode
+from medspark.exports.pixel_redaction import apply_redactions
 from medspark.storage import write_bytes
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")

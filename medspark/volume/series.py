@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medspark.dicom.pixel_redaction import boxes_by_frame
 from medspark.dicom.reasons import Rejection
+from medspark.dicom.redaction_boxes import boxes_by_frame
 from medspark.dicom.sources import ArchiveLimits, read_verified
 from medspark.volume.build import Volume, VolumeTooLarge, build_volume
 from medspark.volume.describe import describe_volume

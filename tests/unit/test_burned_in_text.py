@@ -147,7 +147,7 @@ def test_examined_rows_say_what_was_found_but_not_what_it_said(tmp_path):
 
 def test_volumes_are_built_from_redacted_pixels(tmp_path):
     """The features job's redactions reach the volumes (and radiomics, registration) builder."""
-    from medspark.dicom.pixel_redaction import boxes_by_frame
+    from medspark.dicom.redaction_boxes import boxes_by_frame
     from medspark.volume.build import build_volume
 
     burn(get_testdata_file("OBXXXX1A_2frame.dcm"), tmp_path / "cine", variant=1)

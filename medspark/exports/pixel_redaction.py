@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -25,18 +24,6 @@ LOSSLESS_SYNTAXES = frozenset(
     )
 )
 CLEAN_PIXEL_DATA_OPTION = ("113101", "DCM", "Clean Pixel Data Option")  # PS3.16 CID 7050
-
-
-def boxes_by_frame(redactions: Any) -> dict[int, list[list[int]]]:
-    """{frame: boxes} from a row's `redactions` (a list of {frame, boxes}, as Spark gives it)."""
-    found: dict[int, list[list[int]]] = {}
-    for item in [] if redactions is None else list(redactions):
-        if hasattr(item, "asDict"):  # a Spark Row from collect()
-            item = item.asDict()
-        boxes = item.get("boxes") if isinstance(item, dict) else None
-        if boxes is not None and len(boxes):
-            found[int(item["frame"])] = [[int(v) for v in box] for box in boxes]
-    return found
 
 
 def _mark_clean(dataset: Dataset) -> None:
