@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from medspark import sources
 from medspark.spark.run import Run
 from medspark.spark.session import forward_source_environment
 
+log = logging.getLogger("medspark.catalog")
 LISTING_SCHEMA = pa.schema(
     [
         pa.field("path", pa.string(), nullable=False),
@@ -89,6 +91,12 @@ def list_run_input(run: Run) -> ListedInput:
     with run.stage("catalog") as stage:
         listed = list_input(run.spark, run.input)
         stage.update(files=listed.file_count, bytes=listed.byte_count)
+    log.info(
+        "catalog: %d files, %d bytes under %s",
+        listed.file_count,
+        listed.byte_count,
+        run.public_input,
+    )
     return listed
 
 

@@ -56,6 +56,11 @@ class Run:
         return self.input_uri
 
     @property
+    def public_input(self) -> str:
+        """INPUT (or OUT) as logs and summaries may show it: a DICOMweb query's values masked."""
+        return self._summary.input_uri
+
+    @property
     def _summary(self) -> RunSummary:
         if self.summary is None:
             raise RuntimeError("the run was not begun: call run.begin(job) first")
