@@ -60,7 +60,8 @@ _active: Prefetcher | None = None
 
 @contextmanager
 def prefetching() -> Iterator[Prefetcher]:
-    """A prefetcher for one task of this process; `open_uri` takes what it fetched."""
+    """A prefetcher for one task of this process; the DICOMweb source's `open` takes what it
+    fetched."""
     global _active
     prefetcher = Prefetcher(ClientSettings.from_environment().connections)
     previous, _active = _active, prefetcher
