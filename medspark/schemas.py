@@ -141,6 +141,7 @@ METADATA = TableSpec(
     2,
     ("sop_instance_uid",),
     pa.schema(_FILE_FIELDS + _HEADER_FIELDS + _INSTANCE_FIELDS + _RUN_FIELDS),
+    identifying=("header_json",),  # the de-identified header repeats every identifier
 )
 
 QUARANTINE = TableSpec(

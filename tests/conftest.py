@@ -74,6 +74,6 @@ def spark():
 
 DOCUMENTED_IDENTIFIERS = ("patient_id", "study_instance_uid", "series_instance_uid",
                           "sop_instance_uid", "frame_of_reference_uid",
-                          "segmentation_sop_instance_uid")  # fmt: skip
+                          "segmentation_sop_instance_uid", "header_json")  # fmt: skip
 """The identifier columns docs/deidentification.md's "Column encryption" section promises are
 encrypted, listed here rather than read from the code under test."""

@@ -11,7 +11,6 @@ import pyarrow as pa
 from pyspark import Accumulator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
@@ -22,7 +21,6 @@ from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.imaging.single_pass import PixelHandling, pixel_handling
 from medspark.schemas import FEATURE_RECORDS
-from medspark.spark import placement
 from medspark.spark.arrow_map import internal_error, record_batches
 
 _INPUT_COLUMNS = (
@@ -96,12 +94,6 @@ class FeatureWork:
     count: int
     skipped: dict[str, int]
     extract: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
-
-    def records(self, files_per_task: int) -> DataFrame:
-        """The feature records of every image, spread over tasks; nothing computed yet."""
-        return placement.balanced(self.images, self.count, files_per_task).mapInArrow(
-            self.extract, from_arrow_schema(FEATURE_RECORDS)
-        )
 
 
 def feature_work(

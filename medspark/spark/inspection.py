@@ -1,26 +1,22 @@
-"""The per-file inspection of listed files, as Arrow batches in the workers: shared by the
-ingest and etl jobs."""
+"""The per-file inspection of listed files, as Arrow batches in the workers (the ingest job's
+records), and the ingest counts of the metadata and quarantine tables."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from pyspark import Accumulator, StorageLevel
+from pyspark import Accumulator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.config import Settings
 from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.inspect import InspectOptions, inspect_file
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
-from medspark.schemas import INSPECTION, METADATA, QUARANTINE
-from medspark.spark import placement
+from medspark.schemas import INSPECTION
 from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.duplicates import split_duplicates
-from medspark.spark.progress import StageProgress
 
 
 def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -> InspectOptions:
@@ -44,7 +40,8 @@ def inspect_options(settings: Settings, key: PseudonymKey | None, run_id: str) -
     )
 
 
-def _inspect_partition(options: InspectOptions, progress: Accumulator | None = None):
+def inspect_partition(options: InspectOptions, progress: Accumulator | None = None):
+    """A `mapInArrow` function: listed files to their INSPECTION records."""
     return record_batches(
         lambda row: inspect_file(
             row["path"], row["length"], options, row.get("problem"), row.get("detail")
@@ -53,38 +50,6 @@ def _inspect_partition(options: InspectOptions, progress: Accumulator | None = N
         lambda row, exc: internal_error(row, exc, options.run_id, Stage.HEADER),
         progress,
     )
-
-
-def inspect_records(
-    listed_files: DataFrame,
-    file_count: int,
-    settings: Settings,
-    key: PseudonymKey | None,
-    run_id: str,
-    progress: StageProgress | None = None,
-) -> DataFrame:
-    """The per-file core's records (INSPECTION schema) for listed files, persisted."""
-    options = inspect_options(settings, key, run_id)
-    counter = progress.counter if progress is not None else None
-    return (
-        placement.balanced(listed_files, file_count, settings.ingest.files_per_task)
-        .mapInArrow(_inspect_partition(options, counter), from_arrow_schema(INSPECTION))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-
-
-def split_records(inspected: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(metadata rows, quarantine rows) of inspected records, duplicates quarantined."""
-    metadata, duplicates = split_duplicates(
-        inspected.filter("outcome = 'metadata'").select(*METADATA.columns)
-    )
-    quarantine = (
-        inspected.filter("outcome = 'quarantine'")
-        .select(*QUARANTINE.columns)
-        .unionByName(duplicates)
-        .coalesce(max(1, inspected.rdd.getNumPartitions() // 16))
-    )
-    return metadata, quarantine
 
 
 def ingest_counts(metadata: DataFrame, quarantine: DataFrame) -> dict[str, Any]:

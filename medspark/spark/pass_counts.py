@@ -1,27 +1,26 @@
-"""The run summary's counts of a pass whose tasks wrote their own files: each task tallies its
-ledger as it goes and the driver adds the tallies up, so counting costs no query; what
-`ingest_counts`, `image_kinds` and `feature_counts` give over the tables as written (a test
-holds them equal)."""
+"""The run summary's counts of a pass whose tasks wrote their own files, from the pass's ledger
+(one small row per record) rather than the tables: what `ingest_counts`, `image_kinds` and
+`feature_counts` give over the tables as written (a test holds them equal)."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.accumulators import Accumulator, AccumulatorParam
+from pyspark.sql import DataFrame
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.dicom.reasons import Reason, Stage
+from medspark.schemas import PASS_LEDGER
 from medspark.spark.extraction import feature_summary, skipped_counts
 from medspark.spark.inspection import ingest_summary
 
 TALLY_KEYS = ("outcome", "modality", "stage", "reason", "has_pixel_data", "at_risk")
 TALLIED = ("rows", "files", "instances", "examined", "with_text", "redacted")
-SETTLE_SECONDS = 2.0
 
 
 def _flag(values: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -61,19 +60,11 @@ def tally_ledger(ledger: pa.Table) -> list[dict[str, Any]]:
 
 @dataclass
 class PassTally:
-    """The tallies of the tasks that reported, summed; a task that ran twice (retried,
-    speculated, recomputed after its cached ledger was dropped) counts once."""
+    """Tally rows (`tally_ledger`'s) summed by what the counts tell apart, with the files each
+    table's records were written to."""
 
-    tasks: set[int] = field(default_factory=set)
     groups: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     parts: dict[str, set[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of_task(cls, task: int, ledger: pa.Table) -> PassTally:
-        """One task's tally of its ledger."""
-        tally = cls({task})
-        tally.add_rows(tally_ledger(ledger))
-        return tally
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Add rows `tally_ledger` gave."""
@@ -83,18 +74,6 @@ class PassTally:
                 counts[place] += row[name]
             self.parts.setdefault(row["outcome"], set()).update(row["parts"])
 
-    def merge(self, other: PassTally) -> PassTally:
-        """Add another tally in, unless a task of it was already counted."""
-        if other.tasks & self.tasks:
-            return self
-        self.tasks |= other.tasks
-        for key, counts in other.groups.items():
-            mine = self.groups.setdefault(key, [0] * len(TALLIED))
-            self.groups[key] = [a + b for a, b in zip(mine, counts, strict=True)]
-        for outcome, parts in other.parts.items():
-            self.parts.setdefault(outcome, set()).update(parts)
-        return self
-
     def rows(self) -> list[dict[str, Any]]:
         """The summed counts as rows like `tally_ledger`'s, without their files (`parts`)."""
         return [
@@ -103,23 +82,32 @@ class PassTally:
         ]
 
 
-def settled(tally: Accumulator[PassTally], tasks: int, wait: float = SETTLE_SECONDS) -> PassTally:
-    """The summed tally once all `tasks` have reported, waiting at most `wait` seconds for a
-    late report (then as it stands: the summary shows what went uncounted)."""
-    deadline = time.monotonic() + wait
-    while len(tally.value.tasks) < tasks and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return tally.value
+_TALLY_ROWS = pa.schema(
+    [
+        *(PASS_LEDGER.field(key) for key in ("outcome", "modality", "stage", "reason")),
+        pa.field("has_pixel_data", pa.bool_()),
+        pa.field("at_risk", pa.bool_()),
+        *(pa.field(name, pa.int64()) for name in TALLIED),
+        pa.field("parts", pa.list_(pa.string())),
+    ]
+)
 
 
-class TallyParam(AccumulatorParam[PassTally]):
-    """Adds task tallies up in a Spark accumulator."""
+def _tally_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    ledger = pa.Table.from_batches(list(batches), PASS_LEDGER)
+    if len(ledger):
+        yield from pa.Table.from_pylist(tally_ledger(ledger), _TALLY_ROWS).to_batches()
 
-    def zero(self, value: PassTally) -> PassTally:
-        return PassTally()
 
-    def addInPlace(self, value1: PassTally, value2: PassTally) -> PassTally:
-        return value1.merge(value2)
+def ledger_tally(ledger: DataFrame) -> PassTally:
+    """The pass's counts from its ledger: each partition (one writing task's records, held
+    persisted) tallied where it lies, a few rows each, summed on the driver. A retried or
+    recomputed task's records are in the ledger once, so they count once."""
+    tally = PassTally()
+    tally.add_rows(
+        ledger.mapInArrow(_tally_partition, from_arrow_schema(_TALLY_ROWS)).toArrow().to_pylist()
+    )
+    return tally
 
 
 @dataclass
@@ -176,13 +164,17 @@ class PassCounts:
         """The counts, named as the ingest, features and pipeline summaries name them; a key
         whose rows all left with later copies is left out, as a query over the tables would."""
         return {
-            **ingest_summary(
-                +self.by_modality, +self.by_reason, +self.by_stage, self.kinds["non_image"],
-                self.accounted,
-            ),
+            **self.ingest_summary(),
             **skipped_counts(self.kinds["image"], self.kinds),
             **self.feature_summary(),
-        }  # fmt: skip
+        }
+
+    def ingest_summary(self) -> dict[str, Any]:
+        """The metadata and quarantine counts alone (the ingest job's)."""
+        return ingest_summary(
+            +self.by_modality, +self.by_reason, +self.by_stage, self.kinds["non_image"],
+            self.accounted,
+        )  # fmt: skip
 
     def feature_summary(self) -> dict[str, Any]:
         """The feature counts alone (the features job's): frames, instances, text, failures."""

@@ -3,7 +3,8 @@ encrypted when the profile says so, and the table's version recorded beside its 
 
 Every job writes through `write_table` (Spark), `write_part` and `commit_parts` (files a task
 writes itself, made the table at the end) or `append_rows` (a few rows from the driver), and
-reads through `read_table`; `tests/unit/test_write_sites.py` fails on any other write site.
+reads through `read_table`; the pyarrow writers encrypt as Spark's does (`parquet_keys`).
+`tests/unit/test_write_sites.py` fails on any other write site.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pyspark.sql.types import DoubleType, StructField, StructType
 
 from medspark import layout
 from medspark.config import EncryptionSettings
-from medspark.errors import ConfigurationError, DataError
+from medspark.errors import DataError
+from medspark.parquet_keys import column_keys, file_decryption, file_encryption
 from medspark.schemas import TableSpec
 from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
 from medspark.storage import open_uri, write_bytes, write_text
 
 _SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
+PART_CODEC = "zstd"  # as conf/spark-defaults.conf has Spark's writer compress
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.-]+")  # partition values a task writes need no escaping
 
 
@@ -45,21 +48,16 @@ class SchemaMismatchError(RuntimeError):
 def encryption_options(
     encryption: EncryptionSettings | None, spec: TableSpec, columns: Sequence[str]
 ) -> dict[str, str]:
-    """Parquet write options that encrypt the table's identifier columns (and any further
-    columns the profile names) with their keys, and the footer; none when encryption is off."""
-    if encryption is None or not encryption.enabled:
-        return {}
-    groups: dict[str, list[str]] = {}
-    named = {c for names in encryption.column_keys.values() for c in names}
-    for key, names in encryption.column_keys.items():
-        groups[key] = [c for c in names if c in columns and c not in spec.partitions]
-    identifiers = [c for c in spec.identifiers if c in columns and c not in named]
-    groups.setdefault(encryption.identifier_key, []).extend(identifiers)
-    chosen = [f"{key}:{','.join(names)}" for key, names in groups.items() if names]
-    if not chosen:
+    """Spark's Parquet write options that encrypt the table's identifier columns (and any
+    further columns the profile names) with their keys, and the footer; none when encryption is
+    off."""
+    keys = column_keys(encryption, spec.identifiers, columns, spec.partitions)
+    if encryption is None or not keys:
         return {}
     return {
-        "parquet.encryption.column.keys": ";".join(chosen),
+        "parquet.encryption.column.keys": ";".join(
+            f"{key}:{','.join(names)}" for key, names in keys.items()
+        ),
         "parquet.encryption.footer.key": encryption.footer_key,
     }
 
@@ -167,22 +165,38 @@ def _check_part_name(spec: TableSpec, name: str) -> None:
         )
 
 
-def write_part(folder: str, spec: TableSpec, name: str, rows: pa.Table) -> None:
+def _parquet_bytes(rows: pa.Table, spec: TableSpec, encryption: EncryptionSettings | None) -> bytes:
+    """`rows` as one Parquet file, its identifier columns encrypted as Spark's writer would."""
+    keys = column_keys(encryption, spec.identifiers, rows.column_names, spec.partitions)
+    sink = pa.BufferOutputStream()
+    properties = file_encryption(encryption, keys) if encryption is not None and keys else None
+    pq.write_table(rows, sink, compression=PART_CODEC, encryption_properties=properties)
+    return sink.getvalue().to_pybytes()
+
+
+def write_part(
+    folder: str,
+    spec: TableSpec,
+    name: str,
+    rows: pa.Table,
+    encryption: EncryptionSettings | None = None,
+) -> None:
     """One Parquet file of the table `spec` in `folder`, written with pyarrow wherever this runs
     (a task writing its share of a table), whole or not at all; `rows` may hold more columns.
     A partitioned table's `name` starts with its partition folders (`stage=decode/part-….parquet`,
-    `layout.partition_name`) and the file holds the other columns."""
+    `layout.partition_name`) and the file holds the other columns. With encryption on, the
+    file's identifier columns and footer are encrypted (`parquet_keys`)."""
     _check_part_name(spec, name)
     columns = file_columns(spec)
-    sink = pa.BufferOutputStream()
-    pq.write_table(rows.select(columns.names).cast(columns), sink)
-    write_bytes(layout.part_file(folder, name), sink.getvalue().to_pybytes())
+    data = _parquet_bytes(rows.select(columns.names).cast(columns), spec, encryption)
+    write_bytes(layout.part_file(folder, name), data)
 
 
-def read_part(folder: str, name: str) -> pa.Table:
+def read_part(folder: str, name: str, encryption: EncryptionSettings | None = None) -> pa.Table:
     """A file `write_part` wrote (its columns, without partition values)."""
+    encrypted = encryption is not None and encryption.enabled
     with open_uri(layout.part_file(folder, name)) as stream:
-        return pq.read_table(stream)
+        return pq.read_table(stream, decryption_properties=file_decryption() if encrypted else None)
 
 
 def _part_names(spark: SparkSession, folder: str, depth: int) -> list[str]:
@@ -198,7 +212,12 @@ def _part_names(spark: SparkSession, folder: str, depth: int) -> list[str]:
 
 
 def commit_parts(
-    spark: SparkSession, staged: str, out_uri: str, spec: TableSpec, parts: Collection[str]
+    spark: SparkSession,
+    staged: str,
+    out_uri: str,
+    spec: TableSpec,
+    parts: Collection[str],
+    encryption: EncryptionSettings | None = None,
 ) -> str:
     """Make the files `parts` of a staged folder the table `spec` under OUT, replacing it, and
     record its version. Other files there (a failed task attempt's) are dropped; a table with
@@ -208,7 +227,7 @@ def commit_parts(
         if name not in parts:
             delete_path(spark, layout.part_file(staged, name))
     if not parts and not spec.partitions:
-        write_part(staged, spec, "part-empty.parquet", spec.schema.empty_table())
+        write_part(staged, spec, "part-empty.parquet", spec.schema.empty_table(), encryption)
     target = layout.table(out_uri, spec)
     delete_path(spark, target)
     if path_exists(spark, staged):
@@ -255,14 +274,10 @@ def append_rows(
     encryption: EncryptionSettings | None,
 ) -> str:
     """Add a few rows as one new Parquet file of the table, from the driver, without Spark
-    (the audit table: one file per run, never a rewrite). Tables with identifier columns go
-    through `write_table` when encryption is on."""
-    if encryption is not None and encryption.enabled and spec.identifiers:
-        raise ConfigurationError(f"{spec.name} holds identifiers: write it with write_table")
+    (the audit table: one file per run, never a rewrite), encrypted as `write_part` does."""
     folder = layout.table(out_uri, spec)
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pylist(list(rows), schema=spec.schema), sink)
-    write_bytes(f"{folder}/{file_name}", sink.getvalue().to_pybytes())
+    table = pa.Table.from_pylist(list(rows), schema=spec.schema)
+    write_bytes(f"{folder}/{file_name}", _parquet_bytes(table, spec, encryption))
     _mark(folder, spec)
     return folder
 

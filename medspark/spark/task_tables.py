@@ -3,7 +3,7 @@ features, the features job's features and decode quarantine rows).
 
 Each task runs a record producer over its rows, writes the records of each table it writes as
 Parquet files into a staging folder with pyarrow (a partitioned table's under its partition
-folders), may tally them into an accumulator, and hands Spark only a ledger: one small row per
+folders), and hands Spark only a ledger: one small row per
 record (PASS_LEDGER) naming the file and row that hold it. The driver resolves duplicates on
 the ledger, takes later copies' rows out of the files, and makes the staged files the tables.
 The heavy rows (headers, thumbnails) never cross into the JVM.
@@ -18,19 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark import Accumulator, StorageLevel, TaskContext
+from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark import layout
 from medspark.config import EncryptionSettings
-from medspark.errors import ConfigurationError
 from medspark.layout import partition_name
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableSpec
 from medspark.spark import placement
+from medspark.spark.duplicates import later_copies
 from medspark.spark.filesystem import delete_path
-from medspark.spark.pass_counts import PassTally
+from medspark.spark.pass_counts import PassCounts, ledger_tally, pass_counts, tally_ledger
+from medspark.spark.progress import StageProgress
 from medspark.spark.tables import commit_partition, commit_parts, read_part, write_part
 
 WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
@@ -51,9 +52,15 @@ class _TaskParts:
     """The rows of one task, held per table (and partition) and written as numbered part files."""
 
     def __init__(
-        self, staged: str, task: int, written: tuple[TableSpec, ...], label: str = ""
+        self,
+        staged: str,
+        task: int,
+        written: tuple[TableSpec, ...],
+        encryption: EncryptionSettings | None,
+        label: str = "",
     ) -> None:
         self.staged = staged
+        self.encryption = encryption
         self.task = task
         self.label = label
         self.written = written
@@ -80,7 +87,8 @@ class _TaskParts:
         if self.held.get(slot):
             rows = pa.concat_tables(self.held[slot])
             spec = self.specs[slot[0]]
-            write_part(staged_table(self.staged, spec), spec, self.name(slot), rows)
+            folder = staged_table(self.staged, spec)
+            write_part(folder, spec, self.name(slot), rows, self.encryption)
             self.numbers[slot] += 1
         self.held[slot], self.sizes[slot], self.rows[slot] = [], 0, 0
 
@@ -161,18 +169,15 @@ def _writing_partition(
     produce: Producer,
     staged: str,
     written: tuple[TableSpec, ...],
-    tally: Accumulator[PassTally] | None,
+    encryption: EncryptionSettings | None,
 ):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         context = TaskContext.get()
         task = context.partitionId() if context else 0
-        parts, ledgers = _TaskParts(staged, task, written), []
+        parts = _TaskParts(staged, task, written, encryption)
         for batch in produce(batches):
-            ledgers.append(_ledger(pa.Table.from_batches([batch]), parts))
-            yield ledgers[-1]
+            yield _ledger(pa.Table.from_batches([batch]), parts)
         parts.flush_all()
-        if tally is not None:
-            tally.add(PassTally.of_task(task, pa.Table.from_batches(ledgers, PASS_LEDGER)))
 
     return run
 
@@ -185,6 +190,7 @@ class WrittenPass:
     staged: str
     ledger: DataFrame
     tasks: int
+    encryption: EncryptionSettings | None
     written: tuple[TableSpec, ...] = WRITTEN
 
     def drop_rows_of(self, later: DataFrame) -> pa.Table:
@@ -198,10 +204,11 @@ class WrittenPass:
 
         def rewrite(outcome: str, part: str, places: list[int]) -> None:
             folder = staged_table(self.staged, specs[outcome])
-            rows = read_part(folder, part)
+            rows = read_part(folder, part, self.encryption)
             keep = np.ones(len(rows), dtype=bool)
             keep[places] = False
-            write_part(folder, specs[outcome], part, rows.filter(pa.array(keep)))
+            kept = rows.filter(pa.array(keep))
+            write_part(folder, specs[outcome], part, kept, self.encryption)
 
         places: dict[tuple[str, str], list[int]] = {}
         for outcome, part, place in zip(
@@ -219,7 +226,7 @@ class WrittenPass:
     def add_rows(self, rows: pa.Table, spec: TableSpec, label: str) -> set[str]:
         """Write rows the driver derived after the pass (the later copies' quarantine rows)
         into the staged table as more part files named after `label`. Returns their names."""
-        parts = _TaskParts(self.staged, 0, (spec,), f"{label}-")
+        parts = _TaskParts(self.staged, 0, (spec,), self.encryption, f"{label}-")
         names = set()
         for folder, within in _by_partition(spec, rows).items():
             slot = (spec.name, folder)
@@ -227,6 +234,33 @@ class WrittenPass:
             parts.add(slot, rows.take(within))
         parts.flush_all()
         return names
+
+    def finish(
+        self,
+        spark: SparkSession,
+        out_uri: str,
+        progress: StageProgress,
+        hold_back: bool,
+        *,
+        resolve_duplicates: bool = False,
+        replacing: Mapping[str, str] | None = None,
+    ) -> PassCounts:
+        """Run the pass (showing `progress`) and count it from its ledger; with
+        `resolve_duplicates`, take the later copies of each repeated SOP instance out of the
+        files and add their quarantine rows (counted as duplicates); then make the staged files
+        the tables (`commit`) and drop the ledger. Returns the counts."""
+        with progress:
+            counts = pass_counts(ledger_tally(self.ledger), hold_back)
+        metadata = self.ledger.filter("outcome = 'metadata'")
+        later = later_copies(metadata) if resolve_duplicates else None
+        if later is not None:
+            keys = spark.createDataFrame(later.select(["path", "sop_instance_uid"]))
+            counts.set_aside(tally_ledger(self.drop_rows_of(keys)))
+            added = self.add_rows(later, QUARANTINE, "later")
+            counts.parts.setdefault(QUARANTINE.name, set()).update(added)
+        self.commit(spark, out_uri, counts.parts, replacing)
+        self.ledger.unpersist()
+        return counts
 
     def commit(
         self,
@@ -244,7 +278,7 @@ class WrittenPass:
             if spec.name in replacing:
                 commit_partition(spark, staged, out_uri, spec, replacing[spec.name], files)
             else:
-                commit_parts(spark, staged, out_uri, spec, files)
+                commit_parts(spark, staged, out_uri, spec, files, self.encryption)
         delete_path(spark, self.staged)
 
 
@@ -256,23 +290,20 @@ def written_pass(
     staged: str,
     encryption: EncryptionSettings | None,
     written: tuple[TableSpec, ...] = WRITTEN,
-    tally: Accumulator[PassTally] | None = None,
 ) -> WrittenPass:
     """`produce` (a `mapInArrow` function yielding records with an `outcome`) over `rows`
     (each with a `path`), each task writing the rows of the `written` tables (those whose
-    outcome is the table's name) under `staged` and adding its ledger's tally to `tally`;
-    nothing runs until the ledger is first used. Refused when the profile encrypts: pyarrow's
-    files would not be."""
-    if encryption is not None and encryption.enabled:
-        raise ConfigurationError("encrypted tables are written by Spark: use write_table")
+    outcome is the table's name) under `staged`, encrypted as the profile says; nothing runs
+    until the ledger is first used."""
     tasks = placement.task_count(
         count, files_per_task, rows.sparkSession.sparkContext.defaultParallelism
     )
     ledger = (
         placement.spread(rows, tasks)
         .mapInArrow(
-            _writing_partition(produce, staged, written, tally), from_arrow_schema(PASS_LEDGER)
+            _writing_partition(produce, staged, written, encryption),
+            from_arrow_schema(PASS_LEDGER),
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    return WrittenPass(staged, ledger, tasks, written)
+    return WrittenPass(staged, ledger, tasks, encryption, written)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from medspark.spark.kms import PACKAGED_JAR as KMS_JAR
-from tests.conftest import DOCUMENTED_IDENTIFIERS
+from tests.conftest import DOCUMENTED_IDENTIFIERS, needs
 
 pytestmark = pytest.mark.spark
 
@@ -51,6 +51,10 @@ SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
         frame = spark.createDataFrame([("PSEUDO-1", "CT"), ("PSEUDO-2", "MR")],
                                       "patient_id string, modality string")
         write_table(frame, "unused", spec, encryption, to=path)
+    if mode == "write_part":  # as a task writes its share of a table, with pyarrow
+        from medspark.spark.tables import write_part
+        rows = pa.table({"patient_id": ["PSEUDO-1", "PSEUDO-2"], "modality": ["CT", "MR"]})
+        write_part(path, spec, "part-00000-0.parquet", rows, encryption)
     rows = sorted(tuple(r) for r in read_table(spark, "unused", spec, at=path).collect())
     print("ROWS", rows)
     spark.stop()
@@ -199,6 +203,24 @@ def _reads(opened: pq.ParquetFile, column: str) -> bool:
     return True
 
 
+def test_a_file_a_task_writes_is_encrypted_as_sparks_and_read_by_spark(tmp_path):
+    """pyarrow's writer in a task uses the same keys and wrapping as Spark's: Spark reads the
+    file with the keys and fails without them, and the footer key alone opens no identifier."""
+    needs(KMS_JAR.is_file(), "medspark-kms.jar (scripts/install.sh builds it)")
+    table = str(tmp_path / "task-written")
+    written = run("write_part", table, with_keys=True)
+    assert written.returncode == 0, written.stderr[-3000:]
+    assert "('PSEUDO-1', 'CT'), ('PSEUDO-2', 'MR')" in written.stdout
+    part = Path(table) / "part-00000-0.parquet"
+    assert b"PSEUDO-1" not in part.read_bytes()
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow raises its own error types here
+        pq.read_table(part)
+    opened = pq.ParquetFile(part, decryption_properties=_decryption({"footer"}))
+    assert not _reads(opened, "patient_id") and _reads(opened, "modality")
+    without = run("read", table, with_keys=False)
+    assert without.returncode != 0
+
+
 def test_a_column_encrypted_with_another_key_is_unreadable_with_the_footer_key_alone(tmp_path):
     """The check the every-job test makes per file, shown on a table with one identifier."""
     if not KMS_JAR.is_file():
@@ -218,7 +240,7 @@ def test_every_job_encrypts_every_identifier_column_it_writes(tmp_path):
     from the command line with encryption on: no Parquet file under OUT that has an identifier
     column can be read without the keys, every table reads back with them, and no pseudonym
     is in any file's bytes."""
-    from tests.conftest import needs, pydicom_file
+    from tests.conftest import pydicom_file
     from tests.spark.test_classify import NPZ, wrap
 
     needs(KMS_JAR.is_file(), "medspark-kms.jar (scripts/install.sh builds it)")

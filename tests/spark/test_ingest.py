@@ -159,7 +159,7 @@ def test_run_summary_counts_what_was_written(ingested):
     assert counts["by_reason"]["dicomdir"] == 8
     assert summary["versions"]["spark"].startswith("4.")
     assert summary["config"]["sha256"] and summary["deidentification"]["key"] == "test"
-    assert set(summary["stages"]) == {"catalog", "inspect_and_write", "summarise"}
+    assert set(summary["stages"]) == {"catalog", "inspect_write_and_count"}
     assert TEST_KEY.secret.decode() not in json.dumps(summary)
 
 

@@ -1,12 +1,14 @@
-"""Task tallies: each task's ledger counted once however often the task ran, and later copies
-moved out of the tables' counts into the duplicates'."""
+"""Ledger tallies: each writing task's records counted where they lie and summed, and later
+copies moved out of the tables' counts into the duplicates'."""
 
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.schemas import PASS_LEDGER
-from medspark.spark.pass_counts import PassTally, TallyParam, pass_counts, tally_ledger
+from medspark.spark.pass_counts import PassTally, ledger_tally, pass_counts, tally_ledger
 
 
 def ledger(*records: dict) -> pa.Table:
@@ -34,21 +36,15 @@ TASK_1 = ledger(
 )  # fmt: skip
 
 
-def summed(*tallies: PassTally) -> PassTally:
-    param = TallyParam()
-    total = param.zero(PassTally())
-    for tally in tallies:
-        total = param.addInPlace(total, tally)
-    return total
+def summed(*ledgers: pa.Table) -> PassTally:
+    tally = PassTally()
+    for task_ledger in ledgers:
+        tally.add_rows(tally_ledger(task_ledger))
+    return tally
 
 
-def test_a_task_that_ran_twice_counts_once():
-    once = summed(PassTally.of_task(0, TASK_0), PassTally.of_task(1, TASK_1))
-    twice = summed(
-        PassTally.of_task(0, TASK_0), PassTally.of_task(1, TASK_1), PassTally.of_task(0, TASK_0)
-    )
-    assert twice.groups == once.groups and twice.tasks == {0, 1}
-    counts = pass_counts(twice, hold_back=False).summary()
+def test_the_counts_add_up_over_tasks():
+    counts = pass_counts(summed(TASK_0, TASK_1), hold_back=False).summary()
     assert counts["metadata"] == 2 and counts["accounted_files"] == 3
     assert counts["feature_rows"] == 3 and counts["instances_with_features"] == 2
     assert (counts["frames_examined_for_text"], counts["frames_with_text"]) == (2, 1)
@@ -56,8 +52,22 @@ def test_a_task_that_ran_twice_counts_once():
     assert counts["by_reason"] == {"not_dicom": 1}
 
 
+@pytest.mark.spark
+def test_the_ledger_is_tallied_where_it_lies_as_on_the_driver(spark):
+    """Each partition of the ledger (a writing task's records) tallied in its task and summed
+    gives what tallying each task's ledger on the driver gives."""
+    both = pa.concat_tables([TASK_0, TASK_1])
+    frame = spark.createDataFrame(both.to_pandas(), from_arrow_schema(PASS_LEDGER)).repartition(
+        2, "path"
+    )
+    tallied = ledger_tally(frame)
+    assert tallied.groups == summed(TASK_0, TASK_1).groups
+    assert tallied.parts == summed(TASK_0, TASK_1).parts
+    assert ledger_tally(frame.limit(0)).groups == {}
+
+
 def test_the_files_of_each_table_are_named():
-    counts = pass_counts(summed(PassTally.of_task(0, TASK_0), PassTally.of_task(1, TASK_1)), False)
+    counts = pass_counts(summed(TASK_0, TASK_1), False)
     assert counts.parts == {
         "metadata": {"part-00000-0.parquet", "part-00001-0.parquet"},
         "features": {"part-00000-0.parquet", "part-00001-0.parquet"},
@@ -66,7 +76,7 @@ def test_the_files_of_each_table_are_named():
 
 
 def test_a_later_copy_is_counted_as_a_duplicate_not_as_an_image():
-    counts = pass_counts(summed(PassTally.of_task(0, TASK_0), PassTally.of_task(1, TASK_1)), False)
+    counts = pass_counts(summed(TASK_0, TASK_1), False)
     counts.set_aside(tally_ledger(TASK_1))
     summary = counts.summary()
     assert summary["metadata"] == 1 and summary["by_modality"] == {"CT": 1}

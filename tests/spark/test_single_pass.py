@@ -61,22 +61,22 @@ def both(spark, tmp_path_factory):
     add_awkward_inputs(images)
     settings = pass_settings()
     separate, single = root / "separate", root / "single"
-    run_ingest(Run(spark, settings, str(separate), str(images), TEST_KEY))
+    ingested = run_ingest(Run(spark, settings, str(separate), str(images), TEST_KEY))
     run_features(Run(spark, settings, str(separate)))
     result = run_single_pass(Run(spark, settings, str(single), str(images), TEST_KEY))
-    return separate, single, result
+    return separate, single, result, ingested
 
 
 @pytest.mark.parametrize("table", ["metadata", "quarantine", "features"])
 def test_each_table_equals_what_ingest_then_features_write(both, table):
-    separate, single, _ = both
+    separate, single, *_ = both
     expected = rows(separate, table)
     assert expected
     assert rows(single, table) == expected
 
 
 def test_the_awkward_inputs_are_where_the_one_shot_rules_put_them(both):
-    _, single, result = both
+    _, single, result, _ = both
     reasons = {(r["path"].rsplit("/", 1)[-1], r["reason"]) for r in rows(single, "quarantine")}
     assert {("CT_small_copy", "duplicate_sop_instance"), ("empty", "empty_file"),
             ("notes.txt", "not_dicom"), ("MR_rows_wrong_copy", "duplicate_sop_instance"),
@@ -94,7 +94,7 @@ def test_the_awkward_inputs_are_where_the_one_shot_rules_put_them(both):
 
 
 def test_the_run_is_one_job_in_the_audit(both):
-    _, single, result = both
+    _, single, result, _ = both
     jobs = [row["job"] for row in rows(single, "audit")]
     assert jobs == ["pipeline"]
     assert set(result.summary["stages"]) == {"catalog", "read_decode_write_and_count"}
@@ -110,7 +110,7 @@ def test_every_count_is_that_of_the_tables_as_written(spark, both):
     from medspark.spark.inspection import ingest_counts
     from medspark.spark.tables import read_table
 
-    _, single, result = both
+    _, single, result, _ = both
     metadata, quarantine, features = (
         read_table(spark, str(single), spec) for spec in (METADATA, QUARANTINE, FEATURES)
     )
@@ -123,6 +123,20 @@ def test_every_count_is_that_of_the_tables_as_written(spark, both):
     counts = result.summary["counts"]
     assert {name: counts[name] for name in expected} == expected
     assert counts["by_reason"]["duplicate_sop_instance"] == 2
+
+
+def test_the_ingest_counts_are_those_of_its_tables(spark, both):
+    from medspark.schemas import METADATA, QUARANTINE
+    from medspark.spark.inspection import ingest_counts
+    from medspark.spark.tables import read_table
+
+    separate, _, _, ingested = both
+    metadata, quarantine = (read_table(spark, str(separate), s) for s in (METADATA, QUARANTINE))
+    expected = ingest_counts(metadata, quarantine.filter("stage != 'decode'"))  # features' rows
+    counts = ingested.summary["counts"]
+    assert {name: counts[name] for name in expected} == expected
+    assert counts["by_reason"]["duplicate_sop_instance"] == 2
+    assert counts["accounted_files"] == counts["listed_files"] == 12
 
 
 def _records(spark, rows: list[dict]):

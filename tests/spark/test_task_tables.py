@@ -66,20 +66,9 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
         pa.Table.from_pylist(ledger_rows, schema=PASS_LEDGER).to_pandas()
     )
     later = spark.createDataFrame([("/in/b", "1.2")], "path string, sop_instance_uid string")
-    WrittenPass(staged, ledger, 1).drop_rows_of(later)
+    WrittenPass(staged, ledger, 1, None).drop_rows_of(later)
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
-
-
-def test_an_encrypting_profile_cannot_take_the_pyarrow_writers(spark, tmp_path):
-    from medspark.config import EncryptionSettings
-    from medspark.errors import ConfigurationError
-    from medspark.spark.task_tables import written_pass
-
-    listed = spark.createDataFrame([("/in/a", 1)], "path string, length bigint")
-    encrypting = EncryptionSettings(enabled=True)
-    with pytest.raises(ConfigurationError, match="written by Spark"):
-        written_pass(listed, 1, lambda batches: batches, 10, str(tmp_path), encrypting)
 
 
 def test_a_partitioned_table_keeps_its_values_in_folder_names(spark, tmp_path):

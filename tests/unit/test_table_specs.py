@@ -65,9 +65,10 @@ def test_specs_declare_their_place_partitions_and_identifiers():
     assert specs["seen"].place == "_etl/seen" and specs["metadata"].place == "metadata"
     for name in ("metadata", "features", "volumes", "roi_features", "predictions", "exports"):
         assert specs[name].identifiers, name
-        assert set(specs[name].identifiers) - {"file"} <= set(IDENTIFIER_COLUMNS)
+        assert set(specs[name].identifiers) - {"file", "header_json"} <= set(IDENTIFIER_COLUMNS)
     assert specs["predictions_patient"].identifiers == ("patient_id",)
     assert "file" in specs["exports"].identifiers  # DEST paths are built from pseudonyms
+    assert "header_json" in specs["metadata"].identifiers  # the header repeats every identifier
     assert specs["audit"].identifiers == () and specs["quarantine"].identifiers == ()
     with pytest.raises(ValueError, match="not in the schema"):
         TableSpec("t", 1, ("missing",), pa.schema([("a", pa.int8())]))

@@ -4,39 +4,47 @@ from __future__ import annotations
 
 import logging
 
+from medspark import layout
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, QUARANTINE
 from medspark.spark import catalog
-from medspark.spark.inspection import ingest_counts, inspect_records, split_records
+from medspark.spark.inspection import inspect_options, inspect_partition
 from medspark.spark.progress import StageProgress
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table, write_table
+from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.ingest")
 
 
 def run_ingest(run: Run) -> JobResult:
-    """List INPUT, inspect every file in workers, write OUT/metadata, OUT/quarantine, a summary."""
+    """List INPUT; in workers inspect every file, each task writing its share of OUT/metadata
+    and OUT/quarantine; the later copies of a repeated SOP instance are quarantined; then the
+    staged files become the tables and the run summary is written."""
     run = run.begin("ingest")
-    spark, settings, out_uri = run.spark, run.settings, run.out_uri
+    spark, settings = run.spark, run.settings
     listed = catalog.list_run_input(run)
 
-    with run.stage("inspect_and_write", files=listed.file_count):
+    with run.stage("inspect_write_and_count", files=listed.file_count):
         progress = StageProgress(spark, "ingest", listed.file_count)
-        inspected = inspect_records(
-            listed.files, listed.file_count, settings, run.key, run.id, progress
+        options = inspect_options(settings, run.key, run.id)
+        written = written_pass(
+            listed.files,
+            listed.file_count,
+            inspect_partition(options, progress.counter),
+            settings.ingest.files_per_task,
+            layout.staging(run.out_uri, "ingest", run.id),
+            settings.deid.encryption,
+            (METADATA, QUARANTINE),
         )
-        metadata, quarantine = split_records(inspected)
-        with progress:
-            write_table(metadata, out_uri, METADATA, settings.deid.encryption)
-            write_table(quarantine, out_uri, QUARANTINE, settings.deid.encryption)
+        counts = written.finish(
+            spark,
+            run.out_uri,
+            progress,
+            settings.deid.pixels == "hold_back",
+            resolve_duplicates=True,
+        ).ingest_summary()
 
-    with run.stage("summarise"):
-        counts = ingest_counts(
-            read_table(spark, out_uri, METADATA), read_table(spark, out_uri, QUARANTINE)
-        )
-        run.count(listed_files=listed.file_count, listed_bytes=listed.byte_count, **counts)
-    inspected.unpersist()
+    run.count(listed_files=listed.file_count, listed_bytes=listed.byte_count, **counts)
     listed.files.unpersist()
     log.info(
         "ingest: %d metadata rows, %d quarantined (%s)",
