@@ -30,23 +30,37 @@ _Strict = StrictOptions
 class SparkSettings(_Strict):
     """How the SparkSession is built."""
 
-    master: str | None = "local[2]"
-    app_name: str = "medspark"
-    defaults_file: str | None = "spark-defaults.conf"
-    settings: dict[str, str] = Field(default_factory=dict)
+    master: str | None = Field(
+        "local[2]", description="null: the master spark-submit or spark-defaults gives"
+    )
+    app_name: str = Field("medspark", description="the application's name in Spark's UI")
+    defaults_file: str | None = Field(
+        "spark-defaults.conf", description="Spark settings file, relative to the profile's folder"
+    )
+    settings: dict[str, str] = Field(
+        default_factory=dict, description="further Spark settings, over the defaults file's"
+    )
 
 
 class IngestSettings(_Strict):
     """How input files are listed, read and parsed."""
 
-    files_per_task: int = Field(200, ge=1)
-    in_memory_limit_mb: int = Field(64, ge=1)
-    bulk_data_threshold_bytes: int = Field(1024, ge=0)
-    archive_member_limit_mb: int = Field(4096, ge=1)
+    files_per_task: int = Field(
+        200, ge=1, description="files a task takes (ingest, pipeline, etl): amortises its cost"
+    )
+    in_memory_limit_mb: int = Field(
+        64, ge=1, description="files up to this size are read once into memory; larger stream"
+    )
+    bulk_data_threshold_bytes: int = Field(
+        1024, ge=0, description="binary values longer than this become a bulk-data reference"
+    )
+    archive_member_limit_mb: int = Field(
+        4096, ge=1, description="larger zip members are quarantined (zip-bomb guard)"
+    )
     archive_inflated_limit_mb: int = Field(
         16384, ge=1, description="bytes one archive may inflate in all, nested ones included"
     )
-    archive_max_depth: int = Field(2, ge=0)
+    archive_max_depth: int = Field(2, ge=0, description="archives nested deeper are quarantined")
     max_value_bytes: int = Field(
         65536, ge=64, description="longer non-binary values become a bulk-data reference"
     )
@@ -72,11 +86,11 @@ class ModelSettings(_Strict):
         "random_forest",
         "gradient_boosted_trees",
         "multilayer_perceptron",
-    ] = "logistic_regression"
+    ] = Field("logistic_regression", description="the Spark ML classifier trained")
     test_fraction: float = Field(0.25, gt=0, lt=1, description="share of patients held out")
     folds: int = Field(3, ge=2, description="cross-validation folds, grouped by patient")
-    seed: int = 42
-    class_weights: bool = True
+    seed: int = Field(42, description="seeds the patient split, folds and models")
+    class_weights: bool = Field(True, description="weight each class by n / (classes x n_class)")
     feature_prefixes: list[str] = Field(
         default_factory=feature_prefixes,
         description="columns the classifier uses, by prefix; default: every feature group's",
@@ -92,8 +106,8 @@ class EncryptionSettings(_Strict):
     master keys come from the environment (MEDSPARK_PARQUET_KEY_<NAME>, base64 of a
     16/24/32-byte AES key)."""
 
-    enabled: bool = False
-    footer_key: str = "footer"
+    enabled: bool = Field(False, description="encrypt identifier columns and footers")
+    footer_key: str = Field("footer", description="the key of every file's footer")
     identifier_key: str = Field(
         "identifiers", description="the key of every table's identifier columns"
     )
@@ -105,14 +119,20 @@ class EncryptionSettings(_Strict):
 class DeidSettings(_Strict):
     """De-identification applied to every dataset before any column is derived."""
 
-    enabled: bool = True
-    key_env: str = "MEDSPARK_PSEUDONYM_KEY"
-    key_file: str | None = None
-    date_shift_max_days: int = Field(365, ge=0)
-    dates: Literal["shift", "full", "remove"] = "shift"
-    retain_patient_characteristics: bool = False
-    retain_device_identity: bool = False
-    retain_uids: bool = False
+    enabled: bool = Field(True, description="false: raw headers in the tables (no pseudonyms)")
+    key_env: str = Field(
+        "MEDSPARK_PSEUDONYM_KEY", description="the variable holding the pseudonym key"
+    )
+    key_file: str | None = Field(None, description="or a file holding it")
+    date_shift_max_days: int = Field(
+        365, ge=0, description="a patient's dates move back by up to this many days"
+    )
+    dates: Literal["shift", "full", "remove"] = Field(
+        "shift", description="shift (per patient), full (keep) or remove (Basic Profile)"
+    )
+    retain_patient_characteristics: bool = Field(False, description="keep sex, age, size, weight")
+    retain_device_identity: bool = Field(False, description="keep station names, serial numbers")
+    retain_uids: bool = Field(False, description="keep the original UIDs, not keyed 2.25 UIDs")
     pixels: Literal["detect_and_redact", "hold_back", "off"] = Field(
         "detect_and_redact",
         description="images that may carry burned-in text: examine and redact, hold back, or "
@@ -132,9 +152,13 @@ class DeidSettings(_Strict):
         "counts as text; below it, the region is recorded and left alone unless what was read "
         "matches the header, a date or a run of digits",
     )
-    hash_paths: bool = False
+    hash_paths: bool = Field(
+        False, description="replace `path` in the operator tables with a keyed hash"
+    )
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
-    keep_private_tags: list[str] = Field(default_factory=list)
+    keep_private_tags: list[str] = Field(
+        default_factory=list, description='private tags kept, as "(gggg,eeee)"'
+    )
 
 
 class EtlSettings(_Strict):

@@ -1,5 +1,5 @@
-"""Rewrite the tables in docs/ that are derived from declarations (the per-frame feature groups),
-between their `<!-- NAME:start -->` and `<!-- NAME:end -->` markers:
+"""Rewrite the tables in docs/ that are derived from declarations (the per-frame feature groups,
+the settings), between their `<!-- NAME:start -->` and `<!-- NAME:end -->` markers:
 
     .venv/bin/python scripts/docs_tables.py
 """
@@ -11,11 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from medspark.imaging.feature_groups import markdown_table
+from medspark import settings_reference
+from medspark.imaging import feature_groups
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES: dict[str, tuple[Path, Callable[[], str]]] = {
-    "feature-groups": (REPO / "docs" / "features.md", markdown_table),
+    "feature-groups": (REPO / "docs" / "features.md", feature_groups.markdown_table),
+    "settings": (REPO / "docs" / "configuration.md", settings_reference.markdown_table),
 }
 
 

@@ -38,10 +38,14 @@ class Discretisation(StrictOptions):
     """IBSI 2.7: a fixed number of bins over the region's range, or bins of a fixed width that
     start at `lower_bound` (the re-segmentation minimum when unset, else the region minimum)."""
 
-    method: Literal["fixed_bin_number", "fixed_bin_width"] = "fixed_bin_number"
-    bins: int = Field(32, ge=2, le=4096)
-    bin_width: float | None = Field(None, gt=0)
-    lower_bound: float | None = None
+    method: Literal["fixed_bin_number", "fixed_bin_width"] = Field(
+        "fixed_bin_number", description="IBSI 2.7 discretisation of the texture families"
+    )
+    bins: int = Field(32, ge=2, le=4096, description="bins of fixed_bin_number")
+    bin_width: float | None = Field(None, gt=0, description="width of fixed_bin_width's bins")
+    lower_bound: float | None = Field(
+        None, description="where fixed_bin_width's first bin starts (e.g. -1000 HU)"
+    )
 
     @model_validator(mode="after")
     def _width_given(self) -> Discretisation:
@@ -57,9 +61,11 @@ class IvhDiscretisation(StrictOptions):
     `bin_width` from the re-segmentation minimum, counted at their centres) or
     `fixed_bin_number` (`bins` bins over the region's range)."""
 
-    method: Literal["texture", "none", "fixed_bin_width", "fixed_bin_number"] = "texture"
-    bins: int = Field(1000, ge=2, le=100_000)
-    bin_width: float | None = Field(None, gt=0)
+    method: Literal["texture", "none", "fixed_bin_width", "fixed_bin_number"] = Field(
+        "texture", description="what the intensity-volume histogram counts; none: whole units"
+    )
+    bins: int = Field(1000, ge=2, le=100_000, description="bins of fixed_bin_number")
+    bin_width: float | None = Field(None, gt=0, description="width of fixed_bin_width's bins")
 
     @model_validator(mode="after")
     def _width_given(self) -> IvhDiscretisation:
@@ -75,9 +81,18 @@ _DEFAULT_AGGREGATIONS: tuple[Aggregation, ...] = ("2d_averaged", "3d_averaged", 
 class RadiomicsSettings(StrictOptions):
     """Which regions are described and how (`medspark radiomics`)."""
 
-    roi_sources: list[RoiSource] = Field(default_factory=lambda: list(_DEFAULT_SOURCES))
-    families: list[FamilyKey] = Field(default_factory=lambda: list(get_args(FamilyKey)))
-    aggregation: list[Aggregation] = Field(default_factory=lambda: list(_DEFAULT_AGGREGATIONS))
+    roi_sources: list[RoiSource] = Field(
+        default_factory=lambda: list(_DEFAULT_SOURCES),
+        description="seg, rtstruct; otsu also describes series that have no region",
+    )
+    families: list[FamilyKey] = Field(
+        default_factory=lambda: list(get_args(FamilyKey)), description="the feature families"
+    )
+    aggregation: list[Aggregation] = Field(
+        default_factory=lambda: list(_DEFAULT_AGGREGATIONS),
+        description="texture aggregations; also 2d_slice_merged, 2.5d_direction_merged, "
+        "2.5d_merged",
+    )
     resample_mm: tuple[float | None, float | None, float | None] | None = Field(
         None,
         description="[x, y, z] spacing in mm; null keeps the image grid, a null axis keeps "
@@ -102,7 +117,7 @@ class RadiomicsSettings(StrictOptions):
     )
     discretisation: Discretisation = Field(default_factory=Discretisation)
     ivh: IvhDiscretisation = Field(default_factory=IvhDiscretisation)
-    glcm_distance: int = Field(1, ge=1, le=16)
+    glcm_distance: int = Field(1, ge=1, le=16, description="voxel distance of the GLCM")
     autocorrelation_exact_voxels: int = Field(
         20_000,
         ge=2,
@@ -112,7 +127,9 @@ class RadiomicsSettings(StrictOptions):
     filters: list[ImageFilter] = Field(
         default_factory=list, description="IBSI 2 filters: each adds rows of filtered statistics"
     )
-    max_region_voxels: int = Field(20_000_000, ge=1)
+    max_region_voxels: int = Field(
+        20_000_000, ge=1, description="larger regions are quarantined (roi_too_large)"
+    )
 
     @field_validator("resample_mm")
     @classmethod
