@@ -13,7 +13,9 @@ back from the log with Spark alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -36,6 +38,10 @@ class IncompatibleOutputError(UsageError):
 BATCH_COLUMN = layout.BATCH_PARTITION
 SOURCE_SHA = "source_sha256"
 TABLES = (METADATA, QUARANTINE, FEATURES)
+STORED_FEATURES = replace(
+    FEATURES, schema=FEATURES.schema.append(pa.field(SOURCE_SHA, pa.string()))
+)
+STORED_TABLES = (METADATA, QUARANTINE, STORED_FEATURES)  # as a batch stores them
 
 
 def _batches_marked(spark: SparkSession, out_uri: str, marker: Callable[[str, int], str]):

@@ -200,9 +200,10 @@ def read_part(folder: str, name: str, encryption: EncryptionSettings | None = No
 
 
 def _part_names(spark: SparkSession, folder: str, depth: int) -> list[str]:
-    """The files of a staged table, named relative to it, `depth` partition folders down."""
+    """The files of a staged table but its own (`_`: version, sidecar), named relative to it,
+    `depth` partition folders down."""
     if depth == 0:
-        return list_names(spark, folder)
+        return [name for name in list_names(spark, folder) if not name.startswith("_")]
     return [
         f"{partition}/{name}"
         for partition in list_names(spark, folder)
@@ -219,21 +220,33 @@ def commit_parts(
     parts: Collection[str],
     encryption: EncryptionSettings | None = None,
 ) -> str:
-    """Make the files `parts` of a staged folder the table `spec` under OUT, replacing it, and
-    record its version. Other files there (a failed task attempt's) are dropped; a table with
-    no part is an empty table (an unpartitioned one gets one empty file). Returns the table's
-    folder."""
+    """Make the files `parts` of a staged folder the table `spec` under OUT, replacing it
+    (`seal_parts` first). Returns the table's folder."""
+    seal_parts(spark, staged, spec, parts, encryption)
+    target = layout.table(out_uri, spec)
+    delete_path(spark, target)
+    rename_path(spark, staged, target)
+    return target
+
+
+def seal_parts(
+    spark: SparkSession,
+    staged: str,
+    spec: TableSpec,
+    parts: Collection[str],
+    encryption: EncryptionSettings | None = None,
+) -> None:
+    """Leave in a staged folder of the table `spec` the files `parts` alone (a failed task
+    attempt's are dropped), one empty file when an unpartitioned table has none, the Arrow
+    sidecar when the spec keeps one, and the table's version: ready to be renamed into place."""
     for name in _part_names(spark, staged, len(spec.partitions)):
         if name not in parts:
             delete_path(spark, layout.part_file(staged, name))
     if not parts and not spec.partitions:
         write_part(staged, spec, "part-empty.parquet", spec.schema.empty_table(), encryption)
-    target = layout.table(out_uri, spec)
-    delete_path(spark, target)
-    if path_exists(spark, staged):
-        rename_path(spark, staged, target)
-    _mark(target, spec)
-    return target
+    if spec.arrow_sidecar:
+        write_bytes(f"{staged}/_common_metadata", arrow_sidecar(spec.schema))
+    _mark(staged, spec)
 
 
 def commit_partition(

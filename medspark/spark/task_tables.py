@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,13 @@ from medspark.spark.duplicates import later_copies
 from medspark.spark.filesystem import delete_path
 from medspark.spark.pass_counts import PassCounts, ledger_tally, pass_counts, tally_ledger
 from medspark.spark.progress import StageProgress
-from medspark.spark.tables import commit_partition, commit_parts, read_part, write_part
+from medspark.spark.tables import (
+    commit_partition,
+    commit_parts,
+    read_part,
+    seal_parts,
+    write_part,
+)
 
 WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held
@@ -109,15 +116,21 @@ def _by_partition(spec: TableSpec, rows: pa.Table) -> dict[str, np.ndarray]:
     return {folder: np.array(places) for folder, places in found.items()}
 
 
+def _column(records: pa.Table, name: str) -> pa.Array:
+    """A column of the records, or nulls of the ledger's type when they have none (a region's
+    record has no SOP instance of its own)."""
+    if name in records.column_names:
+        return records.column(name).combine_chunks()
+    return pa.nulls(len(records), PASS_LEDGER.field(name).type)
+
+
 def _firsts(records: pa.Table, parts: _TaskParts) -> tuple[pa.Array, pa.Array]:
     """Which records are the first metadata or quarantine record of their input file (an archive
     counts once), and which the first feature row of their instance, in this task: a file is
     listed in one task only, so the flags add up over tasks to distinct counts."""
     accounts, first = [], []
     for path, uid, outcome in zip(
-        records.column("path").to_pylist(),
-        records.column("sop_instance_uid").to_pylist(),
-        records.column("outcome").to_pylist(),
+        *(_column(records, name).to_pylist() for name in ("path", "sop_instance_uid", "outcome")),
         strict=True,
     ):
         root = path.split("!/", 1)[0] if outcome in ("metadata", "quarantine") else None
@@ -149,13 +162,7 @@ def _ledger(records: pa.Table, parts: _TaskParts) -> pa.RecordBatch:
             part[taken] = parts.name(slot)
             place[taken] = parts.rows[slot] + np.arange(len(taken))
             parts.add(slot, rows.take(within))
-    columns = [
-        records.column(field.name).combine_chunks()
-        if field.name in records.column_names
-        else pa.nulls(len(records), field.type)
-        for field in PASS_LEDGER
-        if field.name not in _TASK_COLUMNS
-    ]
+    columns = [_column(records, f.name) for f in PASS_LEDGER if f.name not in _TASK_COLUMNS]
     return pa.RecordBatch.from_arrays(
         [*columns, *firsts, pa.array(part, pa.string()), pa.array(place, mask=place < 0)],
         schema=PASS_LEDGER,
@@ -184,12 +191,11 @@ def _writing_partition(
 
 @dataclass(frozen=True)
 class WrittenPass:
-    """A pass whose `tasks` wrote the files of the `written` tables into `staged`; `ledger`
+    """A pass whose tasks wrote the files of the `written` tables into `staged`; `ledger`
     (one row per record, persisted) is every record's trace."""
 
     staged: str
     ledger: DataFrame
-    tasks: int
     encryption: EncryptionSettings | None
     written: tuple[TableSpec, ...] = WRITTEN
 
@@ -235,32 +241,48 @@ class WrittenPass:
         parts.flush_all()
         return names
 
+    def counted(
+        self, progress: StageProgress | None, hold_back: bool, resolve_duplicates: bool = False
+    ) -> PassCounts:
+        """Run the pass (showing `progress`) and count it from its ledger; with
+        `resolve_duplicates`, take the later copies of each repeated SOP instance out of the
+        files and add their quarantine rows (counted as duplicates). Returns the counts, with
+        the files each table's rows are in."""
+        with progress or nullcontext():
+            counts = pass_counts(ledger_tally(self.ledger), hold_back)
+        metadata = self.ledger.filter("outcome = 'metadata'")
+        later = later_copies(metadata) if resolve_duplicates else None
+        if later is not None:
+            spark = self.ledger.sparkSession
+            keys = spark.createDataFrame(later.select(["path", "sop_instance_uid"]))
+            counts.set_aside(tally_ledger(self.drop_rows_of(keys)))
+            added = self.add_rows(later, QUARANTINE, "later")
+            counts.parts.setdefault(QUARANTINE.name, set()).update(added)
+        return counts
+
     def finish(
         self,
-        spark: SparkSession,
         out_uri: str,
-        progress: StageProgress,
+        progress: StageProgress | None,
         hold_back: bool,
         *,
         resolve_duplicates: bool = False,
         replacing: Mapping[str, str] | None = None,
     ) -> PassCounts:
-        """Run the pass (showing `progress`) and count it from its ledger; with
-        `resolve_duplicates`, take the later copies of each repeated SOP instance out of the
-        files and add their quarantine rows (counted as duplicates); then make the staged files
-        the tables (`commit`) and drop the ledger. Returns the counts."""
-        with progress:
-            counts = pass_counts(ledger_tally(self.ledger), hold_back)
-        metadata = self.ledger.filter("outcome = 'metadata'")
-        later = later_copies(metadata) if resolve_duplicates else None
-        if later is not None:
-            keys = spark.createDataFrame(later.select(["path", "sop_instance_uid"]))
-            counts.set_aside(tally_ledger(self.drop_rows_of(keys)))
-            added = self.add_rows(later, QUARANTINE, "later")
-            counts.parts.setdefault(QUARANTINE.name, set()).update(added)
-        self.commit(spark, out_uri, counts.parts, replacing)
+        """Run and count the pass (`counted`), make the staged files the tables under OUT
+        (`commit`) and drop the ledger. Returns the counts."""
+        counts = self.counted(progress, hold_back, resolve_duplicates)
+        self.commit(self.ledger.sparkSession, out_uri, counts.parts, replacing)
         self.ledger.unpersist()
         return counts
+
+    def seal(self, parts: Mapping[str, set[str]]) -> None:
+        """Leave each staged table with the files `parts` names alone, its version recorded,
+        to be renamed into place by the caller (an etl batch's stored history)."""
+        spark = self.ledger.sparkSession
+        for spec in self.written:
+            staged = staged_table(self.staged, spec)
+            seal_parts(spark, staged, spec, parts.get(spec.name, set()), self.encryption)
 
     def commit(
         self,
@@ -280,6 +302,24 @@ class WrittenPass:
             else:
                 commit_parts(spark, staged, out_uri, spec, files, self.encryption)
         delete_path(spark, self.staged)
+
+
+def _as_given(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    return batches
+
+
+def written_records(
+    records: DataFrame,
+    staged: str,
+    encryption: EncryptionSettings | None,
+    written: tuple[TableSpec, ...],
+) -> WrittenPass:
+    """Records another plan computes (one task per study, `studies.map_studies`), each task
+    writing its records of the `written` tables under `staged` as `written_pass` does."""
+    ledger = records.mapInArrow(
+        _writing_partition(_as_given, staged, written, encryption), from_arrow_schema(PASS_LEDGER)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    return WrittenPass(staged, ledger, encryption, written)
 
 
 def written_pass(
@@ -306,4 +346,4 @@ def written_pass(
         )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    return WrittenPass(staged, ledger, tasks, encryption, written)
+    return WrittenPass(staged, ledger, encryption, written)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from medspark.layout import TABLE_MARKER
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark.current import committed_batches, current_tables
 from medspark.spark.jobs.etl import run_etl
@@ -24,7 +25,7 @@ def _kill_while_retrieving(source: str, out: Path, batch: int) -> dict:
     retrieve; what the kill left behind."""
     _kill_during_batch(source, out, batch, when="plan")
     folder = out / "_etl" / "batches" / f"{batch:06d}"
-    return {"staged_metadata": (folder / "staging" / "metadata" / "_SUCCESS").exists()}
+    return {"staged_metadata": (folder / "staging" / "metadata" / TABLE_MARKER).exists()}
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import pydicom
 import pytest
 
 from medspark.cli import EXIT_LOCKED, main
+from medspark.layout import TABLE_MARKER
 from medspark.run_lock import RunLock, RunLockedError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
 from medspark.spark.current import committed_batches, current_tables
@@ -114,10 +115,11 @@ def _start_etl(landing: Path | str, out: Path) -> subprocess.Popen:
 
 
 def _kill_during_batch(
-    landing: Path | str, out: Path, batch: int, when: str = "staging/metadata/_SUCCESS"
+    landing: Path | str, out: Path, batch: int, when: str = f"staging/metadata/{TABLE_MARKER}"
 ) -> None:
     """Start `medspark etl` in its own process group and SIGKILL it once the batch folder holds
-    `when` (by default its staged metadata: features and the commit are still to come)."""
+    `when` (by default its sealed staged metadata: the features and the commit are still to
+    come)."""
     marker = out / "_etl" / "batches" / f"{batch:06d}" / when
     process = _start_etl(landing, out)
     deadline = time.monotonic() + 240

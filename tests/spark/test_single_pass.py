@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -137,35 +136,3 @@ def test_the_ingest_counts_are_those_of_its_tables(spark, both):
     assert {name: counts[name] for name in expected} == expected
     assert counts["by_reason"]["duplicate_sop_instance"] == 2
     assert counts["accounted_files"] == counts["listed_files"] == 12
-
-
-def _records(spark, rows: list[dict]):
-    import pyarrow as pa
-
-    from medspark.schemas import SINGLE_PASS_RECORDS
-
-    now = {"run_id": "r", "processed_at": dt.datetime.now(dt.UTC)}
-    table = pa.Table.from_pylist([{**row, **now} for row in rows], schema=SINGLE_PASS_RECORDS)
-    return spark.createDataFrame(table.to_pandas())
-
-
-@pytest.mark.parametrize("copies", [1, 2])
-def test_split_keeps_the_first_copy_and_only_its_feature_rows(spark, copies):
-    from medspark.spark.single_pass import split_pass
-
-    rows = []
-    for path in ("/in/a", "/in/b")[:copies]:
-        rows += [
-            {"path": path, "sop_instance_uid": "1.2", "outcome": "metadata", "sha256": "s",
-             "has_pixel_data": True},
-            {"path": path, "sop_instance_uid": "1.2", "outcome": "features", "frame": 1},
-        ]  # fmt: skip
-    rows.append({"path": "/in/c", "sop_instance_uid": "1.3", "outcome": "metadata"})
-    rows.append({"path": "/in/c", "sop_instance_uid": "1.3", "outcome": "quarantine",
-                 "stage": "decode", "reason": "decode_failed"})  # fmt: skip
-    tables = split_pass(_records(spark, rows), resolve_duplicates=True)
-    assert sorted(r["path"] for r in tables.metadata.collect()) == ["/in/a", "/in/c"]
-    assert [r["path"] for r in tables.features.collect()] == ["/in/a"]
-    quarantined = sorted((r["path"], r["stage"]) for r in tables.quarantine.collect())
-    duplicates = [("/in/b", "deduplicate")] if copies == 2 else []
-    assert quarantined == [*duplicates, ("/in/c", "decode")]

@@ -66,7 +66,7 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
         pa.Table.from_pylist(ledger_rows, schema=PASS_LEDGER).to_pandas()
     )
     later = spark.createDataFrame([("/in/b", "1.2")], "path string, sop_instance_uid string")
-    WrittenPass(staged, ledger, 1, None).drop_rows_of(later)
+    WrittenPass(staged, ledger, None).drop_rows_of(later)
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
 

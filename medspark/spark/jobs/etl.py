@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -26,11 +28,12 @@ from pyspark.sql import functions as F
 from medspark import layout, sources
 from medspark.config import Settings
 from medspark.run_summary import JobResult
-from medspark.schemas import FEATURES, METADATA, PLAN, QUARANTINE, SEEN, TableSpec
+from medspark.schemas import METADATA, PLAN, QUARANTINE, SEEN
 from medspark.spark import catalog
 from medspark.spark.current import (
     BATCH_COLUMN,
     SOURCE_SHA,
+    STORED_TABLES,
     TABLES,
     IncompatibleOutputError,
     committed_batches,
@@ -40,14 +43,14 @@ from medspark.spark.current import (
     read_current,
     seen_files,
     stored_current,
-    stored_extra,
 )
 from medspark.spark.delta_log import commit_folder, committed_version, is_delta_table
 from medspark.spark.filesystem import delete_path, path_exists, rename_path
 from medspark.spark.progress import StageProgress
 from medspark.spark.run import Run
-from medspark.spark.single_pass import single_pass_records, split_pass
+from medspark.spark.single_pass import single_pass_options, single_pass_partition
 from medspark.spark.tables import read_table, write_table
+from medspark.spark.task_tables import Producer, written_pass
 
 log = logging.getLogger("medspark.etl")
 
@@ -100,52 +103,58 @@ def _migrate(spark: SparkSession, settings: Settings, out_uri: str) -> None:
         delete_path(spark, layout.batch_commit(out_uri, batch))
 
 
+def _with_source_sha(produce: Producer) -> Producer:
+    """The single pass's records with the sha256 of the file version each came from, which the
+    stored features keep (`SOURCE_SHA`)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in produce(batches):
+            yield batch.append_column(SOURCE_SHA, batch.column("sha256"))
+
+    return run
+
+
 def _process(run: Run, batch: int) -> dict[str, int]:
     """Run one planned batch to its commit; returns its counts.
 
-    Every instance is stored (duplicates are resolved in `current_tables`), and features
-    keep the sha256 of the file version they came from.
+    Each task writes its share of the batch's tables into the batch's staging folder; every
+    instance is stored (duplicates are resolved in `current_tables`), and features keep the
+    sha256 of the file version they came from.
     """
     spark, settings, out_uri = run.spark, run.settings, run.out_uri
-    encryption = settings.deid.encryption
-
-    def staging(spec: TableSpec) -> str:
-        return layout.batch_staging(out_uri, batch, spec.name)
-
     plan = read_table(spark, out_uri, PLAN, at=layout.batch_plan(out_uri, batch)).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     files = plan.count()
     progress = StageProgress(spark, "etl", files)
-    records = single_pass_records(plan, files, settings, run.key, run.id, progress.counter)
-    tables = split_pass(records, resolve_duplicates=False)
-    with progress:
-        write_table(tables.metadata, out_uri, METADATA, encryption, to=staging(METADATA))
-        write_table(tables.quarantine, out_uri, QUARANTINE, encryption, to=staging(QUARANTINE))
-        write_table(
-            tables.features.withColumn(SOURCE_SHA, F.col("sha256")),
-            out_uri,
-            FEATURES,
-            encryption,
-            to=staging(FEATURES),
-            extra=stored_extra(FEATURES),
-        )
-    counts = {
-        "files": files,
-        "instances": read_table(spark, out_uri, METADATA, at=staging(METADATA)).count(),
-        "feature_rows": read_table(spark, out_uri, FEATURES, at=staging(FEATURES)).count(),
-    }
+    options = single_pass_options(settings, run.key, run.id)
+    written = written_pass(
+        plan,
+        files,
+        _with_source_sha(single_pass_partition(options, progress.counter)),
+        settings.ingest.files_per_task,
+        layout.batch_staging(out_uri, batch),
+        settings.deid.encryption,
+        STORED_TABLES,
+    )
+    counts = written.counted(progress, settings.deid.pixels == "hold_back")
+    written.seal(counts.parts)
+    written.ledger.unpersist()
     for spec in TABLES:
         target = layout.partition(layout.etl_stored(out_uri, spec), BATCH_COLUMN, batch)
-        rename_path(spark, staging(spec), target)
+        rename_path(spark, layout.batch_staging(out_uri, batch, spec.name), target)
     seen_staging = layout.batch_staging(out_uri, batch, SEEN.name)
-    write_table(plan, out_uri, PLAN, encryption, to=seen_staging, files=1)
+    write_table(plan, out_uri, PLAN, settings.deid.encryption, to=seen_staging, files=1)
     rename_path(spark, seen_staging, layout.partition(layout.table(out_uri, SEEN), "batch", batch))
     delete_path(spark, layout.batch_staging(out_uri, batch))
     _commit(spark, settings, out_uri, batch, list(range(1, batch + 1)))
-    records.unpersist()
     plan.unpersist()
-    return counts
+    summary = counts.summary()
+    return {
+        "files": files,
+        "instances": summary["metadata"],
+        "feature_rows": summary["feature_rows"],
+    }
 
 
 def _quarantined_in(spark: SparkSession, out_uri: str, batches: list[int]) -> int:

@@ -38,7 +38,6 @@ def run_features(run: Run) -> JobResult:
             (FEATURES, QUARANTINE),
         )
         counts = written.finish(
-            spark,
             out_uri,
             progress,
             settings.deid.pixels == "hold_back",

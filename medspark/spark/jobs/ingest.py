@@ -37,7 +37,6 @@ def run_ingest(run: Run) -> JobResult:
             (METADATA, QUARANTINE),
         )
         counts = written.finish(
-            spark,
             run.out_uri,
             progress,
             settings.deid.pixels == "hold_back",

@@ -37,7 +37,6 @@ def run_single_pass(run: Run) -> JobResult:
             settings.deid.encryption,
         )
         counts = written.finish(
-            spark,
             run.out_uri,
             progress,
             settings.deid.pixels == "hold_back",

@@ -19,12 +19,12 @@ from medspark.dicom.reasons import Reason, Stage
 from medspark.radiomics.study import describe_study
 from medspark.regions.placement import REGION_MODALITIES, quarantine_row
 from medspark.run_summary import JobResult
-from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES, TableSpec
-from medspark.spark.filesystem import delete_path
+from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
 from medspark.spark.pixel_clearance import with_pixel_clearance
 from medspark.spark.run import Run
 from medspark.spark.studies import map_studies, region_options
-from medspark.spark.tables import read_table, write_table
+from medspark.spark.tables import read_table
+from medspark.spark.task_tables import written_records
 
 log = logging.getLogger("medspark.radiomics")
 
@@ -36,7 +36,6 @@ RECORDS = pa.schema(
         pa.field("outcome", pa.string(), nullable=False),
     ]
 )
-RECORD_SPEC = TableSpec("roi_records", 1, (), RECORDS, partitions=("outcome",))
 
 
 def radiomics_records(
@@ -70,7 +69,9 @@ def holds_regions(spark: SparkSession, out_uri: str) -> bool:
 
 
 def run_radiomics(run: Run) -> JobResult:
-    """Describe every region in OUT/metadata; write OUT/roi_features and quarantine rows."""
+    """Describe every region in OUT/metadata, one task per study, each writing its share of
+    OUT/roi_features and radiomics quarantine rows, which replace OUT/roi_features and the
+    radiomics partition of OUT/quarantine."""
     run = run.begin("radiomics")
     spark, settings, out_uri = run.spark, run.settings, run.out_uri
     if settings.deid.enabled and run.key is None:
@@ -79,23 +80,21 @@ def run_radiomics(run: Run) -> JobResult:
         metadata = with_pixel_clearance(
             spark, settings, out_uri, read_table(spark, out_uri, METADATA)
         )
-        records = radiomics_records(metadata, settings, run.id, run.key)
-        encryption = settings.deid.encryption
-        staging = layout.staging(out_uri, "radiomics", run.id)
-        write_table(records, out_uri, RECORD_SPEC, encryption, to=staging)
-        staged = read_table(spark, out_uri, RECORD_SPEC, at=staging)
-        write_table(staged.filter("outcome = 'roi_features'"), out_uri, ROI_FEATURES, encryption)
-        write_table(
-            staged.filter("outcome = 'quarantine'"),
+        written = written_records(
+            radiomics_records(metadata, settings, run.id, run.key),
+            layout.staging(out_uri, "radiomics", run.id),
+            settings.deid.encryption,
+            (ROI_FEATURES, QUARANTINE),
+        )
+        counts = written.finish(
             out_uri,
-            QUARANTINE,
-            encryption,
-            replace_partition=Stage.RADIOMICS,
-            files=1,
+            None,
+            settings.deid.pixels == "hold_back",
+            replacing={QUARANTINE.name: str(Stage.RADIOMICS)},
         )
         by_source = {
             (r["roi_source"] or "unknown"): int(r["count"])
-            for r in staged.filter("outcome = 'roi_features'")
+            for r in read_table(spark, out_uri, ROI_FEATURES)
             .select(
                 "segmentation_sop_instance_uid", "series_instance_uid", "roi_number", "roi_source"
             )
@@ -104,11 +103,7 @@ def run_radiomics(run: Run) -> JobResult:
             .count()
             .collect()
         }
-        by_reason = {
-            r["reason"]: int(r["count"])
-            for r in staged.filter("outcome = 'quarantine'").groupBy("reason").count().collect()
-        }
-        delete_path(spark, staging)
+        by_reason = dict(+counts.by_reason)
         stage.update(regions=sum(by_source.values()), set_aside=sum(by_reason.values()))
     run.count(
         regions=sum(by_source.values()),
