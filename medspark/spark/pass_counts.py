@@ -5,17 +5,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
-from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql import functions as F
 
 from medspark.dicom.reasons import Reason, Stage
-from medspark.schemas import PASS_LEDGER
 from medspark.spark.extraction import feature_summary, skipped_counts
 from medspark.spark.inspection import ingest_summary
 
@@ -82,31 +81,27 @@ class PassTally:
         ]
 
 
-_TALLY_ROWS = pa.schema(
-    [
-        *(PASS_LEDGER.field(key) for key in ("outcome", "modality", "stage", "reason")),
-        pa.field("has_pixel_data", pa.bool_()),
-        pa.field("at_risk", pa.bool_()),
-        *(pa.field(name, pa.int64()) for name in TALLIED),
-        pa.field("parts", pa.list_(pa.string())),
-    ]
-)
-
-
-def _tally_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    ledger = pa.Table.from_batches(list(batches), PASS_LEDGER)
-    if len(ledger):
-        yield from pa.Table.from_pylist(tally_ledger(ledger), _TALLY_ROWS).to_batches()
+def _flagged(column: F.Column) -> F.Column:
+    return F.sum(F.coalesce(column, F.lit(False)).cast("long"))
 
 
 def ledger_tally(ledger: DataFrame) -> PassTally:
-    """The pass's counts from its ledger: each partition (one writing task's records, held
-    persisted) tallied where it lies, a few rows each, summed on the driver. A retried or
-    recomputed task's records are in the ledger once, so they count once."""
-    tally = PassTally()
-    tally.add_rows(
-        ledger.mapInArrow(_tally_partition, from_arrow_schema(_TALLY_ROWS)).toArrow().to_pylist()
+    """The pass's counts from its ledger, as `tally_ledger` counts, aggregated by Spark over the
+    persisted ledger (in the JVM, a few rows to the driver). A retried or recomputed task's
+    records are in the ledger once, so they count once."""
+    grouped = ledger.groupBy(
+        *TALLY_KEYS[:-1], F.coalesce("burned_in_risk", F.lit(False)).alias("at_risk")
+    ).agg(
+        F.count("*").alias("rows"),
+        _flagged(F.col("accounts_file")).alias("files"),
+        _flagged(F.col("first_frame")).alias("instances"),
+        _flagged(F.col("pixels_examined")).alias("examined"),
+        _flagged(F.col("pixel_text_boxes") > 0).alias("with_text"),
+        _flagged(F.col("pixel_phi_boxes") > 0).alias("redacted"),
+        F.collect_set("part").alias("parts"),
     )
+    tally = PassTally()
+    tally.add_rows(row.asDict() for row in grouped.collect())
     return tally
 
 
