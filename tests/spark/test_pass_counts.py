@@ -53,9 +53,9 @@ def test_the_counts_add_up_over_tasks():
 
 
 @pytest.mark.spark
-def test_the_ledger_is_tallied_where_it_lies_as_on_the_driver(spark):
-    """Each partition of the ledger (a writing task's records) tallied in its task and summed
-    gives what tallying each task's ledger on the driver gives."""
+def test_the_ledger_aggregated_by_spark_is_tallied_as_on_the_driver(spark):
+    """Spark's aggregation of the ledger (the writing tasks' records, in two partitions) gives
+    what tallying each task's ledger on the driver gives."""
     both = pa.concat_tables([TASK_0, TASK_1])
     frame = spark.createDataFrame(both.to_pandas(), from_arrow_schema(PASS_LEDGER)).repartition(
         2, "path"
