@@ -24,12 +24,20 @@ fi
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 extras="test"
+cpu_torch="2.13.0"
 for argument in "$@"; do
     case "$argument" in
         --deep) extras="test,deep" ;;  # PyTorch (CPU) for train --kind cnn
         *) echo "unknown option: $argument (scripts/install.sh [--deep])" >&2; exit 2 ;;
     esac
 done
+# PyTorch's CPU build where pip can find it (a wheel in its find-links, or PyTorch's CPU index
+# given as PIP_EXTRA_INDEX_URL): 0.8 GB installed instead of PyPI's CUDA build with its NVIDIA
+# libraries (about 9 GB). Without one, medspark[deep] takes PyPI's build.
+if [ "$extras" = "test,deep" ] && ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet "torch==$cpu_torch+cpu" 2>/dev/null ||
+        echo "no CPU build of PyTorch $cpu_torch found; installing PyPI's (CUDA) build" >&2
+fi
 .venv/bin/python -m pip install --quiet -e ".[$extras]"
 bash scripts/build-kms-jar.sh >/dev/null
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.dataset as pads
@@ -36,17 +37,30 @@ def _run(command: list[str], timeout: float, **environment: str) -> subprocess.C
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
+def image() -> Iterator[str]:
     for tool in ("podman", "mmdebstrap", "runc"):
         needs(shutil.which(tool) is not None, f"{tool} (apt-get install podman runc mmdebstrap)")
     needs(Path(PODMAN_COMPOSE).is_file(), "podman-compose (the test extra)")
+    before = _image_ids()
     base = _run(["bash", str(REPO / "scripts" / "container-base.sh"), BASE], 1200)
     assert base.returncode == 0, base.stderr[-3000:]
     dockerfile = str(REPO / "docker" / "Dockerfile")
     built = _run(["podman", "build", "--network", "host", "--build-arg", f"BASE={BASE}",
                   "-f", dockerfile, "-t", IMAGE, str(REPO)], 2400)  # fmt: skip
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return IMAGE
+    try:
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        yield IMAGE
+    finally:
+        made = _image_ids() - before  # the base, each stage and the image: about 2 GB a build
+        if made:
+            _run(["podman", "rmi", "--force", *made], 300)
+        assert not _image_ids() - before
+
+
+def _image_ids() -> set[str]:
+    listed = _run(["podman", "images", "--all", "--quiet", "--no-trunc"], 120)
+    assert listed.returncode == 0, listed.stderr
+    return set(listed.stdout.split())
 
 
 def test_the_image_runs_the_pipeline_into_a_mounted_folder(image, tmp_path):
