@@ -9,8 +9,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -22,51 +20,17 @@ TALLY_KEYS = ("outcome", "modality", "stage", "reason", "has_pixel_data", "at_ri
 TALLIED = ("rows", "files", "instances", "examined", "with_text", "redacted")
 
 
-def _flag(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return pc.fill_null(values, False).cast(pa.int64())
-
-
-def tally_ledger(ledger: pa.Table) -> list[dict[str, Any]]:
-    """Ledger records counted by what the counts tell apart (TALLY_KEYS): records, files they
-    account for, instances, frames examined for burned-in text, with text, redacted, and the
-    files they were written to (`parts`)."""
-    columns = {key: ledger.column(key) for key in TALLY_KEYS if key != "at_risk"}
-    table = pa.table(
-        {
-            **columns,
-            "at_risk": pc.fill_null(ledger.column("burned_in_risk"), False),
-            "rows": pa.repeat(1, len(ledger)).cast(pa.int64()),
-            "files": _flag(ledger.column("accounts_file")),
-            "instances": _flag(ledger.column("first_frame")),
-            "examined": _flag(ledger.column("pixels_examined")),
-            "with_text": _flag(pc.greater(ledger.column("pixel_text_boxes"), 0)),
-            "redacted": _flag(pc.greater(ledger.column("pixel_phi_boxes"), 0)),
-            "part": ledger.column("part"),
-        }
-    )
-    grouped = table.group_by(list(TALLY_KEYS), use_threads=False).aggregate(
-        [*((name, "sum") for name in TALLIED), ("part", "distinct")]
-    )
-    return [
-        {
-            **{key: row[key] for key in TALLY_KEYS},
-            **{name: row[f"{name}_sum"] for name in TALLIED},
-            "parts": [part for part in row["part_distinct"] if part is not None],
-        }
-        for row in grouped.to_pylist()
-    ]
-
-
 @dataclass
 class PassTally:
-    """Tally rows (`tally_ledger`'s) summed by what the counts tell apart, with the files each
-    table's records were written to."""
+    """Ledger records counted by what the counts tell apart (TALLY_KEYS): records, files they
+    account for, instances, frames examined for burned-in text, with text, redacted; and the
+    files each table's records were written to."""
 
     groups: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     parts: dict[str, set[str]] = field(default_factory=dict)
 
     def add_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Add rows `tally_ledger` gave."""
+        """Add tally rows (the counts under their keys, and the files as `parts`)."""
         for row in rows:
             counts = self.groups.setdefault(tuple(row[k] for k in TALLY_KEYS), [0] * len(TALLIED))
             for place, name in enumerate(TALLIED):
@@ -74,7 +38,7 @@ class PassTally:
             self.parts.setdefault(row["outcome"], set()).update(row["parts"])
 
     def rows(self) -> list[dict[str, Any]]:
-        """The summed counts as rows like `tally_ledger`'s, without their files (`parts`)."""
+        """The summed counts as tally rows, without their files (`parts`)."""
         return [
             {**dict(zip(TALLY_KEYS, key, strict=True)), **dict(zip(TALLIED, counts, strict=True))}
             for key, counts in self.groups.items()
@@ -86,7 +50,7 @@ def _flagged(column: F.Column) -> F.Column:
 
 
 def ledger_tally(ledger: DataFrame) -> PassTally:
-    """The pass's counts from its ledger, as `tally_ledger` counts, aggregated by Spark over the
+    """The pass's counts from its ledger (or a part of it), aggregated by Spark over the
     persisted ledger (in the JVM, a few rows to the driver). A retried or recomputed task's
     records are in the ledger once, so they count once."""
     grouped = ledger.groupBy(

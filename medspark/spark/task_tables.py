@@ -31,7 +31,7 @@ from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableS
 from medspark.spark import placement
 from medspark.spark.duplicates import later_copies
 from medspark.spark.filesystem import delete_path
-from medspark.spark.pass_counts import PassCounts, ledger_tally, pass_counts, tally_ledger
+from medspark.spark.pass_counts import PassCounts, ledger_tally, pass_counts
 from medspark.spark.progress import StageProgress
 from medspark.spark.tables import (
     commit_partition,
@@ -199,13 +199,14 @@ class WrittenPass:
     encryption: EncryptionSettings | None
     written: tuple[TableSpec, ...] = WRITTEN
 
-    def drop_rows_of(self, later: DataFrame) -> pa.Table:
+    def drop_rows_of(self, later: DataFrame) -> DataFrame:
         """Remove from the written files every row of the (path, SOP instance) pairs in `later`:
         the later copies of a duplicated instance and their frames and decode rows. The driver
-        collects those rows' ledger records (the later copies' only) and rewrites a few files at
-        once. Returns the records."""
+        collects where those rows lie (the later copies' ledger records only) and rewrites a few
+        files at once. Returns the records, as a part of the ledger."""
         keys = F.broadcast(later.select("path", "sop_instance_uid"))
-        stale = self.ledger.join(keys, ["path", "sop_instance_uid"], "left_semi").toArrow()
+        records = self.ledger.join(keys, ["path", "sop_instance_uid"], "left_semi")
+        stale = records.select("outcome", "part", "part_row").toArrow()
         specs = {spec.name: spec for spec in self.written}
 
         def rewrite(outcome: str, part: str, places: list[int]) -> None:
@@ -227,7 +228,7 @@ class WrittenPass:
             done = [pool.submit(rewrite, *file, rows) for file, rows in places.items()]
         for future in done:
             future.result()
-        return stale
+        return records
 
     def add_rows(self, rows: pa.Table, spec: TableSpec, label: str) -> set[str]:
         """Write rows the driver derived after the pass (the later copies' quarantine rows)
@@ -255,7 +256,7 @@ class WrittenPass:
         if later is not None:
             spark = self.ledger.sparkSession
             keys = spark.createDataFrame(later.select(["path", "sop_instance_uid"]))
-            counts.set_aside(tally_ledger(self.drop_rows_of(keys)))
+            counts.set_aside(ledger_tally(self.drop_rows_of(keys)).rows())
             added = self.add_rows(later, QUARANTINE, "later")
             counts.parts.setdefault(QUARANTINE.name, set()).update(added)
         return counts

@@ -1,14 +1,17 @@
-"""Ledger tallies: each writing task's records counted where they lie and summed, and later
+"""Ledger tallies: the writing tasks' records counted by one Spark aggregation, and later
 copies moved out of the tables' counts into the duplicates'."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.schemas import PASS_LEDGER
-from medspark.spark.pass_counts import PassTally, ledger_tally, pass_counts, tally_ledger
+from medspark.spark.pass_counts import PassTally, ledger_tally, pass_counts
+
+pytestmark = pytest.mark.spark
 
 
 def ledger(*records: dict) -> pa.Table:
@@ -36,15 +39,19 @@ TASK_1 = ledger(
 )  # fmt: skip
 
 
-def summed(*ledgers: pa.Table) -> PassTally:
-    tally = PassTally()
-    for task_ledger in ledgers:
-        tally.add_rows(tally_ledger(task_ledger))
-    return tally
+def frame(spark: SparkSession, *ledgers: pa.Table) -> DataFrame:
+    """The ledgers as one DataFrame, a partition a task's, as the writing tasks leave it."""
+    both = pa.concat_tables(ledgers)
+    schema = from_arrow_schema(PASS_LEDGER)
+    return spark.createDataFrame(both.to_pandas(), schema).repartition(len(ledgers), "path")
 
 
-def test_the_counts_add_up_over_tasks():
-    counts = pass_counts(summed(TASK_0, TASK_1), hold_back=False).summary()
+def summed(spark: SparkSession, *ledgers: pa.Table) -> PassTally:
+    return ledger_tally(frame(spark, *ledgers))
+
+
+def test_the_counts_add_up_over_tasks(spark):
+    counts = pass_counts(summed(spark, TASK_0, TASK_1), hold_back=False).summary()
     assert counts["metadata"] == 2 and counts["accounted_files"] == 3
     assert counts["feature_rows"] == 3 and counts["instances_with_features"] == 2
     assert (counts["frames_examined_for_text"], counts["frames_with_text"]) == (2, 1)
@@ -52,22 +59,19 @@ def test_the_counts_add_up_over_tasks():
     assert counts["by_reason"] == {"not_dicom": 1}
 
 
-@pytest.mark.spark
-def test_the_ledger_aggregated_by_spark_is_tallied_as_on_the_driver(spark):
-    """Spark's aggregation of the ledger (the writing tasks' records, in two partitions) gives
-    what tallying each task's ledger on the driver gives."""
-    both = pa.concat_tables([TASK_0, TASK_1])
-    frame = spark.createDataFrame(both.to_pandas(), from_arrow_schema(PASS_LEDGER)).repartition(
-        2, "path"
-    )
-    tallied = ledger_tally(frame)
-    assert tallied.groups == summed(TASK_0, TASK_1).groups
-    assert tallied.parts == summed(TASK_0, TASK_1).parts
-    assert ledger_tally(frame.limit(0)).groups == {}
+def test_the_tally_does_not_depend_on_how_the_ledger_is_split(spark):
+    """The same records in one partition or spread over two count the same; an empty ledger
+    counts nothing."""
+    one = ledger_tally(frame(spark, pa.concat_tables([TASK_0, TASK_1])))
+    two = summed(spark, TASK_0, TASK_1)
+    assert one.groups == two.groups and one.parts == two.parts
+    metadata = {key: counts for key, counts in one.groups.items() if key[0] == "metadata"}
+    assert metadata == {("metadata", "CT", None, None, True, False): [2, 2, 0, 0, 0, 0]}
+    assert ledger_tally(frame(spark, TASK_0).limit(0)).groups == {}
 
 
-def test_the_files_of_each_table_are_named():
-    counts = pass_counts(summed(TASK_0, TASK_1), False)
+def test_the_files_of_each_table_are_named(spark):
+    counts = pass_counts(summed(spark, TASK_0, TASK_1), False)
     assert counts.parts == {
         "metadata": {"part-00000-0.parquet", "part-00001-0.parquet"},
         "features": {"part-00000-0.parquet", "part-00001-0.parquet"},
@@ -75,9 +79,9 @@ def test_the_files_of_each_table_are_named():
     }
 
 
-def test_a_later_copy_is_counted_as_a_duplicate_not_as_an_image():
-    counts = pass_counts(summed(TASK_0, TASK_1), False)
-    counts.set_aside(tally_ledger(TASK_1))
+def test_a_later_copy_is_counted_as_a_duplicate_not_as_an_image(spark):
+    counts = pass_counts(summed(spark, TASK_0, TASK_1), False)
+    counts.set_aside(summed(spark, TASK_1).rows())
     summary = counts.summary()
     assert summary["metadata"] == 1 and summary["by_modality"] == {"CT": 1}
     assert summary["by_reason"] == {"not_dicom": 1, "duplicate_sop_instance": 1}

@@ -66,7 +66,8 @@ def test_a_later_copy_leaves_the_file_it_shares_with_the_first(spark, tmp_path):
         pa.Table.from_pylist(ledger_rows, schema=PASS_LEDGER).to_pandas()
     )
     later = spark.createDataFrame([("/in/b", "1.2")], "path string, sop_instance_uid string")
-    WrittenPass(staged, ledger, None).drop_rows_of(later)
+    records = WrittenPass(staged, ledger, None).drop_rows_of(later)
+    assert [(r.path, r.part_row) for r in records.collect()] == [("/in/b", 1)]
     left = pq.read_table(Path(staged_table(staged, FEATURES)) / name)
     assert left.column("fo_mean").to_pylist() == [1.0, 3.0]
 
