@@ -22,9 +22,9 @@ from pydicom.uid import CTImageStorage
 from medspark.config import load_settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.write import array_to_dicom
-from medspark.spark.current import current_tables
 from medspark.spark.jobs.compaction import compact
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.output.current import current_tables
 from medspark.spark.run import Run
 from medspark.spark.session import build_session
 

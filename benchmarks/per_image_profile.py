@@ -35,7 +35,7 @@ from medspark.imaging.render import png_thumbnail
 from medspark.imaging.shape import foreground_mask, shape_features, to_uint8
 from medspark.imaging.structure import edge_features, hu_moment_features, keypoint_features
 from medspark.imaging.texture import glcm_features
-from medspark.spark.extraction import feature_options
+from medspark.spark.records.extraction import feature_options
 
 IMAGES = {
     "CT 512²": "693_UNCI.dcm",

@@ -152,7 +152,7 @@ def plain_features_loop(out: str) -> None:
 
     from medspark.imaging.extract import extract_instance
     from medspark.imaging.single_pass import PixelHandling, pixel_handling
-    from medspark.spark.extraction import feature_options
+    from medspark.spark.records.extraction import feature_options
 
     cv2.setNumThreads(1)
     settings, key = _loop_settings()
@@ -182,7 +182,7 @@ def plain_pipeline_loop(inputs: str, out: str) -> None:
 
     from medspark.imaging.single_pass import inspect_and_extract
     from medspark.schemas import FEATURES, METADATA, QUARANTINE
-    from medspark.spark.single_pass import single_pass_options
+    from medspark.spark.records.single_pass import single_pass_options
 
     cv2.setNumThreads(1)
     settings, key = _loop_settings()

@@ -111,7 +111,7 @@ def _program(name: str, program: str, install: str) -> Capability:
 
 def report() -> list[Capability]:
     """Every capability, in the order `medspark doctor` prints them."""
-    from medspark.spark.kms import PACKAGED_JAR
+    from medspark.spark.output.kms import PACKAGED_JAR
 
     return [
         Capability("medspark", True, medspark.__version__),

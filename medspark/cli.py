@@ -31,7 +31,7 @@ from medspark.exports.senders import sender_for
 from medspark.logs import setup_logging
 from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
-from medspark.spark.current import IncompatibleOutputError
+from medspark.spark.output.current import IncompatibleOutputError
 from medspark.storage import check_reachable, local_path, require_writable
 
 EXIT_SPARK = EXIT_ENVIRONMENT
@@ -170,9 +170,9 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
 def _commit_table_logs(spark, out_uri: str) -> None:
     """Every table the command left under OUT gets a Delta log listing its files (an etl
     OUT's own tables commit theirs with each batch)."""
-    from medspark.spark.current import TABLES
-    from medspark.spark.delta_log import sync_tables
-    from medspark.spark.filesystem import path_exists
+    from medspark.spark.output.current import TABLES
+    from medspark.spark.output.delta_log import sync_tables
+    from medspark.spark.output.filesystem import path_exists
 
     incremental = path_exists(spark, layout.etl_state(out_uri))
     committed = sync_tables(spark, out_uri, [t.name for t in TABLES] if incremental else [])

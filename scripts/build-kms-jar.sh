@@ -10,4 +10,4 @@ if ! command -v javac >/dev/null 2>&1; then
     echo "javac not found: skipping the Parquet KMS client (column encryption unavailable)" >&2
     exit 0
 fi
-"$python" -m medspark.spark.kms medspark/java/medspark-kms.jar
+"$python" -m medspark.spark.output.kms medspark/java/medspark-kms.jar

@@ -75,7 +75,7 @@ def test_image_matches_pyproject():
 def test_the_image_carries_the_kms_jar_built_in_a_jdk_stage():
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM \S+ AS kms$", text, re.MULTILINE)
-    assert "openjdk-17-jdk-headless" in text and "python -m medspark.spark.kms" in text
+    assert "openjdk-17-jdk-headless" in text and "python -m medspark.spark.output.kms" in text
     assert "COPY --from=kms /src/medspark-kms.jar ./medspark/java/medspark-kms.jar" in text
 
 

@@ -25,10 +25,10 @@ from medspark.schemas import (
     VOLUMES,
     TableSpec,
 )
-from medspark.spark.current import TABLES, read_current
-from medspark.spark.extraction import pixel_text_counts
-from medspark.spark.filesystem import path_exists
-from medspark.spark.tables import read_table
+from medspark.spark.output.current import TABLES, read_current
+from medspark.spark.output.filesystem import path_exists
+from medspark.spark.output.tables import read_table
+from medspark.spark.records.extraction import pixel_text_counts
 from medspark.storage import open_uri
 
 log = logging.getLogger("medspark.report")

@@ -18,7 +18,7 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.errors import UsageError
 from medspark.run_summary import JobResult, RunSummary, new_run_id
 from medspark.schemas import AUDIT
-from medspark.spark.tables import append_rows
+from medspark.spark.output.tables import append_rows
 
 log = logging.getLogger("medspark.run")
 

@@ -11,7 +11,7 @@ from pyspark.sql import SparkSession
 
 from medspark.config import Settings, conf_file
 from medspark.errors import EnvironmentProblem
-from medspark.spark.encryption import session_settings
+from medspark.spark.output.encryption import session_settings
 
 LOOPBACK = "127.0.0.1"
 APPENDED = ("spark.driver.extraJavaOptions",)

@@ -10,8 +10,8 @@ import pytest
 
 from medspark.layout import TABLE_MARKER
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.current import committed_batches, current_tables
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.output.current import committed_batches, current_tables
 from medspark.spark.run import Run
 from tests.conftest import TEST_KEY
 from tests.pacs.conftest import store_all

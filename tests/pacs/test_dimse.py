@@ -18,8 +18,8 @@ from medspark.cli import main
 from medspark.errors import EXIT_ENVIRONMENT, EXIT_OK
 from medspark.schemas import QUARANTINE
 from medspark.spark.jobs.etl import run_etl
+from medspark.spark.output.tables import read_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.conftest import store_all
 from tests.pacs.orthanc import Orthanc

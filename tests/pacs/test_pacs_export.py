@@ -11,8 +11,8 @@ from medspark.cli import main
 from medspark.errors import EXIT_ENVIRONMENT, EXIT_OK
 from medspark.schemas import EXPORTS
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.output.tables import read_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
 from tests.conftest import TEST_KEY, pydicom_file
 from tests.pacs.orthanc import Orthanc
 from tests.ports import LOOPBACK, distinct_free_ports

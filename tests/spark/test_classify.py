@@ -81,8 +81,8 @@ def test_no_patient_is_on_both_sides_of_the_split(trained):
 def test_the_split_keeps_every_frame_of_a_patient_on_one_side(spark):
     """40 patients with 5 frames each: the actual train and test rows, not a count."""
     from medspark.config import ModelSettings
-    from medspark.spark.patient_split import ASSIGNED_SPLIT, split_by_patient
-    from medspark.spark.patient_split import GROUP as _GROUP
+    from medspark.spark.learning.patient_split import ASSIGNED_SPLIT, split_by_patient
+    from medspark.spark.learning.patient_split import GROUP as _GROUP
 
     rows = [(f"P{p:02d}", f"1.2.3.{p}.{f}", 1, None) for p in range(40) for f in range(5)]
     frames = spark.createDataFrame(
@@ -110,9 +110,9 @@ def test_a_labels_files_split_column_decides_where_it_speaks(spark, tmp_path):
     """Patients the labels file calls test are held out and those it calls train are not,
     whatever the hash says; patients it is silent on follow the hash. Consumers agree."""
     from medspark.config import ModelSettings
-    from medspark.spark.labels import with_labels
-    from medspark.spark.patient_split import GROUP as _GROUP
-    from medspark.spark.patient_split import patient_group, split_by_patient, split_name
+    from medspark.spark.learning.labels import with_labels
+    from medspark.spark.learning.patient_split import GROUP as _GROUP
+    from medspark.spark.learning.patient_split import patient_group, split_by_patient, split_name
 
     labels = tmp_path / "labels.csv"
     splits = ["test"] * 10 + ["train"] * 10 + [""] * 20

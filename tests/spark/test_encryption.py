@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from medspark.spark.kms import PACKAGED_JAR as KMS_JAR
+from medspark.spark.output.kms import PACKAGED_JAR as KMS_JAR
 from tests.conftest import DOCUMENTED_IDENTIFIERS, needs
 
 pytestmark = pytest.mark.spark
@@ -42,7 +42,7 @@ SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
     """
     import pyarrow as pa
     from medspark.schemas import TableSpec
-    from medspark.spark.tables import read_table, write_table
+    from medspark.spark.output.tables import read_table, write_table
 
     spec = TableSpec("patients", 1, ("patient_id",),
                      pa.schema([("patient_id", pa.string()), ("modality", pa.string())]))
@@ -52,7 +52,7 @@ SCRIPT = ENCRYPTED_SETTINGS + textwrap.dedent(
                                       "patient_id string, modality string")
         write_table(frame, "unused", spec, encryption, to=path)
     if mode == "write_part":  # as a task writes its share of a table, with pyarrow
-        from medspark.spark.tables import write_part
+        from medspark.spark.output.tables import write_part
         rows = pa.table({"patient_id": ["PSEUDO-1", "PSEUDO-2"], "modality": ["CT", "MR"]})
         write_part(path, spec, "part-00000-0.parquet", rows, encryption)
     rows = sorted(tuple(r) for r in read_table(spark, "unused", spec, at=path).collect())
@@ -133,7 +133,7 @@ EVERY_JOB = textwrap.dedent(
     codes["report"] = main(["report", out, *on])
     codes["etl"] = main(["etl", landing, etl, *on])
     codes["compact"] = main(["compact", etl, *on])
-    from medspark.spark.current import current_tables
+    from medspark.spark.output.current import current_tables
     current = current_tables(spark, etl)  # etl's tables read through their Delta logs
     tables = {}
     for folder in (out, single, etl):

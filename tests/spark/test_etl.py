@@ -24,13 +24,13 @@ from medspark.cli import EXIT_LOCKED, main
 from medspark.layout import TABLE_MARKER
 from medspark.run_lock import RunLock, RunLockedError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.current import committed_batches, current_tables
 from medspark.spark.jobs.compaction import compact
 from medspark.spark.jobs.etl import run_etl
 from medspark.spark.jobs.features import run_features
 from medspark.spark.jobs.ingest import run_ingest
+from medspark.spark.output.current import committed_batches, current_tables
+from medspark.spark.output.tables import read_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
 from tests.conftest import PYDICOM_TEST_FILES, TEST_KEY
 from tests.spark.test_cli import child_env
 from tests.spark_settings import make_settings

@@ -12,7 +12,7 @@ import pytest
 
 from medspark import layout
 from medspark.errors import EXIT_DATA, EXIT_ENVIRONMENT
-from medspark.spark import kms
+from medspark.spark.output import kms
 from tests.conftest import pydicom_file
 
 pytestmark = pytest.mark.spark

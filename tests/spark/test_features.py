@@ -127,7 +127,7 @@ def test_held_back_images_are_described_when_the_operator_allows_it(pipeline):
 
 
 def test_hashed_paths_need_the_key_and_then_work(spark, tmp_path):
-    from medspark.spark.extraction import HashedPathsError
+    from medspark.spark.records.extraction import HashedPathsError
 
     base = make_settings()
     settings = base.model_copy(

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from medspark.schemas import PASS_LEDGER
-from medspark.spark.pass_counts import PassTally, ledger_tally, pass_counts
+from medspark.spark.output.pass_counts import PassTally, ledger_tally, pass_counts
 
 pytestmark = pytest.mark.spark
 

@@ -105,9 +105,10 @@ def test_every_count_is_that_of_the_tables_as_written(spark, both):
     from pyspark.sql import functions as F
 
     from medspark.schemas import FEATURES, METADATA, QUARANTINE
-    from medspark.spark.extraction import feature_counts, image_kinds, skipped_counts
-    from medspark.spark.inspection import ingest_counts
-    from medspark.spark.tables import read_table
+    from medspark.spark.output.pass_counts import skipped_counts
+    from medspark.spark.output.tables import read_table
+    from medspark.spark.records.extraction import image_kinds
+    from tests.spark.table_counts import feature_counts, ingest_counts
 
     _, single, result, _ = both
     metadata, quarantine, features = (
@@ -126,8 +127,8 @@ def test_every_count_is_that_of_the_tables_as_written(spark, both):
 
 def test_the_ingest_counts_are_those_of_its_tables(spark, both):
     from medspark.schemas import METADATA, QUARANTINE
-    from medspark.spark.inspection import ingest_counts
-    from medspark.spark.tables import read_table
+    from medspark.spark.output.tables import read_table
+    from tests.spark.table_counts import ingest_counts
 
     separate, _, _, ingested = both
     metadata, quarantine = (read_table(spark, str(separate), s) for s in (METADATA, QUARANTINE))

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER
-from medspark.spark.tables import commit_parts, read_table, write_part
-from medspark.spark.task_tables import WrittenPass, staged_table
+from medspark.spark.output.tables import commit_parts, read_table, write_part
+from medspark.spark.output.task_tables import WrittenPass, staged_table
 
 pytestmark = pytest.mark.spark
 NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
@@ -76,7 +76,7 @@ def test_a_partitioned_table_keeps_its_values_in_folder_names(spark, tmp_path):
     """A task's quarantine file goes under its stage folder without the stage column, as
     Spark's writer lays it out; a name outside the partition folders is refused."""
     from medspark.schemas import QUARANTINE
-    from medspark.spark.tables import SchemaMismatchError
+    from medspark.spark.output.tables import SchemaMismatchError
 
     staged, out = str(tmp_path / "staged"), str(tmp_path / "out")
     rows = pa.Table.from_pylist(
@@ -107,7 +107,7 @@ def test_replacing_one_partition_keeps_the_others(spark, tmp_path):
     """The features job replaces stage=decode of OUT/quarantine; the header rows ingest wrote
     stay, and a part outside the replaced partition is refused rather than dropped."""
     from medspark.schemas import QUARANTINE
-    from medspark.spark.tables import SchemaMismatchError, commit_partition
+    from medspark.spark.output.tables import SchemaMismatchError, commit_partition
 
     def rows(path: str, stage: str) -> pa.Table:
         return pa.Table.from_pylist(

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from medspark.spark.arrow_map import record_batches
+from medspark.spark.records.arrow_map import record_batches
 
 SCHEMA = pa.schema([pa.field("path", pa.string()), pa.field("outcome", pa.string())])
 

@@ -4,7 +4,7 @@ come from the folder names as Spark writes them."""
 from __future__ import annotations
 
 from medspark.schemas import FEATURES, IDENTIFIER_COLUMNS, METADATA, QUARANTINE, ROI_FEATURES
-from medspark.spark.delta_log import _partition_values, stats_columns
+from medspark.spark.output.delta_log import _partition_values, stats_columns
 
 
 def test_statistics_columns_name_no_identifier():

@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from medspark.spark import kms
+from medspark.spark.output import kms
 from tests.conftest import needs
 
 REPO = Path(__file__).resolve().parents[2]

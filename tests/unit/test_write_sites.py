@@ -1,5 +1,5 @@
-"""Every table is written and read through `medspark.spark.tables` and every path under OUT is
-named by `medspark.layout`: a new write site that bypasses them (and so could forget
+"""Every table is written and read through `medspark.spark.output.tables` and every path under
+OUT is named by `medspark.layout`: a new write site that bypasses them (and so could forget
 encryption, partitioning or the version marker) fails here."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import medspark
 
 PACKAGE = Path(medspark.__file__).parent
-TABLE_MODULE = PACKAGE / "spark" / "tables.py"
+TABLE_MODULE = PACKAGE / "spark" / "output" / "tables.py"
 LAYOUT_MODULE = PACKAGE / "layout.py"
 # Spark ML saves a fitted pipeline (not a table) into the model folder the user names.
 MODEL_SAVE = "model.write().overwrite().save(layout.model_pipeline(model_dir))"

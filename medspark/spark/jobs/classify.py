@@ -34,10 +34,10 @@ from medspark.errors import DataError, UsageError
 from medspark.ml.evaluation import classification_metrics, majority_baseline, metrics_table
 from medspark.ml.labels import KEY_COLUMNS
 from medspark.schemas import FEATURES, METADATA, PREDICTION_LEVELS, PREDICTIONS, QUARANTINE
-from medspark.spark.labels import labelled_frames, training_fingerprint
-from medspark.spark.patient_split import GROUP, split_by_patient
+from medspark.spark.learning.labels import labelled_frames, training_fingerprint
+from medspark.spark.learning.patient_split import GROUP, split_by_patient
+from medspark.spark.output.tables import read_table, write_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table, write_table
 from medspark.storage import local_path, write_text
 
 log = logging.getLogger("medspark.classify")
@@ -289,7 +289,7 @@ def _scored(features: DataFrame, model_dir: str, sidecar: dict[str, Any]) -> Dat
     """Frames with `class_scores` (array<double>, class order) and `predicted_label`."""
     classes = sidecar["classes"]
     if sidecar.get("kind") == "cnn":
-        from medspark.spark.network_scoring import network_inputs, network_scores
+        from medspark.spark.learning.network_scoring import network_inputs, network_scores
 
         frames = features.filter(F.col("tensor_npz").isNotNull()).withColumn(
             "_input", network_inputs(int(sidecar["input_size"]))("tensor_npz")

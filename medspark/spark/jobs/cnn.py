@@ -26,11 +26,11 @@ from medspark.ml.evaluation import classification_metrics, majority_baseline, me
 from medspark.ml.labels import KEY_COLUMNS
 from medspark.ml.learning_check import recommendation, why_not_learned
 from medspark.schemas import FEATURES
-from medspark.spark.labels import labelled_frames, training_fingerprint
-from medspark.spark.network_scoring import network_inputs
-from medspark.spark.patient_split import GROUP, split_name
+from medspark.spark.learning.labels import labelled_frames, training_fingerprint
+from medspark.spark.learning.network_scoring import network_inputs
+from medspark.spark.learning.patient_split import GROUP, split_name
+from medspark.spark.output.tables import read_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
 from medspark.storage import local_path, write_text
 
 log = logging.getLogger("medspark.cnn")

@@ -18,7 +18,7 @@ from typing import Any
 
 from medspark import layout
 from medspark.schemas import PLAN, SEEN
-from medspark.spark.current import (
+from medspark.spark.output.current import (
     BATCH_COLUMN,
     TABLES,
     committed_batches,
@@ -27,12 +27,12 @@ from medspark.spark.current import (
     seen_files,
     stored_extra,
 )
-from medspark.spark.delta_log import vacuum
-from medspark.spark.filesystem import (
+from medspark.spark.output.delta_log import vacuum
+from medspark.spark.output.filesystem import (
     count_parquet_files,
 )
+from medspark.spark.output.tables import write_table
 from medspark.spark.run import Run
-from medspark.spark.tables import write_table
 from medspark.storage import write_text
 
 log = logging.getLogger("medspark.compaction")

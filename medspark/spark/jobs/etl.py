@@ -29,8 +29,7 @@ from medspark import layout, sources
 from medspark.config import Settings
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, PLAN, QUARANTINE, SEEN
-from medspark.spark import catalog
-from medspark.spark.current import (
+from medspark.spark.output.current import (
     BATCH_COLUMN,
     SOURCE_SHA,
     STORED_TABLES,
@@ -44,13 +43,14 @@ from medspark.spark.current import (
     seen_files,
     stored_current,
 )
-from medspark.spark.delta_log import commit_folder, committed_version, is_delta_table
-from medspark.spark.filesystem import delete_path, path_exists, rename_path
+from medspark.spark.output.delta_log import commit_folder, committed_version, is_delta_table
+from medspark.spark.output.filesystem import delete_path, path_exists, rename_path
+from medspark.spark.output.tables import read_table, write_table
+from medspark.spark.output.task_tables import Producer, written_pass
 from medspark.spark.progress import StageProgress
+from medspark.spark.records import catalog
+from medspark.spark.records.single_pass import single_pass_options, single_pass_partition
 from medspark.spark.run import Run
-from medspark.spark.single_pass import single_pass_options, single_pass_partition
-from medspark.spark.tables import read_table, write_table
-from medspark.spark.task_tables import Producer, written_pass
 
 log = logging.getLogger("medspark.etl")
 

@@ -25,16 +25,16 @@ from medspark.exports.senders import sender_for
 from medspark.run_summary import JobResult
 from medspark.schemas import EXPORTS, METADATA
 from medspark.spark import placement
-from medspark.spark.arrow_map import (
+from medspark.spark.output.tables import read_table, write_table
+from medspark.spark.records.arrow_map import (
     OUTPUT_BATCH_ROWS,
     prepare_worker,
     record_batches,
     to_record_batch,
 )
-from medspark.spark.extraction import archive_limits
-from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.records.extraction import archive_limits
+from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder
 
 _COLUMNS = ("path", "path_token", "file_size", "sha256", "sop_instance_uid", "study_instance_uid",

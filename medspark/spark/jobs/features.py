@@ -8,11 +8,12 @@ from medspark import layout
 from medspark.dicom.reasons import Stage
 from medspark.run_summary import JobResult
 from medspark.schemas import FEATURES, METADATA, QUARANTINE
-from medspark.spark.extraction import feature_work, skipped_counts
+from medspark.spark.output.pass_counts import skipped_counts
+from medspark.spark.output.tables import read_table
+from medspark.spark.output.task_tables import written_pass
 from medspark.spark.progress import StageProgress
+from medspark.spark.records.extraction import feature_work
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
-from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.features")
 

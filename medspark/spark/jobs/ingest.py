@@ -7,11 +7,11 @@ import logging
 from medspark import layout
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, QUARANTINE
-from medspark.spark import catalog
-from medspark.spark.inspection import inspect_options, inspect_partition
+from medspark.spark.output.task_tables import written_pass
 from medspark.spark.progress import StageProgress
+from medspark.spark.records import catalog
+from medspark.spark.records.inspection import inspect_options, inspect_partition
 from medspark.spark.run import Run
-from medspark.spark.task_tables import written_pass
 
 log = logging.getLogger("medspark.ingest")
 

@@ -14,10 +14,10 @@ from pyspark.sql import functions as F
 from medspark.exports.nifti import Layout, NiftiOptions, export_study
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, NIFTI_EXPORTS
-from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.output.tables import read_table, write_table
+from medspark.spark.records.pixel_clearance import with_pixel_clearance
+from medspark.spark.records.studies import map_studies, placement_options
 from medspark.spark.run import Run
-from medspark.spark.studies import map_studies, placement_options
-from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder, write_text
 
 NNUNET_DATASET = "dataset.json"

@@ -20,11 +20,11 @@ from medspark.radiomics.study import describe_study
 from medspark.regions.placement import REGION_MODALITIES, quarantine_row
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, QUARANTINE, ROI_FEATURES
-from medspark.spark.pixel_clearance import with_pixel_clearance
+from medspark.spark.output.tables import read_table
+from medspark.spark.output.task_tables import written_records
+from medspark.spark.records.pixel_clearance import with_pixel_clearance
+from medspark.spark.records.studies import map_studies, region_options
 from medspark.spark.run import Run
-from medspark.spark.studies import map_studies, region_options
-from medspark.spark.tables import read_table
-from medspark.spark.task_tables import written_records
 
 log = logging.getLogger("medspark.radiomics")
 

@@ -16,10 +16,10 @@ from medspark import layout
 from medspark.config import Settings
 from medspark.errors import UsageError
 from medspark.schemas import METADATA
-from medspark.spark.extraction import archive_limits
-from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.output.tables import read_table
+from medspark.spark.records.extraction import archive_limits
+from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table
 from medspark.storage import write_bytes, write_text
 from medspark.volume.build import Volume
 from medspark.volume.registration import fusion_png, register_images, register_volumes, warp

@@ -11,10 +11,10 @@ from pyspark.sql import functions as F
 from medspark.errors import DataError
 from medspark.run_summary import JobResult
 from medspark.schemas import FEATURES, SHARDS
-from medspark.spark.labels import with_labels
-from medspark.spark.patient_split import ASSIGNED_SPLIT, GROUP, patient_group, split_name
+from medspark.spark.learning.labels import with_labels
+from medspark.spark.learning.patient_split import ASSIGNED_SPLIT, GROUP, patient_group, split_name
+from medspark.spark.output.tables import read_table, write_table
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table, write_table
 from medspark.storage import shared_folder
 
 ROW_OVERHEAD_BYTES = 256  # keys and small columns of a row, compressed

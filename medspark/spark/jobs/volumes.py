@@ -13,11 +13,11 @@ from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, VOLUMES
-from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.extraction import archive_limits
-from medspark.spark.pixel_clearance import usable_pixels, with_pixel_clearance
+from medspark.spark.output.tables import read_table, write_table
+from medspark.spark.records.arrow_map import prepare_worker
+from medspark.spark.records.extraction import archive_limits
+from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
-from medspark.spark.tables import read_table, write_table
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
 
 log = logging.getLogger("medspark.volumes")

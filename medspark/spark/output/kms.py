@@ -2,7 +2,7 @@
 (built into the wheel by scripts/build-kms-jar.sh, or by the docker image's build stage), or
 else compiled once from the Java source shipped in the package into a per-user cache.
 
-Imports only the standard library and pyspark, so `python -m medspark.spark.kms JAR` builds
+Imports only the standard library and pyspark, so `python -m medspark.spark.output.kms JAR` builds
 the jar on a machine that has a JDK and pyspark and nothing else of medspark's.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-JAVA_FOLDER = Path(__file__).resolve().parents[1] / "java"
+JAVA_FOLDER = Path(__file__).resolve().parents[2] / "java"
 PACKAGED_JAR = JAVA_FOLDER / "medspark-kms.jar"
 SOURCE = JAVA_FOLDER / "org" / "medspark" / "crypto" / "EnvironmentKmsClient.java"
 KMS_CLASS = "org.medspark.crypto.EnvironmentKmsClient"

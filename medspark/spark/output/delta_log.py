@@ -18,8 +18,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from medspark.schemas import IDENTIFIER_COLUMNS, TableSpec
-from medspark.spark.filesystem import data_files
-from medspark.spark.tables import read_files
+from medspark.spark.output.filesystem import data_files
+from medspark.spark.output.tables import read_files
 from medspark.storage import local_path
 
 APP_ID = "medspark-etl"
@@ -188,7 +188,7 @@ def sync_tables(spark: SparkSession, out_uri: str, managed: Sequence[str] = ()) 
     """Bring the Delta log of every table folder under OUT up to date with its files (the
     tables named in `managed` commit their own logs); returns the tables committed."""
     from medspark import layout, schemas
-    from medspark.spark.filesystem import path_exists
+    from medspark.spark.output.filesystem import path_exists
 
     committed = []
     specs = {s.name: s for s in vars(schemas).values() if isinstance(s, TableSpec)}

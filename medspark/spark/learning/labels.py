@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import DataError
 from medspark.ml.labels import prepared_labels
-from medspark.spark.patient_split import ASSIGNED_SPLIT, GROUP, patient_group
+from medspark.spark.learning.patient_split import ASSIGNED_SPLIT, GROUP, patient_group
 
 _MATCH_HINT = (
     "check that the labels file's key column holds the raw identifiers the images carry "

@@ -29,17 +29,17 @@ from medspark.config import EncryptionSettings
 from medspark.layout import partition_name
 from medspark.schemas import FEATURES, METADATA, PASS_LEDGER, QUARANTINE, TableSpec
 from medspark.spark import placement
-from medspark.spark.duplicates import later_copies
-from medspark.spark.filesystem import delete_path
-from medspark.spark.pass_counts import PassCounts, ledger_tally, pass_counts
-from medspark.spark.progress import StageProgress
-from medspark.spark.tables import (
+from medspark.spark.output.duplicates import later_copies
+from medspark.spark.output.filesystem import delete_path
+from medspark.spark.output.pass_counts import PassCounts, ledger_tally, pass_counts
+from medspark.spark.output.tables import (
     commit_partition,
     commit_parts,
     read_part,
     seal_parts,
     write_part,
 )
+from medspark.spark.progress import StageProgress
 
 WRITTEN = (METADATA, QUARANTINE, FEATURES)  # the pipeline's; a spec's name is its rows' outcome
 PART_BYTES = 128 * 2**20  # a task starts a new file past this much held

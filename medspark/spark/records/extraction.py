@@ -3,9 +3,8 @@ job, etl, and the jobs that reopen images (export, volumes, radiomics, registrat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 from pyspark import Accumulator
@@ -21,7 +20,7 @@ from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.imaging.single_pass import PixelHandling, pixel_handling
 from medspark.schemas import FEATURE_RECORDS
-from medspark.spark.arrow_map import internal_error, record_batches
+from medspark.spark.records.arrow_map import internal_error, record_batches
 
 _INPUT_COLUMNS = (
     "path",
@@ -162,59 +161,3 @@ def _text_counts() -> tuple[Column, ...]:
         F.count(F.when(F.col("pixel_text_boxes") > 0, 1)).alias("with_text"),
         F.count(F.when(F.col("pixel_phi_boxes") > 0, 1)).alias("redacted"),
     )
-
-
-def skipped_counts(images: int, skipped: dict[str, int]) -> dict[str, int]:
-    """The run summary's counts of images to decode and instances not decoded (`image_kinds`)."""
-    return {
-        "image_instances": images,
-        "non_image_instances_skipped": skipped["non_image"],
-        "held_back_burned_in": skipped["held_back"],
-    }
-
-
-def feature_counts(frames: DataFrame, decode_failures: DataFrame) -> dict[str, Any]:
-    """Frames written, images decoded and decode failures by reason, from feature rows and
-    decode quarantine rows."""
-    by_modality = (
-        frames.groupBy("modality")
-        .agg(
-            F.count("*").alias("frames"),
-            F.countDistinct("sop_instance_uid").alias("instances"),
-            *_text_counts(),
-        )
-        .collect()
-    )
-    per_modality = {(row["modality"] or "unknown"): int(row["frames"]) for row in by_modality}
-    decoded = sum(int(row["instances"]) for row in by_modality)  # an instance has one modality
-    text = {
-        k: sum(int(row[k]) for row in by_modality) for k in ("examined", "with_text", "redacted")
-    }
-    failures = {
-        row["reason"]: int(row["count"])
-        for row in decode_failures.groupBy("reason").count().collect()
-    }
-    return feature_summary(per_modality, int(decoded), text, failures)
-
-
-def feature_summary(
-    frames: Mapping[str, int],
-    instances: int,
-    text: Mapping[str, int],
-    failures: Mapping[str, int],
-) -> dict[str, Any]:
-    """The run summary's feature counts from frames by modality, instances decoded, frames
-    `examined` / `with_text` / `redacted`, and decode failures by reason (images held back
-    unchecked are counted as held back, not as not decodable)."""
-    held_back = failures.get("burned_in_text_unchecked", 0)
-    return {
-        "instances_with_features": instances,
-        "feature_rows": sum(frames.values()),
-        "feature_rows_by_modality": dict(frames),
-        "frames_examined_for_text": int(text["examined"]),
-        "frames_with_text": int(text["with_text"]),
-        "frames_redacted": int(text["redacted"]),
-        "held_back_text_unchecked": held_back,
-        "decode_quarantined": sum(failures.values()) - held_back,  # not decodable
-        "decode_quarantined_by_reason": dict(failures),
-    }

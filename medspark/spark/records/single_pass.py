@@ -11,9 +11,9 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.reasons import Stage
 from medspark.imaging.single_pass import SinglePassOptions, inspect_and_extract
 from medspark.schemas import SINGLE_PASS_RECORDS
-from medspark.spark.arrow_map import internal_error, record_batches
-from medspark.spark.extraction import feature_options
-from medspark.spark.inspection import inspect_options
+from medspark.spark.records.arrow_map import internal_error, record_batches
+from medspark.spark.records.extraction import feature_options
+from medspark.spark.records.inspection import inspect_options
 
 
 def single_pass_partition(options: SinglePassOptions, progress: Accumulator | None = None):

@@ -24,11 +24,11 @@ from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 from medspark import layout
 from medspark.errors import UsageError
 from medspark.schemas import FEATURES, METADATA, QUARANTINE, SEEN, TableSpec
-from medspark.spark.delta_log import active_files, delta_uri
-from medspark.spark.delta_log import committed_version as delta_committed
-from medspark.spark.duplicates import split_duplicates
-from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
-from medspark.spark.tables import read_table
+from medspark.spark.output.delta_log import active_files, delta_uri
+from medspark.spark.output.delta_log import committed_version as delta_committed
+from medspark.spark.output.duplicates import split_duplicates
+from medspark.spark.output.filesystem import delete_path, list_names, path_exists, rename_path
+from medspark.spark.output.tables import read_table
 
 
 class IncompatibleOutputError(UsageError):

@@ -9,9 +9,9 @@ from pyspark.sql import functions as F
 from medspark import layout
 from medspark.config import Settings
 from medspark.schemas import FEATURES
-from medspark.spark.extraction import held_back
-from medspark.spark.filesystem import path_exists
-from medspark.spark.tables import read_table
+from medspark.spark.output.filesystem import path_exists
+from medspark.spark.output.tables import read_table
+from medspark.spark.records.extraction import held_back
 
 
 def with_pixel_clearance(

@@ -18,9 +18,9 @@ from medspark.dicom.deid import policy_from_settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.radiomics.study import RadiomicsOptions
 from medspark.regions.placement import INPUT_COLUMNS, REGION_MODALITIES, PlacementOptions
-from medspark.spark.arrow_map import prepare_worker
-from medspark.spark.extraction import archive_limits
-from medspark.spark.pixel_clearance import usable_pixels
+from medspark.spark.records.arrow_map import prepare_worker
+from medspark.spark.records.extraction import archive_limits
+from medspark.spark.records.pixel_clearance import usable_pixels
 from medspark.volume.series import VolumeOptions
 
 Row = dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from medspark.config import EncryptionSettings
 from medspark.errors import EnvironmentProblem
-from medspark.spark import kms
+from medspark.spark.output import kms
 
 
 class EncryptionUnavailableError(EnvironmentProblem):

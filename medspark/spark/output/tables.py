@@ -25,7 +25,7 @@ from medspark.config import EncryptionSettings
 from medspark.errors import DataError
 from medspark.parquet_keys import column_keys, file_decryption, file_encryption
 from medspark.schemas import TableSpec
-from medspark.spark.filesystem import delete_path, list_names, path_exists, rename_path
+from medspark.spark.output.filesystem import delete_path, list_names, path_exists, rename_path
 from medspark.storage import open_uri, write_bytes, write_text
 
 _SPARK_ROW_METADATA = "org.apache.spark.sql.parquet.row.metadata"
@@ -356,7 +356,7 @@ def read_table(
     """A table under OUT (or at `at`) with its declared schema (plus `extra` columns), so an
     empty table reads as empty; its version is checked first. An incremental output's own
     tables are read as their Delta logs hold them (`current.read_current`)."""
-    from medspark.spark.current import TABLES, read_current
+    from medspark.spark.output.current import TABLES, read_current
 
     if at is None and spec in TABLES and path_exists(spark, layout.etl_state(out_uri)):
         return read_current(spark, out_uri, spec)

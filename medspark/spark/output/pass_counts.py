@@ -1,6 +1,6 @@
 """The run summary's counts of a pass whose tasks wrote their own files, from the pass's ledger
-(one small row per record) rather than the tables: what `ingest_counts`, `image_kinds` and
-`feature_counts` give over the tables as written (a test holds them equal)."""
+(one small row per record) rather than the tables, and the names the summary gives them; tests
+hold them equal to the same counts queried over the tables as written."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from medspark.dicom.reasons import Reason, Stage
-from medspark.spark.extraction import feature_summary, skipped_counts
-from medspark.spark.inspection import ingest_summary
 
 TALLY_KEYS = ("outcome", "modality", "stage", "reason", "has_pixel_data", "at_risk")
 TALLIED = ("rows", "files", "instances", "examined", "with_text", "redacted")
@@ -146,3 +144,54 @@ def pass_counts(tally: PassTally, hold_back: bool) -> PassCounts:
     for row in tally.rows():
         counts.add(row)
     return counts
+
+
+def ingest_summary(
+    by_modality: Mapping[str, int],
+    by_reason: Mapping[str, int],
+    by_stage: Mapping[str, int],
+    non_image: int,
+    accounted: int,
+) -> dict[str, Any]:
+    """The run summary's ingest counts, named as every job's summary names them."""
+    return {
+        "metadata": sum(by_modality.values()),
+        "quarantine": sum(by_reason.values()),
+        "non_image_instances": non_image,
+        "accounted_files": accounted,
+        "by_modality": dict(by_modality),
+        "by_reason": dict(by_reason),
+        "by_stage": dict(by_stage),
+    }
+
+
+def skipped_counts(images: int, skipped: dict[str, int]) -> dict[str, int]:
+    """The run summary's counts of images to decode and instances not decoded (`image_kinds`)."""
+    return {
+        "image_instances": images,
+        "non_image_instances_skipped": skipped["non_image"],
+        "held_back_burned_in": skipped["held_back"],
+    }
+
+
+def feature_summary(
+    frames: Mapping[str, int],
+    instances: int,
+    text: Mapping[str, int],
+    failures: Mapping[str, int],
+) -> dict[str, Any]:
+    """The run summary's feature counts from frames by modality, instances decoded, frames
+    `examined` / `with_text` / `redacted`, and decode failures by reason (images held back
+    unchecked are counted as held back, not as not decodable)."""
+    held_back = failures.get("burned_in_text_unchecked", 0)
+    return {
+        "instances_with_features": instances,
+        "feature_rows": sum(frames.values()),
+        "feature_rows_by_modality": dict(frames),
+        "frames_examined_for_text": int(text["examined"]),
+        "frames_with_text": int(text["with_text"]),
+        "frames_redacted": int(text["redacted"]),
+        "held_back_text_unchecked": held_back,
+        "decode_quarantined": sum(failures.values()) - held_back,  # not decodable
+        "decode_quarantined_by_reason": dict(failures),
+    }
