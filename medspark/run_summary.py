@@ -54,6 +54,8 @@ class RunSummary:
     key_kind: str
     started_at: dt.datetime
     started_clock: float
+    missing_capabilities: list[dict[str, str]] = field(default_factory=list)
+    config_sha256: str = ""
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     totals: dict[str, Any] = field(default_factory=dict)
     finished_at: dt.datetime | None = None
@@ -82,6 +84,11 @@ class RunSummary:
             kind,
             dt.datetime.now(dt.UTC),
             time.monotonic(),
+            [
+                {"capability": c.name, "missing": c.detail, "install": c.install}
+                for c in missing_for(settings)
+            ],
+            settings.fingerprint(),
         )
 
     def stage(self, name: str, began: float, **counts: Any) -> None:
@@ -104,10 +111,7 @@ class RunSummary:
             "os_user": getpass.getuser(),
             "counts": self.totals,
             "stages": self.stages,
-            "missing_capabilities": [
-                {"capability": c.name, "missing": c.detail, "install": c.install}
-                for c in missing_for(self.settings)
-            ],
+            "missing_capabilities": self.missing_capabilities,
             "deidentification": {
                 "enabled": deid.enabled,
                 "profile": PROFILE_NAME,
@@ -123,7 +127,7 @@ class RunSummary:
             },
             "config": {
                 "source": self.settings.source,
-                "sha256": self.settings.fingerprint(),
+                "sha256": self.config_sha256,
                 "settings": self.settings.public_dict(),
             },
             "versions": {
@@ -155,7 +159,7 @@ class RunSummary:
             "counts_json": json.dumps(summary["counts"], sort_keys=True),
             "deid_json": json.dumps(summary["deidentification"], sort_keys=True),
             "config_source": self.settings.source,
-            "config_sha256": self.settings.fingerprint(),
+            "config_sha256": self.config_sha256,
             "medspark_version": medspark.__version__,
             "spark_version": self.spark_version,
             "pydicom_version": pydicom.__version__,
