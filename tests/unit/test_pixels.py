@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import zlib
 
 import numpy as np
@@ -14,6 +15,7 @@ from medspark.dicom.pixels import (
     frame_count,
     iter_frames,
     read_image_dataset,
+    rle_header,
     select_frames,
 )
 from medspark.dicom.reasons import Reason, Rejection
@@ -107,3 +109,16 @@ def test_missing_pixel_data_is_a_decode_failure():
     with pytest.raises(Rejection) as caught:
         list(iter_frames(dataset, [0]))
     assert caught.value.reason == Reason.DECODE_FAILED
+
+
+def test_an_rle_header_gives_the_offsets_of_the_segments_it_declares():
+    """PS3.5 G.5: the first of sixteen little-endian 32-bit words counts the segments (1 to 15),
+    the others are their offsets; a header cut short reads as zero-padded."""
+    fifteen = struct.pack("<16I", 15, *range(64, 64 + 15 * 10, 10))
+    assert rle_header(fifteen + b"\x01\x02\x03\x04") == list(range(64, 214, 10))
+    assert rle_header(struct.pack("<2I", 1, 64)) == [64]
+    assert rle_header(struct.pack("<3I", 2, 64, 96)) == [64, 96]
+    assert rle_header(struct.pack("<2I", 2, 64)) == [64, 0]
+    for count in (0, 16):
+        with pytest.raises(ValueError, match=f"declares {count} segments"):
+            rle_header(struct.pack("<16I", count, *([64] * 15)))
