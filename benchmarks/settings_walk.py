@@ -1,8 +1,9 @@
 """Where a job's settings and its input location travel on the driver: every call into a
 medspark function that is handed the profile (`Settings` or one of its sections) or the input
-location, in order, as the modules ("rooms") it enters (a method of the value itself is not a
-step; WALK_DETAIL=1 names each function). Prints each walk, the rooms entered more
-than twice, and the returns to a room already left.
+location (as text, or located as a `medspark.sources.Source`), in order, as the modules
+("rooms") it enters (a method of the value itself is not a step; WALK_DETAIL=1 names each
+function). Prints each walk, the rooms entered more than twice, and the returns to a room
+already left.
 
     SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python benchmarks/settings_walk.py pipeline|features|etl \
         [--input DIR] [--workdir DIR]
@@ -24,6 +25,7 @@ from typing import Any
 import medspark
 from medspark.cli import main as medspark_main
 from medspark.config import Settings
+from medspark.sources import KINDS
 
 PACKAGE = str(Path(medspark.__file__).parent)
 
@@ -58,8 +60,13 @@ class Walk:
             room += ":" + code.co_name
         if any(self._follow_settings(value) for value in arguments):
             _enter(self.settings_rooms, room)
-        if any(isinstance(v, str) and v.rstrip("/") == self.followed_text for v in arguments):
+        if any(self._is_input(value) for value in arguments):
             _enter(self.input_rooms, room)
+
+    def _is_input(self, value: Any) -> bool:
+        if isinstance(value, KINDS):
+            value = value.uri
+        return isinstance(value, str) and value.rstrip("/") == self.followed_text
 
 
 def _enter(rooms: list[str], room: str) -> None:

@@ -31,6 +31,7 @@ from medspark.exports.senders import sender_for
 from medspark.logs import setup_logging
 from medspark.run_lock import RunLock
 from medspark.schemas import METADATA
+from medspark.sources import Source
 from medspark.spark.output.current import IncompatibleOutputError
 from medspark.storage import check_reachable, local_path, require_writable
 
@@ -78,37 +79,41 @@ def _normalised(uri: str) -> str:
 
 
 def _within(inner: str, outer: str) -> bool:
-    inner, outer = _normalised(inner), _normalised(outer)
+    """Whether one normalised location is, or lies inside, another."""
     return inner == outer or inner.startswith(outer.rstrip("/") + "/")
 
 
-def check_locations(args: argparse.Namespace) -> None:
-    """Refuse empty or root locations, and an OUT or DEST that overlaps INPUT or OUT."""
-    named = {
+def check_locations(args: argparse.Namespace, source: Source | None = None) -> None:
+    """Refuse empty or root locations, and an OUT or DEST that overlaps INPUT (`source`, the
+    command's INPUT located) or OUT."""
+    given = {
         "OUT": getattr(args, "out", None),
-        "INPUT": getattr(args, "input", None),
+        "INPUT": source.uri if source is not None else None,
         "DEST": getattr(args, "destination", None),
     }
-    for name, value in named.items():
+    forms: dict[str, str] = {}
+    for name, value in given.items():
         if value is None:
             continue
         if not value.strip():
             raise UsageError(f"{name} is empty")
-        path = local_path(value)
-        if path is not None and os.path.realpath(path) == os.path.realpath(os.sep):
+        forms[name] = source.normalised() if name == "INPUT" and source else _normalised(value)
+        if forms[name] == os.path.realpath(os.sep):
             raise UsageError(f"{name} is the filesystem root ({value})")
-    out, source, destination = named["OUT"], named["INPUT"], named["DEST"]
     if args.command == "export":
         _check_export_target(args)
+    out, input_form, destination = forms.get("OUT"), forms.get("INPUT"), forms.get("DEST")
     if out is None:
         return
-    if source is not None and (_within(out, source) or _within(source, out)):
+    if input_form is not None and (_within(out, input_form) or _within(input_form, out)):
         raise UsageError(
-            f"OUT ({out}) and INPUT ({source}) overlap: every run would read its own output. "
-            "Choose an OUT outside INPUT."
+            f"OUT ({given['OUT']}) and INPUT ({given['INPUT']}) overlap: every run would read "
+            "its own output. Choose an OUT outside INPUT."
         )
     if destination is not None and (_within(destination, out) or _within(out, destination)):
-        raise UsageError(f"DEST ({destination}) and OUT ({out}) overlap: choose a separate DEST.")
+        raise UsageError(
+            f"DEST ({given['DEST']}) and OUT ({given['OUT']}) overlap: choose a separate DEST."
+        )
 
 
 def _check_export_target(args: argparse.Namespace) -> None:
@@ -148,20 +153,22 @@ def run_command(args: argparse.Namespace, settings: Settings, throwaway: bool) -
     command = BY_NAME[args.command]
     out_uri = args.out
     input_uri = getattr(args, "input", None)
-    check_locations(args)
-    if input_uri is not None:
-        sources.check(input_uri, "INPUT")
+    source = sources.locate(input_uri) if input_uri is not None else None
+    check_locations(args, source)
+    if source is not None:
+        source.check("INPUT")
     if out_uri:
         check_reachable(out_uri, "OUT")
     refuse_foreign_output(command, out_uri)
-    for missing in capabilities.missing_for(settings):
-        print(f"medspark: {missing.name} unavailable ({missing.detail}): {missing.effect}; "
-              f"install: {missing.install}", file=sys.stderr)  # fmt: skip
+    missing = tuple(capabilities.missing_for(settings))
+    for capability in missing:
+        print(f"medspark: {capability.name} unavailable ({capability.detail}): "
+              f"{capability.effect}; install: {capability.install}", file=sys.stderr)  # fmt: skip
     key = _key(settings, throwaway) if command.needs_key(args, settings) else None
     require_writable(out_uri)
     with RunLock(out_uri) if command.locks else contextlib.nullcontext():
         spark = build_session(settings, f"medspark {command.name}")
-        code = command.run(Context(spark, args, settings, key))
+        code = command.run(Context(spark, args, settings, key, source, missing))
         if out_uri and command.kind in ("one-shot", "derived"):
             _commit_table_logs(spark, out_uri)
     return EXIT_OK if code is None else code

@@ -12,9 +12,11 @@ from typing import Any
 
 from medspark import command_arguments as arguments
 from medspark import layout
+from medspark.capabilities import Capability
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import EXIT_OK, EXIT_QUARANTINED
+from medspark.sources import Source
 from medspark.spark.run import Run
 
 
@@ -26,11 +28,19 @@ class Context:
     args: argparse.Namespace
     settings: Settings
     key: PseudonymKey | None
+    source: Source | None = None  # INPUT located, for a command that reads one
+    missing: tuple[Capability, ...] | None = None  # capabilities used but not installed
 
     def run(self) -> Run:
         """The run a job of this command is given: OUT, INPUT if the command has one."""
         return Run(
-            self.spark, self.settings, self.args.out, getattr(self.args, "input", None), self.key
+            self.spark,
+            self.settings,
+            self.args.out,
+            getattr(self.args, "input", None),
+            self.key,
+            source=self.source,
+            missing=self.missing,
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field
 
+from medspark.dicom.sources import ArchiveLimits
 from medspark.errors import ConfigurationError
 from medspark.imaging.feature_groups import feature_prefixes
 from medspark.imaging.options import FeatureSettings
@@ -64,6 +65,15 @@ class IngestSettings(_Strict):
     max_value_bytes: int = Field(
         65536, ge=64, description="longer non-binary values become a bulk-data reference"
     )
+
+    def archive_limits(self) -> ArchiveLimits:
+        """The archive guards, for the stages that open or re-open archive members."""
+        return ArchiveLimits(
+            self.archive_member_limit_mb << 20,
+            self.archive_max_depth,
+            self.in_memory_limit_mb << 20,
+            self.archive_inflated_limit_mb << 20,
+        )
 
 
 class CnnSettings(_Strict):

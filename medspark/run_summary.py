@@ -8,6 +8,7 @@ import json
 import platform
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,10 @@ import pydicom
 
 import medspark
 from medspark import layout
-from medspark.capabilities import missing_for
+from medspark.capabilities import Capability
 from medspark.config import Settings
 from medspark.dicom.deid import ACTION_TABLE_SOURCE, PROFILE_NAME
 from medspark.dicom.keys import PseudonymKey
-from medspark.dicomweb.locations import public_location
 from medspark.storage import write_text
 
 
@@ -66,11 +66,14 @@ class RunSummary:
         cls,
         job: str,
         run_id: str,
-        input_uri: str,
+        input_root: str,
         out_uri: str,
         settings: Settings,
         key: PseudonymKey | None,
+        missing: Sequence[Capability] = (),
     ) -> RunSummary:
+        """A summary begun now; `input_root` as it may be shown, `missing` the capabilities
+        the settings use that this installation lacks."""
         if key is None:
             kind = "none (de-identification off)"
         else:
@@ -78,16 +81,13 @@ class RunSummary:
         return cls(
             job,
             run_id,
-            public_location(input_uri),
+            input_root,
             out_uri,
             settings,
             kind,
             dt.datetime.now(dt.UTC),
             time.monotonic(),
-            [
-                {"capability": c.name, "missing": c.detail, "install": c.install}
-                for c in missing_for(settings)
-            ],
+            [{"capability": c.name, "missing": c.detail, "install": c.install} for c in missing],
             settings.fingerprint(),
         )
 

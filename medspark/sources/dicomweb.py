@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from medspark.dicom.input_keys import escape
@@ -21,38 +22,47 @@ def _listed(found: catalog.Found) -> ListedFile:
     return ListedFile(escape(found.key), 0, found.version_ms, found.problem, found.detail)
 
 
+@dataclass(frozen=True)
 class DicomwebSource:
     """A `dicomweb+http://` or `dicomweb+https://` location."""
 
-    def handles(self, uri: str) -> bool:
-        return locations.is_dicomweb(uri)
+    uri: str
 
-    def check(self, uri: str, name: str) -> None:
-        locations.parse(uri)
+    @classmethod
+    def located(cls, uri: str) -> DicomwebSource | None:
+        return cls(uri) if locations.is_dicomweb(uri) else None
 
-    def exists(self, uri: str) -> bool:
-        check_service(uri)  # raises when the service cannot be searched
+    def check(self, name: str) -> None:
+        locations.parse(self.uri)
+
+    def exists(self) -> bool:
+        check_service(self.uri)  # raises when the service cannot be searched
         return True
 
-    def root_key(self, uri: str) -> str:
-        return escape(uri)
+    def key(self) -> str:
+        return escape(self.uri)
 
-    def list_top(
-        self, uri: str, min_directories: int, max_depth: int
-    ) -> tuple[list[ListedFile], list[str]]:
-        named, series = catalog.top(locations.parse(uri))
+    def public(self) -> str:
+        return locations.public_location(self.uri)
+
+    def normalised(self) -> str:
+        return self.uri.rstrip("/")
+
+    def list_top(self, min_directories: int, max_depth: int) -> tuple[list[ListedFile], list[str]]:
+        named, series = catalog.top(locations.parse(self.uri))
         return [_listed(found) for found in named], [escape(key) for key in series]
 
-    def walk(self, directory: str, root: str | None) -> Iterator[ListedFile]:
-        yield from map(_listed, catalog.instances_in(directory))
+    def walk(self, root: str | None) -> Iterator[ListedFile]:
+        yield from map(_listed, catalog.instances_in(self.uri))
 
-    def open(self, uri: str) -> BinaryIO:
-        body = prefetched(uri)
+    def open(self) -> BinaryIO:
+        body = prefetched(self.uri)
         if body is None:
-            body = client().retrieve_instance(locations.parse(uri).url)
+            body = client().retrieve_instance(locations.parse(self.uri).url)
         return io.BytesIO(body)
 
+    @classmethod
     @contextmanager
-    def reading_ahead(self) -> Iterator[Ahead]:
+    def reading_ahead(cls) -> Iterator[Ahead]:
         with prefetching() as prefetcher:
             yield prefetcher.ahead

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from pyarrow import fs
@@ -30,27 +31,35 @@ def _as_listed(info: fs.FileInfo, prefix: str) -> ListedFile:
     return ListedFile(escape(prefix + info.path), int(info.size or 0), mtime)
 
 
+@dataclass(frozen=True)
 class ArrowFilesystemSource:
-    """A URI of a scheme pyarrow has a filesystem for (the source of last resort)."""
+    """A URI of a scheme pyarrow has a filesystem for (the kind of last resort)."""
 
-    def handles(self, uri: str) -> bool:
-        return True
+    uri: str
 
-    def check(self, uri: str, name: str) -> None:
-        check_reachable(uri, name)
+    @classmethod
+    def located(cls, uri: str) -> ArrowFilesystemSource:
+        return cls(uri)
 
-    def exists(self, uri: str) -> bool:
-        filesystem, inner, _ = _filesystem(uri)
+    def check(self, name: str) -> None:
+        check_reachable(self.uri, name)
+
+    def exists(self) -> bool:
+        filesystem, inner, _ = _filesystem(self.uri)
         return filesystem.get_file_info(inner).type != fs.FileType.NotFound
 
-    def root_key(self, uri: str) -> str:
-        _, inner, prefix = _filesystem(uri)
+    def key(self) -> str:
+        _, inner, prefix = _filesystem(self.uri)
         return escape(prefix + inner)
 
-    def list_top(
-        self, uri: str, min_directories: int, max_depth: int
-    ) -> tuple[list[ListedFile], list[str]]:
-        filesystem, inner, prefix = _filesystem(uri)
+    def public(self) -> str:
+        return self.uri
+
+    def normalised(self) -> str:
+        return self.uri.rstrip("/")
+
+    def list_top(self, min_directories: int, max_depth: int) -> tuple[list[ListedFile], list[str]]:
+        filesystem, inner, prefix = _filesystem(self.uri)
         info = filesystem.get_file_info(inner)
         if info.type == fs.FileType.File:
             return [_as_listed(info, prefix)], []
@@ -69,16 +78,17 @@ class ArrowFilesystemSource:
                 break
         return files, [escape(prefix + directory) for directory in frontier]
 
-    def walk(self, directory: str, root: str | None) -> Iterator[ListedFile]:
-        filesystem, inner, prefix = _filesystem(directory)
+    def walk(self, root: str | None) -> Iterator[ListedFile]:
+        filesystem, inner, prefix = _filesystem(self.uri)
         selector = fs.FileSelector(inner, recursive=True, allow_not_found=True)
         for entry in filesystem.get_file_info(selector):
             if entry.type == fs.FileType.File:
                 yield _as_listed(entry, prefix)
 
-    def open(self, uri: str) -> BinaryIO:
-        filesystem, inner = fs.FileSystem.from_uri(uri)
+    def open(self) -> BinaryIO:
+        filesystem, inner = fs.FileSystem.from_uri(self.uri)
         return filesystem.open_input_file(inner)
 
-    def reading_ahead(self) -> AbstractContextManager[Ahead]:
+    @classmethod
+    def reading_ahead(cls) -> AbstractContextManager[Ahead]:
         return contextlib.nullcontext(iter)

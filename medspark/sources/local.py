@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from medspark.dicom.input_keys import escape
@@ -162,29 +163,36 @@ class LocalWalk:
         return found, folders
 
 
+@dataclass(frozen=True)
 class LocalSource:
     """A path or `file:` URI."""
 
-    def handles(self, uri: str) -> bool:
-        return local_path(uri) is not None
+    uri: str
+    path: str
 
-    def _path(self, uri: str) -> str:
-        return local_path(uri) or uri
+    @classmethod
+    def located(cls, uri: str) -> LocalSource | None:
+        path = local_path(uri)
+        return None if path is None else cls(uri, path)
 
-    def check(self, uri: str, name: str) -> None:
-        if not os.path.exists(self._path(uri)):
-            raise InputNotFoundError(f"{name.lower()} does not exist: {uri}")
+    def check(self, name: str) -> None:
+        if not os.path.exists(self.path):
+            raise InputNotFoundError(f"{name.lower()} does not exist: {self.uri}")
 
-    def exists(self, uri: str) -> bool:
-        return os.path.exists(self._path(uri))
+    def exists(self) -> bool:
+        return os.path.exists(self.path)
 
-    def root_key(self, uri: str) -> str:
-        return escape(os.path.abspath(self._path(uri)))
+    def key(self) -> str:
+        return escape(os.path.abspath(self.path))
 
-    def list_top(
-        self, uri: str, min_directories: int, max_depth: int
-    ) -> tuple[list[ListedFile], list[str]]:
-        root = os.path.abspath(self._path(uri))
+    def public(self) -> str:
+        return self.uri
+
+    def normalised(self) -> str:
+        return os.path.realpath(self.path)
+
+    def list_top(self, min_directories: int, max_depth: int) -> tuple[list[ListedFile], list[str]]:
+        root = os.path.abspath(self.path)
         root_stat = os.stat(root)
         if not stat.S_ISDIR(root_stat.st_mode):
             return [ListedFile(escape(root), root_stat.st_size, _mtime_ms(root_stat))], []
@@ -202,17 +210,17 @@ class LocalSource:
                 break
         return files, [escape(directory) for directory in frontier]
 
-    def walk(self, directory: str, root: str | None) -> Iterator[ListedFile]:
-        path = self._path(directory)
-        walker = LocalWalk.below(path, (local_path(root) if root else None) or path)
-        stack = [path]
+    def walk(self, root: str | None) -> Iterator[ListedFile]:
+        walker = LocalWalk.below(self.path, (local_path(root) if root else None) or self.path)
+        stack = [self.path]
         while stack:
             found, folders = walker.entries(stack.pop())
             yield from found
             stack.extend(reversed(folders))
 
-    def open(self, uri: str) -> BinaryIO:
-        return open(self._path(uri), "rb")
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb")
 
-    def reading_ahead(self) -> AbstractContextManager[Ahead]:
+    @classmethod
+    def reading_ahead(cls) -> AbstractContextManager[Ahead]:
         return contextlib.nullcontext(iter)

@@ -1,7 +1,10 @@
-"""The interface every input source has, and the lookup of a location's source.
+"""The interface of an input location, whatever its kind.
 
-Keys are a location's escaped form (`medspark.dicom.input_keys`): `root_key` makes one, and
-`list_top` and `walk` take and give keys, so names that are not UTF-8 travel through Spark.
+A `Source` is one location (a folder, a file, a bucket prefix, a DICOMweb study…) read by the
+handler of its kind; `medspark.sources.locate` picks the kind once, from the location's form, and
+the run carries the result. Keys are a location's escaped form (`medspark.dicom.input_keys`):
+`key` makes one, and `list_top` and `walk` give keys, so names that are not UTF-8 travel through
+Spark.
 """
 
 from __future__ import annotations
@@ -16,41 +19,57 @@ Ahead = Callable[[list[dict[str, Any]]], Iterator[dict[str, Any]]]
 
 
 class Source(Protocol):
-    """A kind of input location: local folders, pyarrow's filesystems, DICOMweb services."""
+    """One input location of a kind (local folders, pyarrow's filesystems, DICOMweb)."""
 
-    def handles(self, uri: str) -> bool:
-        """Whether `uri` is a location of this kind."""
-        ...
+    uri: str
+    """The location as it was given."""
 
-    def check(self, uri: str, name: str) -> None:
+    def check(self, name: str) -> None:
         """Before a run starts: raise a one-line error when the location is malformed,
         unreachable or missing (for the kinds that can tell that cheaply)."""
         ...
 
-    def exists(self, uri: str) -> bool:
-        """Whether the input root is there."""
+    def exists(self) -> bool:
+        """Whether the location is there."""
         ...
 
-    def root_key(self, uri: str) -> str:
-        """The root as a key, in the form the entries' keys are reported in."""
+    def key(self) -> str:
+        """The location as a key, in the form its entries' keys are reported in."""
         ...
 
-    def list_top(
-        self, uri: str, min_directories: int, max_depth: int
-    ) -> tuple[list[ListedFile], list[str]]:
-        """Entries near the root, and the keys of the subtrees to hand to workers: level by
-        level until there are `min_directories` of them or `max_depth` levels were listed."""
+    def public(self) -> str:
+        """The location as logs and run summaries may show it."""
         ...
 
-    def walk(self, directory: str, root: str | None) -> Iterator[ListedFile]:
-        """Every entry below one subtree, at any depth (`root`: the input root it lies in)."""
+    def normalised(self) -> str:
+        """The location's canonical form, to tell whether two locations overlap (a real path
+        when local)."""
         ...
 
-    def open(self, uri: str) -> BinaryIO:
-        """The bytes of one file or instance, for reading."""
+    def list_top(self, min_directories: int, max_depth: int) -> tuple[list[ListedFile], list[str]]:
+        """Entries near the location, and the keys of the subtrees to hand to workers: level
+        by level until there are `min_directories` of them or `max_depth` levels were listed."""
         ...
 
-    def reading_ahead(self) -> AbstractContextManager[Ahead]:
+    def walk(self, root: str | None) -> Iterator[ListedFile]:
+        """Every entry below the location, at any depth (`root`: the input root it lies in)."""
+        ...
+
+    def open(self) -> BinaryIO:
+        """The bytes of the file or instance at the location, for reading."""
+        ...
+
+
+class SourceKind(Protocol):
+    """A handler class: finds its locations and reads their files ahead."""
+
+    @classmethod
+    def located(cls, uri: str) -> Source | None:
+        """The location as a source of this kind, or None when it is of another kind."""
+        ...
+
+    @classmethod
+    def reading_ahead(cls) -> AbstractContextManager[Ahead]:
         """For one task: a function that yields the rows it is given in order, while it may
         fetch the bytes of the next ones (`open` then takes them)."""
         ...

@@ -13,6 +13,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from medspark import sources
+from medspark.capabilities import Capability, missing_for
 from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.errors import UsageError
@@ -35,12 +37,24 @@ class Run:
     key: PseudonymKey | None = None
     run_id: str | None = None  # None: each job begun draws a new one
     summary: RunSummary | None = dataclasses.field(default=None, repr=False, compare=False)
+    source: sources.Source | None = dataclasses.field(default=None, repr=False, compare=False)
+    """INPUT located (from `input_uri` when not given)."""
+    missing: tuple[Capability, ...] | None = dataclasses.field(default=None, compare=False)
+    """The capabilities the settings use that are not installed (found when not given)."""
+
+    def __post_init__(self) -> None:
+        if self.source is None and self.input_uri is not None:
+            object.__setattr__(self, "source", sources.locate(self.input_uri))
+        if self.missing is None:
+            object.__setattr__(self, "missing", tuple(missing_for(self.settings)))
 
     def begin(self, job: str) -> Run:
         """This run as the job `job`, its summary started."""
         run_id = self.run_id or new_run_id()
-        source = self.input_uri or self.out_uri
-        summary = RunSummary.start(job, run_id, source, self.out_uri, self.settings, self.key)
+        shown = self.source.public() if self.source is not None else self.out_uri
+        summary = RunSummary.start(
+            job, run_id, shown, self.out_uri, self.settings, self.key, self.missing or ()
+        )
         return dataclasses.replace(self, run_id=run_id, summary=summary)
 
     @property
@@ -49,11 +63,11 @@ class Run:
         return self._summary.run_id
 
     @property
-    def input(self) -> str:
+    def input(self) -> sources.Source:
         """INPUT, for the jobs that read one."""
-        if self.input_uri is None:
+        if self.source is None:
             raise UsageError(f"{self._summary.job} reads an INPUT and none was given")
-        return self.input_uri
+        return self.source
 
     @property
     def public_input(self) -> str:

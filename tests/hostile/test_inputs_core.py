@@ -26,10 +26,11 @@ LIMITS = ArchiveLimits(1 << 30, 3, 64 << 20)
 def inspect_tree(root: Path, **options) -> list[dict]:
     """Every record the core makes for every entry the listing finds under `root`."""
     settings = InspectOptions(run_id="hostile", archive_max_depth=3, **options)
-    top, folders = sources.list_top(sources.root_key(str(root)), min_directories=1)
+    located = sources.locate(str(root))
+    top, folders = located.list_top(min_directories=1, max_depth=3)
     entries = list(top)
     for folder in folders:
-        entries += sources.walk(folder, sources.root_key(str(root)))
+        entries += sources.walk(folder, located.key())
     records = []
     for entry in entries:
         records += inspect_file(entry.path, entry.length, settings, entry.problem, entry.detail)

@@ -9,6 +9,11 @@ import time
 import pyarrow.dataset as pads
 import pytest
 
+from medspark import sources
+from medspark.capabilities import Capability
+from medspark.sources.dicomweb import DicomwebSource
+from medspark.sources.local import LocalSource
+from medspark.spark.records.catalog import require_input
 from medspark.spark.run import Run
 from tests.conftest import TEST_KEY
 from tests.spark_settings import make_settings
@@ -50,3 +55,25 @@ def test_stages_are_timed_with_their_counts_and_finish_writes_summary_and_audit(
     audit = pads.dataset(out / "audit").to_table().to_pylist()
     assert [(r["run_id"], r["job"]) for r in audit] == [(result.run_id, "volumes")]
     assert json.loads(audit[0]["counts_json"]) == {"series": 2}
+
+
+def test_the_input_is_located_once_and_shown_masked(spark, tmp_path):
+    local = Run(spark, make_settings(), str(tmp_path / "out"), str(tmp_path / "in"))
+    assert type(local.input) is LocalSource and local.begin("ingest").input is local.input
+    with pytest.raises(sources.InputNotFoundError, match=r"input does not exist: .*in$"):
+        require_input(local.input)
+    (tmp_path / "in").mkdir()
+    require_input(local.input)
+    query = "dicomweb+http://127.0.0.1:9/dicom-web?PatientID=P123"
+    web = Run(spark, make_settings(), str(tmp_path / "out"), query).begin("pipeline")
+    assert type(web.input) is DicomwebSource
+    assert web.public_input == "dicomweb+http://127.0.0.1:9/dicom-web?PatientID=…"
+    assert "P123" not in json.dumps(web.summary.as_dict())
+
+
+def test_the_missing_capabilities_given_are_the_ones_recorded(spark, tmp_path):
+    absent = Capability("ocr", False, "no model", "pip install x", "text is not examined")
+    run = Run(spark, make_settings(), str(tmp_path / "out"), missing=(absent,)).begin("ingest")
+    assert run.summary.missing_capabilities == [
+        {"capability": "ocr", "missing": "no model", "install": "pip install x"}
+    ]

@@ -1,5 +1,6 @@
-"""Input sources as handlers: each location goes to one handler by its form, every handler has
-the whole interface, and the rows of a task are read ahead by the source their keys name."""
+"""Input sources as handlers: each location is located once as a source of the kind its form
+names, every kind has the whole interface, and the rows of a task are read ahead by the kind
+their keys name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from medspark import sources
 from medspark.dicomweb import prefetch
-from medspark.sources import Source, source_for
+from medspark.sources import Source, SourceKind, locate
 from medspark.sources.dicomweb import DicomwebSource
 from medspark.sources.filesystems import ArrowFilesystemSource
 from medspark.sources.local import LocalSource
@@ -33,26 +34,32 @@ INTERFACE = sorted(
     ],
 )
 def test_each_location_goes_to_the_handler_of_its_form(uri, kind):
-    assert type(source_for(uri)) is kind
+    located = locate(uri)
+    assert type(located) is kind and located.uri == uri
 
 
-def test_every_handler_has_the_whole_interface():
+def _parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_every_kind_has_the_whole_interface():
     assert INTERFACE == [
-        "check", "exists", "handles", "list_top", "open", "reading_ahead", "root_key", "walk"
+        "check", "exists", "key", "list_top", "normalised", "open", "public", "walk"
     ]  # fmt: skip
-    for handler in sources.SOURCES:
+    for kind in sources.KINDS:
         for name in INTERFACE:
-            mine = getattr(type(handler), name)
-            assert callable(mine), (type(handler).__name__, name)
-            wanted = list(inspect.signature(getattr(Source, name)).parameters)
-            assert list(inspect.signature(mine).parameters) == wanted, (handler, name)
-    assert sources.SOURCES[-1].handles("anything://at/all")
+            mine = getattr(kind, name)
+            assert callable(mine), (kind.__name__, name)
+            assert _parameters(mine) == _parameters(getattr(Source, name)), (kind, name)
+        for name in ("located", "reading_ahead"):
+            assert _parameters(getattr(kind, name)) == _parameters(getattr(SourceKind, name))
+    assert type(locate("anything://at/all")) is sources.KINDS[-1]
 
 
 def test_a_missing_local_input_is_one_line_before_the_run(tmp_path):
     with pytest.raises(sources.InputNotFoundError, match="input does not exist"):
-        sources.check(str(tmp_path / "nope"), "INPUT")
-    sources.check(str(tmp_path), "INPUT")
+        locate(str(tmp_path / "nope")).check("INPUT")
+    locate(str(tmp_path)).check("INPUT")
     (tmp_path / "a.dcm").write_bytes(b"bytes")
     with sources.open_input(str(tmp_path / "a.dcm")) as stream:
         assert stream.read() == b"bytes"

@@ -11,7 +11,7 @@ import pytest
 
 from medspark import sources
 from medspark.sources.filesystems import ArrowFilesystemSource
-from medspark.sources.local import LocalWalk
+from medspark.sources.local import LocalSource, LocalWalk
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -32,11 +32,11 @@ def tree(root: Path) -> dict[str, bytes]:
     return files
 
 
-def every_entry(root_key: str, min_directories: int = 1, max_depth: int = 3):
-    top, folders = sources.list_top(root_key, min_directories, max_depth)
+def every_entry(root: sources.Source, min_directories: int = 1, max_depth: int = 3):
+    top, folders = root.list_top(min_directories, max_depth)
     entries = list(top)
     for folder in folders:
-        entries += sources.walk(folder, root_key)
+        entries += sources.walk(folder, root.key())
     return top, folders, entries
 
 
@@ -44,12 +44,13 @@ def every_entry(root_key: str, min_directories: int = 1, max_depth: int = 3):
 def test_every_file_once_with_its_size_time_and_escaped_key(tmp_path, monkeypatch, remote):
     files = tree(tmp_path)
     uri = str(tmp_path)
-    if remote:  # the branch for hdfs://, s3://, ...: pyarrow's own filesystem, here file://
-        monkeypatch.setattr(sources, "SOURCES", (ArrowFilesystemSource(),))
+    if remote:  # the kind for hdfs://, s3://, ...: pyarrow's own filesystem, here file://
+        monkeypatch.setattr(sources, "KINDS", (ArrowFilesystemSource,))
         uri = f"file://{tmp_path}"
-    root_key = sources.root_key(uri)
-    assert root_key == (uri if remote else str(tmp_path))
-    _, _, entries = every_entry(root_key)
+    root = sources.locate(uri)
+    assert type(root) is (ArrowFilesystemSource if remote else LocalSource)
+    assert root.key() == (uri if remote else str(tmp_path))
+    _, _, entries = every_entry(root)
     prefix = "file://" if remote else ""
     expected = {
         prefix + str(tmp_path / name).replace("%", "%25").replace("!", "%21"): len(data)
@@ -58,29 +59,29 @@ def test_every_file_once_with_its_size_time_and_escaped_key(tmp_path, monkeypatc
     assert {e.path: e.length for e in entries} == expected
     assert {e.modification_time_ms for e in entries} == {1_700_000_000_123}
     assert all(e.problem is None and e.detail is None for e in entries)
-    assert sources.exists(uri) and not sources.exists(uri + "/nope")
+    assert root.exists() and not sources.locate(uri + "/nope").exists()
 
 
 def test_list_top_goes_down_until_there_are_enough_folders_to_share(tmp_path):
     tree(tmp_path)
-    root_key = sources.root_key(str(tmp_path))
-    top, folders, _ = every_entry(root_key, min_directories=2, max_depth=3)
+    root = sources.locate(str(tmp_path))
+    top, folders, _ = every_entry(root, min_directories=2, max_depth=3)
     assert sorted(Path(e.path).name for e in top) == ["_SUCCESS", "top.dcm"]
     assert sorted(Path(f).name for f in folders) == ["a", "e"]
-    top, folders, _ = every_entry(root_key, min_directories=3, max_depth=3)
+    top, folders, _ = every_entry(root, min_directories=3, max_depth=3)
     names = ["%25h", ".hidden", "_SUCCESS", "one", "top.dcm"]  # keys: % escaped
     assert sorted(Path(e.path).name for e in top) == names
     assert sorted(Path(f).name for f in folders) == ["c"]
-    top, folders, _ = every_entry(root_key, min_directories=3, max_depth=1)
+    top, folders, _ = every_entry(root, min_directories=3, max_depth=1)
     assert sorted(Path(f).name for f in folders) == ["a", "e"]
-    top, folders, _ = every_entry(root_key, min_directories=99, max_depth=9)
+    top, folders, _ = every_entry(root, min_directories=99, max_depth=9)
     assert folders == [] and len(top) == 6
 
 
 def test_a_single_file_root_is_listed_alone(tmp_path):
     path = tmp_path / "one!file"
     path.write_bytes(b"x" * 7)
-    top, folders = sources.list_top(sources.root_key(str(path)), 4)
+    top, folders = sources.locate(str(path)).list_top(4, max_depth=3)
     assert folders == []
     assert [(e.path, e.length) for e in top] == [(str(tmp_path / "one%21file"), 7)]
 
@@ -106,7 +107,7 @@ def special(tmp_path: Path) -> Path:
 
 def test_each_odd_entry_says_what_it_is(tmp_path):
     folder = special(tmp_path)
-    _, _, entries = every_entry(sources.root_key(str(folder)))
+    _, _, entries = every_entry(sources.locate(str(folder)))
     found = {Path(e.path).name: (e.problem, e.detail, e.length) for e in entries}
     assert found == {
         "fifo": ("not_a_regular_file", "a named pipe (FIFO): not read.", 0),

@@ -25,7 +25,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from medspark import layout, sources
+from medspark import layout
 from medspark.config import Settings
 from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, PLAN, QUARANTINE, SEEN
@@ -187,7 +187,7 @@ def run_etl(run: Run) -> JobResult:
         raise IncompatibleOutputError(
             "medspark etl tracks files by path: it cannot run with deid.hash_paths: true"
         )
-    sources.require(run.input)
+    catalog.require_input(run.input)
     finish_compaction(spark, out_uri)
     _migrate(spark, settings, out_uri)
     committed = committed_batches(spark, out_uri)
@@ -209,8 +209,7 @@ def run_etl(run: Run) -> JobResult:
         stage.update(batches=len(totals["recovered_batches"]))
 
     with run.stage("plan") as stage:
-        root = sources.root_key(run.input)
-        listed = catalog.list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
+        listed = catalog.list_files(spark, run.input).persist(StorageLevel.MEMORY_AND_DISK)
         seen = seen_files(spark, out_uri, committed).select(*listed.columns)
         new = listed.join(seen, ["path", "length", "modificationTime"], "left_anti")
         settle_ms = int(settings.etl.settle_seconds * 1000)

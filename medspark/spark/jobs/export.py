@@ -32,7 +32,6 @@ from medspark.spark.records.arrow_map import (
     record_batches,
     to_record_batch,
 )
-from medspark.spark.records.extraction import archive_limits
 from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
 from medspark.storage import shared_folder
@@ -130,7 +129,9 @@ def run_export(
     _check_lossy(syntax, lossy)
 
     def per_partition(policy: DeidPolicy, run_id: str):
-        return _export_rows(policy, folder, archive_limits(run.settings), run_id, syntax, lossy)
+        return _export_rows(
+            policy, folder, run.settings.ingest.archive_limits(), run_id, syntax, lossy
+        )
 
     def counts(written: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:
         _write_shared_manifest(written, Path(folder) / SHARED_MANIFEST)
@@ -250,7 +251,7 @@ def run_pacs_export(
     sender_for(destination, ae_title).check()
 
     def per_partition(policy: DeidPolicy, run_id: str):
-        limits = archive_limits(run.settings)
+        limits = run.settings.ingest.archive_limits()
         return _sent_rows(policy, limits, run_id, syntax, lossy, destination, ae_title)
 
     def counts(_: DataFrame, by_status: dict[str, int]) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from medspark.config import Settings
 from medspark.errors import UsageError
 from medspark.schemas import METADATA
 from medspark.spark.output.tables import read_table
-from medspark.spark.records.extraction import archive_limits
 from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
 from medspark.storage import write_bytes, write_text
@@ -65,7 +64,9 @@ def _volume(spark: SparkSession, settings: Settings, out_uri: str, uid: str, key
             for r in metadata.filter(F.col(column) == uid).select(*INPUT_COLUMNS).collect()
         ]
         if rows:
-            options = VolumeOptions("register", settings.volumes, archive_limits(settings), key)
+            options = VolumeOptions(
+                "register", settings.volumes, settings.ingest.archive_limits(), key
+            )
             return load_series(rows, options)
     raise UnknownImageError(f"no series or instance with pixel data has the UID {uid}")
 

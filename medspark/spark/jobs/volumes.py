@@ -15,7 +15,6 @@ from medspark.run_summary import JobResult
 from medspark.schemas import METADATA, VOLUMES
 from medspark.spark.output.tables import read_table, write_table
 from medspark.spark.records.arrow_map import prepare_worker
-from medspark.spark.records.extraction import archive_limits
 from medspark.spark.records.pixel_clearance import usable_pixels, with_pixel_clearance
 from medspark.spark.run import Run
 from medspark.volume.series import INPUT_COLUMNS, VolumeOptions, describe_series
@@ -50,7 +49,7 @@ def series_volumes(
     images = metadata.filter(
         F.col("has_pixel_data") & usable_pixels(settings) & F.col("series_instance_uid").isNotNull()
     ).select(*INPUT_COLUMNS)
-    options = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
+    options = VolumeOptions(run_id, settings.volumes, settings.ingest.archive_limits(), key)
     return images.groupBy("series_instance_uid").applyInPandas(
         _per_series(options), from_arrow_schema(VOLUMES.schema)
     )

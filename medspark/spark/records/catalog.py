@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import pyarrow as pa
 from pyspark import StorageLevel
@@ -35,20 +36,18 @@ def _rows(
     return [(f.path, f.length, f.modification_time_ms, f.problem, f.detail) for f in files]
 
 
-def _walker(root_key: str):
-    def walk_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        chunk: list = []
-        for batch in batches:
-            for directory in batch.column("directory").to_pylist():
-                for entry in sources.walk(directory, root_key):
-                    chunk.append(entry)
-                    if len(chunk) >= 4096:
-                        yield _listing_batch(chunk)
-                        chunk = []
-        if chunk:
-            yield _listing_batch(chunk)
-
-    return walk_batches
+def _walk_batches(root_key: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """On a worker: every entry below the subtrees (keys) in `batches`' `directory` column."""
+    chunk: list = []
+    for batch in batches:
+        for directory in batch.column("directory").to_pylist():
+            for entry in sources.walk(directory, root_key):
+                chunk.append(entry)
+                if len(chunk) >= 4096:
+                    yield _listing_batch(chunk)
+                    chunk = []
+    if chunk:
+        yield _listing_batch(chunk)
 
 
 def _listing_batch(entries: list) -> pa.RecordBatch:
@@ -59,19 +58,26 @@ def _listing_batch(entries: list) -> pa.RecordBatch:
     )
 
 
-def list_files(spark: SparkSession, root_key: str) -> DataFrame:
-    """One row per entry under the root (a key from `sources.root_key`), at any depth,
-    whatever its name or size; entries that are not readable files carry a `problem`."""
+def require_input(root: sources.Source) -> None:
+    """Fail with a clear message when the input root is missing (a DICOMweb service that
+    cannot be searched raises)."""
+    if not root.exists():
+        raise sources.InputNotFoundError(f"input does not exist: {root.public()}")
+
+
+def list_files(spark: SparkSession, root: sources.Source) -> DataFrame:
+    """One row per entry under the root, at any depth, whatever its name or size; entries
+    that are not readable files carry a `problem`."""
     forward_source_environment(spark)
     parallelism = spark.sparkContext.defaultParallelism
-    near_root, directories = sources.list_top(root_key, _DIRECTORIES_PER_CORE * parallelism)
+    near_root, directories = root.list_top(_DIRECTORIES_PER_CORE * parallelism, max_depth=3)
     shallow = spark.createDataFrame(_rows(near_root), LISTING_DDL)
     if not directories:
         return shallow
     walked = (
         spark.createDataFrame([(d,) for d in directories], "directory string")
         .repartition(min(len(directories), _DIRECTORIES_PER_CORE * parallelism))
-        .mapInArrow(_walker(root_key), LISTING_DDL)
+        .mapInArrow(partial(_walk_batches, root.key()), LISTING_DDL)
     )
     return shallow.unionByName(walked)
 
@@ -80,7 +86,6 @@ def list_files(spark: SparkSession, root_key: str) -> DataFrame:
 class ListedInput:
     """An input root listed by the cluster: its entries (persisted), how many, their bytes."""
 
-    root: str
     files: DataFrame
     file_count: int
     byte_count: int
@@ -100,10 +105,9 @@ def list_run_input(run: Run) -> ListedInput:
     return listed
 
 
-def list_input(spark: SparkSession, input_uri: str) -> ListedInput:
+def list_input(spark: SparkSession, root: sources.Source) -> ListedInput:
     """List an existing input root and count what was found; the caller unpersists `files`."""
-    sources.require(input_uri)
-    root = sources.root_key(input_uri)
+    require_input(root)
     files = list_files(spark, root).persist(StorageLevel.MEMORY_AND_DISK)
     totals = files.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).collect()[0]
-    return ListedInput(root, files, int(totals["n"]), int(totals["bytes"] or 0))
+    return ListedInput(files, int(totals["n"]), int(totals["bytes"] or 0))

@@ -15,7 +15,7 @@ from medspark.config import Settings
 from medspark.dicom.keys import PseudonymKey
 from medspark.dicom.pixels import DecodeLimits
 from medspark.dicom.reasons import Stage
-from medspark.dicom.sources import HASHED_PREFIX, ArchiveLimits
+from medspark.dicom.sources import HASHED_PREFIX
 from medspark.errors import ConfigurationError
 from medspark.imaging.extract import FeatureOptions, extract_instance
 from medspark.imaging.single_pass import PixelHandling, pixel_handling
@@ -40,24 +40,13 @@ class HashedPathsError(ConfigurationError):
     """The metadata table's paths are keyed hashes, so the files cannot be opened again."""
 
 
-def archive_limits(settings: Settings) -> ArchiveLimits:
-    """The profile's archive guards, for stages that re-open archive members."""
-    ingest = settings.ingest
-    return ArchiveLimits(
-        ingest.archive_member_limit_mb << 20,
-        ingest.archive_max_depth,
-        ingest.in_memory_limit_mb << 20,
-        ingest.archive_inflated_limit_mb << 20,
-    )
-
-
 def feature_options(
     settings: Settings, run_id: str, key: PseudonymKey | None = None
 ) -> FeatureOptions:
     return FeatureOptions(
         run_id=run_id,
         settings=settings.features,
-        archive_limits=archive_limits(settings),
+        archive_limits=settings.ingest.archive_limits(),
         key=key,
         examine_max_frames=settings.deid.examine_max_frames,
         text_confidence=settings.deid.text_confidence,

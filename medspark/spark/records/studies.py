@@ -19,7 +19,6 @@ from medspark.dicom.keys import PseudonymKey
 from medspark.radiomics.study import RadiomicsOptions
 from medspark.regions.placement import INPUT_COLUMNS, REGION_MODALITIES, PlacementOptions
 from medspark.spark.records.arrow_map import prepare_worker
-from medspark.spark.records.extraction import archive_limits
 from medspark.spark.records.pixel_clearance import usable_pixels
 from medspark.volume.series import VolumeOptions
 
@@ -31,7 +30,7 @@ def placement_options(
 ) -> PlacementOptions:
     """How a study's region objects are read, de-identified and placed."""
     deid = policy_from_settings(settings.deid, key) if settings.deid.enabled and key else None
-    volume = VolumeOptions(run_id, settings.volumes, archive_limits(settings), key)
+    volume = VolumeOptions(run_id, settings.volumes, settings.ingest.archive_limits(), key)
     return PlacementOptions(run_id, roi_sources, volume, deid)
 
 
