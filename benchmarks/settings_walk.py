@@ -110,7 +110,8 @@ def main() -> None:
         sys.setprofile(None)
     print(f"medspark {args.command}: exit {code}")
     _report("settings", walk.settings_rooms)
-    _report("input location", walk.input_rooms)  # features: OUT
+    followed_name = "OUT (the tables features reads)" if args.command == "features" else "INPUT"
+    _report(followed_name, walk.input_rooms)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,9 @@ staging folders and the incremental run's state. Nothing else builds these paths
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
-
-from medspark.storage import join_uri
 
 if TYPE_CHECKING:
     from medspark.schemas import TableSpec
@@ -15,6 +14,16 @@ LOCK_NAME = ".medspark-run.lock"
 TABLE_MARKER = "_medspark-table.json"
 ETL_FOLDER = "_etl"
 BATCH_PARTITION = "etl_batch"
+
+
+def join_uri(root: str, *parts: str) -> str:
+    """A place below `root`."""
+    return "/".join([root.rstrip("/"), *parts])
+
+
+def write_probe(out_uri: str) -> str:
+    """A file of a unique name directly under OUT, written and removed to prove OUT writable."""
+    return join_uri(out_uri, f".medspark-write-probe-{uuid.uuid4().hex}")
 
 
 def table(out_uri: str, spec: TableSpec) -> str:

@@ -39,10 +39,6 @@ def open_uri(uri: str) -> BinaryIO:
     return filesystem.open_input_file(inner)
 
 
-def join_uri(root: str, *parts: str) -> str:
-    return "/".join([root.rstrip("/"), *parts])
-
-
 def write_bytes(uri: str, data: bytes) -> None:
     """Write a small file atomically where the filesystem allows (rename over a temp)."""
     path = local_path(uri)
@@ -68,7 +64,9 @@ def write_text(uri: str, text: str) -> None:
 
 def require_writable(uri: str) -> None:
     """Create the output root if needed and prove a file can be written there."""
-    probe = join_uri(uri, f".medspark-write-probe-{uuid.uuid4().hex}")
+    from medspark.layout import write_probe
+
+    probe = write_probe(uri)
     try:
         write_text(probe, "")
         path = local_path(probe)
