@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-from medspark import capabilities
+from medspark import capabilities, sources
 from medspark.cli import EXIT_SPARK, EXIT_USAGE, main
 from medspark.commands import COMMANDS
 from tests.conftest import pydicom_file
@@ -41,6 +41,15 @@ def test_missing_input_exits_with_usage_code(tmp_path, capsys):
     code = main(["ingest", str(tmp_path / "nope"), str(tmp_path / "out"), "--throwaway-key"])
     assert code == EXIT_USAGE
     assert "input does not exist" in capsys.readouterr().err
+
+
+def test_the_input_is_located_once_per_command(tmp_path, monkeypatch):
+    located: list[str] = []
+    real = sources.locate
+    monkeypatch.setattr(sources, "locate", lambda uri: located.append(uri) or real(uri))
+    folder = str(small_input(tmp_path))
+    assert main(["ingest", folder, str(tmp_path / "out"), "--throwaway-key"]) == 0
+    assert located == [folder]
 
 
 def test_unwritable_output_exits_with_usage_code(tmp_path, capsys):
