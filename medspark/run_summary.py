@@ -54,7 +54,7 @@ class RunSummary:
     key_kind: str
     started_at: dt.datetime
     started_clock: float
-    missing_capabilities: list[dict[str, str]] = field(default_factory=list)
+    missing_capabilities: list[dict[str, str | None]] = field(default_factory=list)
     config_sha256: str = ""
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     totals: dict[str, Any] = field(default_factory=dict)

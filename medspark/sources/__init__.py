@@ -66,7 +66,9 @@ def reading_ahead() -> Iterator[Ahead]:
     """For one task: `ahead(rows)` yields the rows in order while the source of their `path`
     keys (the rows of a task come from one input) fetches the next ones' bytes where it can."""
     with ExitStack() as stack:
-        by_kind = {kind: stack.enter_context(kind.reading_ahead()) for kind in KINDS}
+        by_kind: dict[Any, Ahead] = {
+            kind: stack.enter_context(kind.reading_ahead()) for kind in KINDS
+        }
 
         def ahead(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             first = next((r["path"] for r in rows if isinstance(r.get("path"), str)), None)

@@ -21,8 +21,10 @@ Ahead = Callable[[list[dict[str, Any]]], Iterator[dict[str, Any]]]
 class Source(Protocol):
     """One input location of a kind (local folders, pyarrow's filesystems, DICOMweb)."""
 
-    uri: str
-    """The location as it was given."""
+    @property
+    def uri(self) -> str:
+        """The location as it was given."""
+        ...
 
     def check(self, name: str) -> None:
         """Before a run starts: raise a one-line error when the location is malformed,
@@ -61,15 +63,13 @@ class Source(Protocol):
 
 
 class SourceKind(Protocol):
-    """A handler class: finds its locations and reads their files ahead."""
+    """A handler class (its class methods): finds its locations and reads their files ahead."""
 
-    @classmethod
-    def located(cls, uri: str) -> Source | None:
+    def located(self, uri: str) -> Source | None:
         """The location as a source of this kind, or None when it is of another kind."""
         ...
 
-    @classmethod
-    def reading_ahead(cls) -> AbstractContextManager[Ahead]:
+    def reading_ahead(self) -> AbstractContextManager[Ahead]:
         """For one task: a function that yields the rows it is given in order, while it may
         fetch the bytes of the next ones (`open` then takes them)."""
         ...
